@@ -1,0 +1,106 @@
+// HistoryStore: the durable home of runs, events, pending tasks and timers — the persistence seam.
+// Implementations are thread-safe. commit() is atomic (all of the transition or none of it) and
+// durable on OK (WAL synced). A failed sync puts the store in a failed, read-only state: every
+// later write answers kUnavailable/kDataLoss. Nothing storage-engine shaped crosses this seam.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cairn/v1/history.pb.h"
+#include "cairn/v1/persistence.pb.h"
+#include "history/ids.h"
+#include "proto/status.h"
+
+namespace cairn {
+
+// Everything one transition writes, in one synced batch.
+struct Transition {
+  RunKey key;
+  // The run's new mutable state. REQUIRES: state.next_event_id is one past the last event.
+  v1::RunState state;
+  // Appended to the run's history. REQUIRES: ids consecutive, continuing the stored history.
+  std::vector<v1::HistoryEvent> events;
+  // When set, the workflow id's current-run pointer is replaced (starts, closes).
+  std::optional<v1::CurrentRun> current;
+  std::vector<v1::TaskRecord> add_tasks;       // outbox: tasks to put on task queues
+  std::vector<v1::TaskRecord> remove_tasks;    // tasks consumed by this transition (by task_id)
+  std::vector<v1::TimerRecord> add_timers;
+  std::vector<v1::TimerRecord> remove_timers;  // by (shard, fire_time_ms, timer_seq)
+};
+
+struct EventPage {
+  std::vector<v1::HistoryEvent> events;
+  bool more = false;  // events past the last one returned exist
+};
+
+struct TaskPage {
+  std::vector<v1::TaskRecord> tasks;  // ascending task_id
+};
+
+struct TimerPage {
+  std::vector<v1::TimerRecord> timers;  // ascending (fire_time_ms, timer_seq)
+};
+
+class HistoryStore {
+ public:
+  virtual ~HistoryStore() = default;
+
+  // The shard count fixed when the store was created.
+  virtual int32_t shard_count() const = 0;
+
+  // The run's mutable state. kNotFound when the run does not exist.
+  virtual Result<v1::RunState> load_run(const RunKey& key) = 0;
+
+  // The current (latest) run of a workflow id. kNotFound when none was ever started.
+  virtual Result<v1::CurrentRun> load_current(const WorkflowKey& key) = 0;
+
+  // Writes one transition atomically and durably. kUnavailable when the store has failed.
+  virtual Status commit(const Transition& transition) = 0;
+
+  // Events with id >= from, ascending, at most `limit`. An unknown run gives an empty page.
+  virtual Result<EventPage> read_events(const RunKey& key, EventId from, int limit) = 0;
+
+  // Pending tasks of one shard with task_id > after_task_id, ascending, at most `limit`.
+  virtual Result<TaskPage> scan_tasks(ShardId shard, int64_t after_task_id, int limit) = 0;
+
+  // Timers of one shard ordered by (fire_time_ms, timer_seq), strictly after the given
+  // position, at most `limit`. Start with (-1, -1).
+  virtual Result<TimerPage> scan_timers(ShardId shard, int64_t after_fire_time_ms,
+                                        int64_t after_timer_seq, int limit) = 0;
+
+  // The highest task_id / timer_seq ever written (0 if none), so that allocation resumes above it
+  // after a restart.
+  virtual Result<int64_t> max_sequence() = 0;
+
+  // Deletes timers that fired but no longer applied. Not synced: a lost delete only makes the
+  // stale timer fire (and be dropped) again after a restart.
+  virtual Status forget_timers(const std::vector<v1::TimerRecord>& timers) = 0;
+
+  // Namespaces (a small registry, synced writes).
+  virtual Status put_namespace(const v1::NamespaceRecord& ns) = 0;
+  virtual Result<v1::NamespaceRecord> get_namespace(const std::string& name) = 0;  // kNotFound
+  virtual Result<std::vector<v1::NamespaceRecord>> list_namespaces() = 0;
+
+  // Every run of every shard, for tooling and tests (admin verify, crash tests). Order unspecified.
+  virtual Result<std::vector<RunKey>> list_runs_for_testing() = 0;
+};
+
+struct RocksStoreOptions {
+  std::string path;             // the data directory; created if missing
+  int32_t shard_count = 16;     // used only when the directory is created; later opens use the stored value
+  bool sync = true;             // WAL fsync on every commit; false only for labelled benchmarks
+  size_t block_cache_bytes = 64 << 20;
+};
+
+// Opens (creating if needed) the RocksDB store. kInvalidArgument when the directory holds a store
+// with a different format; kUnavailable/kDataLoss when RocksDB cannot open it (message says why).
+Result<std::unique_ptr<HistoryStore>> open_rocks_store(const RocksStoreOptions& options);
+
+// An in-memory store for fast tests; same contract, nothing durable.
+std::unique_ptr<HistoryStore> make_memory_store(int32_t shard_count);
+
+}  // namespace cairn
