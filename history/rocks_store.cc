@@ -1,0 +1,541 @@
+// RocksHistoryStore: the HistoryStore contract on RocksDB, one column family per entity (layout in
+// history/keys.h). Thread-safe: RocksDB serialises writers and groups concurrent synced writes
+// into one fsync (group commit); this class adds only the failed-state flag and the in-memory
+// copy of the sequence high-water mark. Every RocksDB status becomes a cairn::Status in
+// from_rocks(), and nowhere else.
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/merge_operator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <string_view>
+
+#include "history/history_store.h"
+#include "history/keys.h"
+#include "history/rocks_store_env.h"
+#include "history/store_checks.h"
+
+namespace cairn {
+namespace {
+
+// Index of each column family in RocksHistoryStore::families_ (and in the open descriptors).
+enum Family : size_t { kDefault, kRuns, kCurrent, kEvents, kTasks, kTimers, kMeta, kFamilyCount };
+
+// The single place where a RocksDB status becomes a cairn::Status. `what` names the path and
+// the object, e.g. "/data/cairn: commit of run default/order-7/3f2a".
+Status from_rocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) {
+    return Status::ok_status();
+  }
+  std::string message = what + ": " + s.ToString();
+  if (s.IsNotFound()) {
+    return not_found(std::move(message));
+  }
+  if (s.IsCorruption()) {
+    return data_loss(std::move(message));
+  }
+  if (s.IsInvalidArgument() || s.IsNotSupported()) {
+    return invalid_argument(std::move(message));
+  }
+  if (s.IsNoSpace()) {
+    return resource_exhausted(std::move(message));
+  }
+  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() || s.IsIncomplete() ||
+      s.IsShutdownInProgress() || s.IsAborted()) {
+    return unavailable(std::move(message));
+  }
+  return internal_error(std::move(message));
+}
+
+// Merges 8-byte big-endian values by keeping the maximum. Concurrent commits each merge their own
+// highest sequence into `meta/max_sequence`; max is order-independent, so no lock is needed
+// around the write and the stored mark never goes down.
+class MaxU64MergeOperator final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice& key, const rocksdb::Slice* existing_value,
+             const rocksdb::Slice& value, std::string* new_value,
+             rocksdb::Logger* logger) const override {
+    auto operand = keys::decode_u64(std::string_view(value.data(), value.size()));
+    if (!operand) {
+      return false;
+    }
+    uint64_t result = *operand;
+    if (existing_value != nullptr) {
+      auto existing = keys::decode_u64(std::string_view(existing_value->data(),
+                                                        existing_value->size()));
+      if (!existing) {
+        return false;
+      }
+      result = std::max(result, *existing);
+    }
+    *new_value = keys::encode_u64(result);
+    return true;
+  }
+  // Persisted in the OPTIONS file: never rename.
+  const char* Name() const override { return "cairn.MaxU64"; }
+};
+
+rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+template <typename Proto>
+Result<Proto> parse(std::string_view bytes, const std::string& what) {
+  Proto proto;
+  if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return data_loss(what + ": stored record does not parse");
+  }
+  return proto;
+}
+
+class RocksHistoryStore final : public HistoryStore {
+ public:
+  RocksHistoryStore(std::string path, bool sync, std::shared_ptr<rocksdb::Env> env,
+                    rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> families)
+      : path_(std::move(path)),
+        sync_(sync),
+        env_(std::move(env)),
+        db_(db),
+        families_(std::move(families)) {}
+
+  ~RocksHistoryStore() override {
+    for (auto* family : families_) {
+      db_->DestroyColumnFamilyHandle(family).PermitUncheckedError();
+    }
+    db_->Close().PermitUncheckedError();  // nothing to do on error: every commit was synced
+    db_.reset();
+  }
+
+  // Reads or creates StoreMeta and the sequence mark. Called once, before the store is shared.
+  Status init(int32_t requested_shard_count);
+
+  int32_t shard_count() const override { return shard_count_; }
+  Result<v1::RunState> load_run(const RunKey& key) override;
+  Result<v1::CurrentRun> load_current(const WorkflowKey& key) override;
+  Status commit(const Transition& t) override;
+  Result<EventPage> read_events(const RunKey& key, EventId from, int limit) override;
+  Result<TaskPage> scan_tasks(ShardId shard, int64_t after_task_id, int limit) override;
+  Result<TimerPage> scan_timers(ShardId shard, int64_t after_fire_time_ms, int64_t after_timer_seq,
+                                int limit) override;
+  Result<int64_t> max_sequence() override { return max_sequence_.load(); }
+  Status forget_timers(const std::vector<v1::TimerRecord>& timers) override;
+  Status put_namespace(const v1::NamespaceRecord& ns) override;
+  Result<v1::NamespaceRecord> get_namespace(const std::string& name) override;
+  Result<std::vector<v1::NamespaceRecord>> list_namespaces() override;
+  Result<std::vector<RunKey>> list_runs_for_testing() override;
+
+ private:
+  // Called for each entry of a scan; set *stop to end it early.
+  using Visitor = std::function<Status(std::string_view key, std::string_view value, bool* stop)>;
+
+  std::string name(const std::string& object) const { return path_ + ": " + object; }
+  rocksdb::ColumnFamilyHandle* family(Family f) const { return families_[f]; }
+
+  // The value at `key`, nullopt when absent.
+  Result<std::optional<std::string>> get(Family f, std::string_view key, const std::string& what);
+  // Visits keys in [start, end) in order (end empty: to the end of the family).
+  Status scan(Family f, std::string_view start, std::string_view end, const std::string& what,
+              const Visitor& visit);
+  // Writes the batch. Any failure puts the store in the failed state (below).
+  Status write(rocksdb::WriteBatch* batch, bool sync, const std::string& what);
+
+  const std::string path_;
+  const bool sync_;
+  // Declared before db_: the Env must outlive the database.
+  const std::shared_ptr<rocksdb::Env> env_;
+  std::unique_ptr<rocksdb::DB> db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*> families_;
+  int32_t shard_count_ = 0;  // set by init(), then constant
+  // Highest task_id / timer_seq durably written; raised only after the write that carries it.
+  std::atomic<int64_t> max_sequence_{0};
+
+  // Failed state: after a write error nothing more is written, because RocksDB may have applied
+  // the batch to the memtable without it being durable (LevelDB's rule: do not build on a write
+  // whose fate is unknown). Reads keep working. failed_ is the lock-free fast path.
+  std::atomic<bool> failed_{false};
+  std::mutex failure_mu_;
+  std::string failure_;  // guarded by failure_mu_: the first write error
+};
+
+Result<std::optional<std::string>> RocksHistoryStore::get(Family f, std::string_view key,
+                                                          const std::string& what) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), family(f), slice(key), &value);
+  if (s.IsNotFound()) {
+    return std::optional<std::string>();
+  }
+  CAIRN_RETURN_IF_ERROR(from_rocks(s, name(what)));
+  return std::optional<std::string>(std::move(value));
+}
+
+Status RocksHistoryStore::scan(Family f, std::string_view start, std::string_view end,
+                               const std::string& what, const Visitor& visit) {
+  rocksdb::ReadOptions options;
+  rocksdb::Slice upper = slice(end);
+  if (!end.empty()) {
+    options.iterate_upper_bound = &upper;  // lets RocksDB stop at the bound, not the next key
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, family(f)));
+  for (it->Seek(slice(start)); it->Valid(); it->Next()) {
+    bool stop = false;
+    CAIRN_RETURN_IF_ERROR(visit(std::string_view(it->key().data(), it->key().size()),
+                                std::string_view(it->value().data(), it->value().size()), &stop));
+    if (stop) {
+      return Status::ok_status();
+    }
+  }
+  return from_rocks(it->status(), name(what));
+}
+
+Status RocksHistoryStore::write(rocksdb::WriteBatch* batch, bool sync, const std::string& what) {
+  if (failed_.load()) {
+    std::lock_guard lock(failure_mu_);
+    return unavailable(name("store failed after a write error: " + failure_ +
+                            "; restart the server"));
+  }
+  rocksdb::WriteOptions options;
+  options.sync = sync;
+  Status status = from_rocks(db_->Write(options, batch), name(what));
+  if (!status.ok()) {
+    std::lock_guard lock(failure_mu_);
+    if (!failed_.exchange(true)) {
+      failure_ = status.message();
+    }
+  }
+  return status;
+}
+
+Status RocksHistoryStore::init(int32_t requested_shard_count) {
+  CAIRN_ASSIGN_OR_RETURN(auto stored, get(kMeta, keys::kStoreMetaKey, "read store meta"));
+  if (stored) {
+    CAIRN_ASSIGN_OR_RETURN(auto meta, parse<v1::StoreMeta>(*stored, name("store meta")));
+    if (meta.format_version() != keys::kFormatVersion) {
+      return invalid_argument(name("store format_version " +
+                                   std::to_string(meta.format_version()) +
+                                   " is not supported (this build reads " +
+                                   std::to_string(keys::kFormatVersion) + ")"));
+    }
+    if (meta.shard_count() < 1) {
+      return data_loss(name("stored shard_count " + std::to_string(meta.shard_count()) +
+                            " is invalid"));
+    }
+    shard_count_ = meta.shard_count();
+  } else {
+    // A new directory. Runs without metadata would mean the meta record was lost: refuse to
+    // guess a shard count, since every key is laid out by shard.
+    bool has_runs = false;
+    CAIRN_RETURN_IF_ERROR(scan(kRuns, "", "", "look for runs",
+                               [&](std::string_view, std::string_view, bool* stop) {
+                                 has_runs = *stop = true;
+                                 return Status::ok_status();
+                               }));
+    if (has_runs) {
+      return data_loss(name("holds runs but no store meta record"));
+    }
+    if (requested_shard_count < 1) {
+      return invalid_argument(name("shard_count " + std::to_string(requested_shard_count) +
+                                   " is not >= 1"));
+    }
+    v1::StoreMeta meta;
+    meta.set_shard_count(requested_shard_count);
+    meta.set_format_version(keys::kFormatVersion);
+    rocksdb::WriteBatch batch;
+    CAIRN_RETURN_IF_ERROR(from_rocks(
+        batch.Put(family(kMeta), slice(keys::kStoreMetaKey), meta.SerializeAsString()),
+        name("store meta")));
+    // Always synced, even for unsynced benchmarks: the shard count is the layout of every key.
+    CAIRN_RETURN_IF_ERROR(write(&batch, /*sync=*/true, "write store meta"));
+    shard_count_ = requested_shard_count;
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto mark, get(kMeta, keys::kMaxSequenceKey, "read max_sequence"));
+  if (mark) {
+    auto value = keys::decode_u64(*mark);
+    if (!value) {
+      return data_loss(name("stored max_sequence is not 8 bytes"));
+    }
+    max_sequence_.store(static_cast<int64_t>(*value));
+  }
+  return Status::ok_status();
+}
+
+Result<v1::RunState> RocksHistoryStore::load_run(const RunKey& key) {
+  std::string what = "run " + key.debug_string();
+  CAIRN_RETURN_IF_ERROR(check_shard(key.shard, shard_count_, what));
+  CAIRN_ASSIGN_OR_RETURN(auto value, get(kRuns, keys::run_key(key), "load " + what));
+  if (!value) {
+    return not_found(what + " not found");
+  }
+  return parse<v1::RunState>(*value, name(what));
+}
+
+Result<v1::CurrentRun> RocksHistoryStore::load_current(const WorkflowKey& key) {
+  std::string what = "workflow " + key.ns + "/" + key.workflow_id;
+  CAIRN_RETURN_IF_ERROR(check_shard(key.shard, shard_count_, what));
+  CAIRN_ASSIGN_OR_RETURN(auto value, get(kCurrent, keys::current_key(key), "load current " + what));
+  if (!value) {
+    return not_found(what + " has no current run");
+  }
+  return parse<v1::CurrentRun>(*value, name("current run of " + what));
+}
+
+Status RocksHistoryStore::commit(const Transition& t) {
+  CAIRN_RETURN_IF_ERROR(check_transition(t, shard_count_));
+  const ShardId shard = t.key.shard;
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s;
+  auto record = [&s](rocksdb::Status put) {
+    if (s.ok()) {
+      s = std::move(put);
+    }
+  };
+  record(batch.Put(family(kRuns), keys::run_key(t.key), t.state.SerializeAsString()));
+  for (const auto& event : t.events) {
+    record(batch.Put(family(kEvents), keys::event_key(shard, t.key.run_id.value, event.event_id()),
+                     event.SerializeAsString()));
+  }
+  if (t.current) {
+    WorkflowKey workflow{shard, t.key.ns, t.key.workflow_id};
+    record(batch.Put(family(kCurrent), keys::current_key(workflow), t.current->SerializeAsString()));
+  }
+  // Removals before additions; MemoryHistoryStore applies them in the same order.
+  for (const auto& task : t.remove_tasks) {
+    record(batch.Delete(family(kTasks), keys::task_key(shard, task.task_id())));
+  }
+  for (const auto& task : t.add_tasks) {
+    record(batch.Put(family(kTasks), keys::task_key(shard, task.task_id()),
+                     task.SerializeAsString()));
+  }
+  for (const auto& timer : t.remove_timers) {
+    record(batch.Delete(family(kTimers),
+                        keys::timer_key(shard, timer.fire_time_ms(), timer.timer_seq())));
+  }
+  for (const auto& timer : t.add_timers) {
+    record(batch.Put(family(kTimers), keys::timer_key(shard, timer.fire_time_ms(),
+                                                      timer.timer_seq()),
+                     timer.SerializeAsString()));
+  }
+  // The mark goes in the same batch as the sequences it covers, so that a restart never hands
+  // out a task_id or timer_seq again, even after the task itself was removed.
+  const int64_t sequence = max_sequence_of(t);
+  if (sequence > max_sequence_.load()) {
+    record(batch.Merge(family(kMeta), slice(keys::kMaxSequenceKey),
+                       keys::encode_u64(static_cast<uint64_t>(sequence))));
+  }
+  const std::string what = "commit of run " + t.key.debug_string();
+  CAIRN_RETURN_IF_ERROR(from_rocks(s, name(what)));
+  CAIRN_RETURN_IF_ERROR(write(&batch, sync_, what));
+  int64_t seen = max_sequence_.load();
+  while (sequence > seen && !max_sequence_.compare_exchange_weak(seen, sequence)) {
+  }
+  return Status::ok_status();
+}
+
+Result<EventPage> RocksHistoryStore::read_events(const RunKey& key, EventId from, int limit) {
+  std::string what = "run " + key.debug_string();
+  CAIRN_RETURN_IF_ERROR(check_shard(key.shard, shard_count_, what));
+  CAIRN_RETURN_IF_ERROR(check_limit(limit, what + ": read_events"));
+  const std::string prefix = keys::events_prefix(key.shard, key.run_id.value);
+  const std::string start =
+      keys::event_key(key.shard, key.run_id.value, std::max<int64_t>(from.value, 0));
+  EventPage page;
+  CAIRN_RETURN_IF_ERROR(scan(kEvents, start, keys::prefix_end(prefix), "read events of " + what,
+                             [&](std::string_view, std::string_view value, bool* stop) {
+                               if (static_cast<int>(page.events.size()) == limit) {
+                                 page.more = *stop = true;
+                                 return Status::ok_status();
+                               }
+                               CAIRN_ASSIGN_OR_RETURN(
+                                   auto event, parse<v1::HistoryEvent>(value, name(what)));
+                               page.events.push_back(std::move(event));
+                               return Status::ok_status();
+                             }));
+  return page;
+}
+
+Result<TaskPage> RocksHistoryStore::scan_tasks(ShardId shard, int64_t after_task_id, int limit) {
+  std::string what = "scan_tasks of shard " + std::to_string(shard.value);
+  CAIRN_RETURN_IF_ERROR(check_shard(shard, shard_count_, "scan_tasks"));
+  CAIRN_RETURN_IF_ERROR(check_limit(limit, "scan_tasks"));
+  TaskPage page;
+  if (after_task_id == INT64_MAX) {
+    return page;
+  }
+  const std::string prefix = keys::shard_prefix(shard);
+  const std::string start =
+      after_task_id < 0 ? prefix : keys::task_key(shard, after_task_id + 1);
+  CAIRN_RETURN_IF_ERROR(scan(kTasks, start, keys::prefix_end(prefix), what,
+                             [&](std::string_view, std::string_view value, bool* stop) {
+                               CAIRN_ASSIGN_OR_RETURN(auto task,
+                                                      parse<v1::TaskRecord>(value, name(what)));
+                               page.tasks.push_back(std::move(task));
+                               *stop = static_cast<int>(page.tasks.size()) == limit;
+                               return Status::ok_status();
+                             }));
+  return page;
+}
+
+Result<TimerPage> RocksHistoryStore::scan_timers(ShardId shard, int64_t after_fire_time_ms,
+                                                 int64_t after_timer_seq, int limit) {
+  std::string what = "scan_timers of shard " + std::to_string(shard.value);
+  CAIRN_RETURN_IF_ERROR(check_shard(shard, shard_count_, "scan_timers"));
+  CAIRN_RETURN_IF_ERROR(check_limit(limit, "scan_timers"));
+  const std::string prefix = keys::shard_prefix(shard);
+  const std::string start =
+      after_fire_time_ms < 0
+          ? prefix
+          : keys::timer_key(shard, after_fire_time_ms, std::max<int64_t>(after_timer_seq, 0));
+  const auto after = std::make_pair(after_fire_time_ms, after_timer_seq);
+  TimerPage page;
+  CAIRN_RETURN_IF_ERROR(scan(kTimers, start, keys::prefix_end(prefix), what,
+                             [&](std::string_view key, std::string_view value, bool* stop) {
+                               auto position = keys::decode_timer_key(key);
+                               if (!position) {
+                                 return data_loss(name(what + ": malformed timer key"));
+                               }
+                               // The seek lands on `after` itself when it exists: skip it.
+                               if (std::make_pair(position->fire_time_ms, position->timer_seq) <=
+                                   after) {
+                                 return Status::ok_status();
+                               }
+                               CAIRN_ASSIGN_OR_RETURN(auto timer,
+                                                      parse<v1::TimerRecord>(value, name(what)));
+                               page.timers.push_back(std::move(timer));
+                               *stop = static_cast<int>(page.timers.size()) == limit;
+                               return Status::ok_status();
+                             }));
+  return page;
+}
+
+Status RocksHistoryStore::forget_timers(const std::vector<v1::TimerRecord>& timers) {
+  rocksdb::WriteBatch batch;
+  for (const auto& timer : timers) {
+    ShardId shard{timer.shard()};
+    CAIRN_RETURN_IF_ERROR(check_shard(shard, shard_count_, "forget_timers"));
+    if (timer.fire_time_ms() < 0 || timer.timer_seq() < 0) {
+      continue;  // no such key can exist
+    }
+    CAIRN_RETURN_IF_ERROR(from_rocks(
+        batch.Delete(family(kTimers),
+                     keys::timer_key(shard, timer.fire_time_ms(), timer.timer_seq())),
+        name("forget_timers")));
+  }
+  // Unsynced on purpose (see the contract): a lost delete only re-fires a stale timer.
+  return write(&batch, /*sync=*/false, "forget_timers");
+}
+
+Status RocksHistoryStore::put_namespace(const v1::NamespaceRecord& ns) {
+  if (ns.name().empty()) {
+    return invalid_argument("put_namespace: the namespace name is empty");
+  }
+  rocksdb::WriteBatch batch;
+  CAIRN_RETURN_IF_ERROR(from_rocks(batch.Put(family(kMeta), keys::namespace_key(ns.name()),
+                                             ns.SerializeAsString()),
+                                   name("namespace " + ns.name())));
+  return write(&batch, sync_, "put namespace " + ns.name());
+}
+
+Result<v1::NamespaceRecord> RocksHistoryStore::get_namespace(const std::string& ns) {
+  CAIRN_ASSIGN_OR_RETURN(auto value, get(kMeta, keys::namespace_key(ns), "get namespace " + ns));
+  if (!value) {
+    return not_found("namespace " + ns + " not found");
+  }
+  return parse<v1::NamespaceRecord>(*value, name("namespace " + ns));
+}
+
+Result<std::vector<v1::NamespaceRecord>> RocksHistoryStore::list_namespaces() {
+  std::vector<v1::NamespaceRecord> out;
+  const std::string prefix(keys::kNamespacePrefix);
+  CAIRN_RETURN_IF_ERROR(scan(kMeta, prefix, keys::prefix_end(prefix), "list namespaces",
+                             [&](std::string_view key, std::string_view value, bool*) {
+                               CAIRN_ASSIGN_OR_RETURN(
+                                   auto ns, parse<v1::NamespaceRecord>(
+                                                value, name("namespace " + std::string(key))));
+                               out.push_back(std::move(ns));
+                               return Status::ok_status();
+                             }));
+  return out;
+}
+
+Result<std::vector<RunKey>> RocksHistoryStore::list_runs_for_testing() {
+  std::vector<RunKey> out;
+  CAIRN_RETURN_IF_ERROR(scan(kRuns, "", "", "list runs",
+                             [&](std::string_view key, std::string_view, bool*) {
+                               auto run = keys::decode_run_key(key);
+                               if (!run) {
+                                 return data_loss(name("malformed key in runs"));
+                               }
+                               out.push_back(std::move(*run));
+                               return Status::ok_status();
+                             }));
+  return out;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> family_descriptors(size_t block_cache_bytes) {
+  // One block cache shared by every family, so the budget is what the operator configured.
+  rocksdb::BlockBasedTableOptions plain;
+  plain.block_cache = rocksdb::NewLRUCache(block_cache_bytes);
+  rocksdb::BlockBasedTableOptions bloom = plain;
+  // Point lookups dominate runs/current (load a run, check a workflow id): a bloom filter
+  // answers most misses without reading a block.
+  bloom.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions plain_family;
+  plain_family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(plain));
+  rocksdb::ColumnFamilyOptions bloom_family;
+  bloom_family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(bloom));
+  rocksdb::ColumnFamilyOptions meta_family = plain_family;
+  meta_family.merge_operator = std::make_shared<MaxU64MergeOperator>();
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families(kFamilyCount);
+  families[kDefault] = {rocksdb::kDefaultColumnFamilyName, plain_family};
+  families[kRuns] = {std::string(keys::kRunsFamily), bloom_family};
+  families[kCurrent] = {std::string(keys::kCurrentFamily), bloom_family};
+  families[kEvents] = {std::string(keys::kEventsFamily), plain_family};
+  families[kTasks] = {std::string(keys::kTasksFamily), plain_family};
+  families[kTimers] = {std::string(keys::kTimersFamily), plain_family};
+  families[kMeta] = {std::string(keys::kMetaFamily), meta_family};
+  return families;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<HistoryStore>> open_rocks_store_on_env(const RocksStoreOptions& options,
+                                                              std::shared_ptr<rocksdb::Env> env) {
+  if (options.path.empty()) {
+    return invalid_argument("open history store: the path is empty");
+  }
+  std::error_code error;
+  std::filesystem::create_directories(options.path, error);
+  if (error) {
+    return unavailable(options.path + ": cannot create the data directory: " + error.message());
+  }
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  // Lets the WAL write of the next group overlap the memtable insert of the previous one.
+  db_options.enable_pipelined_write = true;
+  if (env) {
+    db_options.env = env.get();
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  CAIRN_RETURN_IF_ERROR(from_rocks(
+      rocksdb::DB::Open(db_options, options.path, family_descriptors(options.block_cache_bytes),
+                        &handles, &raw),
+      options.path + ": open history store"));
+  auto store = std::make_unique<RocksHistoryStore>(options.path, options.sync, std::move(env), raw,
+                                                   std::move(handles));
+  CAIRN_RETURN_IF_ERROR(store->init(options.shard_count));
+  return std::unique_ptr<HistoryStore>(std::move(store));
+}
+
+Result<std::unique_ptr<HistoryStore>> open_rocks_store(const RocksStoreOptions& options) {
+  return open_rocks_store_on_env(options, nullptr);
+}
+
+}  // namespace cairn

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Sets up and runs every test: installs the Debian packages, builds, and runs the unit and
+# end-to-end suites with ctest (end-to-end tests start real cairn-server processes on loopback).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+./scripts/build.sh
+cd build
+ctest --output-on-failure -j2 --timeout 300 "$@"

@@ -1,0 +1,372 @@
+#include "server/engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+namespace cairn {
+namespace {
+
+constexpr int kScanPage = 1000;
+constexpr int64_t kDefaultRetentionMs = 3LL * 24 * 3600 * 1000;
+
+// Cache and watcher key. '\0' cannot appear in a namespace or workflow id, so it is unambiguous.
+std::string run_cache_key(const RunKey& key) {
+  std::string out;
+  out.reserve(key.ns.size() + key.workflow_id.size() + key.run_id.value.size() + 2);
+  out.append(key.ns).push_back('\0');
+  out.append(key.workflow_id).push_back('\0');
+  out.append(key.run_id.value);
+  return out;
+}
+
+}  // namespace
+
+Engine::Engine(HistoryStore* store, Clock* clock, EngineOptions options)
+    : store_(store), clock_(clock), options_(std::move(options)), stripes_(options_.stripes) {
+  uint64_t seed = options_.seed;
+  if (seed == 0) {
+    std::random_device rd;
+    seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }
+  rng_.seed(seed);
+  timers_ = std::make_unique<TimerQueue>(clock_, [this](const v1::TimerRecord& t) { on_timer(t); });
+  pool_ = std::make_unique<ThreadPool>(options_.worker_threads);
+}
+
+Engine::~Engine() { stop(); }
+
+Status Engine::start() {
+  CAIRN_ASSIGN_OR_RETURN(auto namespaces, store_->list_namespaces());
+  {
+    std::lock_guard lock(ns_mu_);
+    for (auto& ns : namespaces) {
+      namespaces_[ns.name()] = ns;
+    }
+  }
+  if (!describe_namespace("default").ok()) {
+    v1::NamespaceRecord def;
+    def.set_name("default");
+    def.set_description("the default namespace");
+    def.set_retention_ms(kDefaultRetentionMs);
+    def.set_created_time_ms(clock_->now_ms());
+    CAIRN_RETURN_IF_ERROR(store_->put_namespace(def));
+    std::lock_guard lock(ns_mu_);
+    namespaces_["default"] = def;
+  }
+  CAIRN_RETURN_IF_ERROR(recover());
+  timers_->start(options_.timer_thread);
+  return Status();
+}
+
+Status Engine::recover() {
+  CAIRN_ASSIGN_OR_RETURN(int64_t max_seq, store_->max_sequence());
+  seq_.value_.store(max_seq);
+  int64_t tasks = 0;
+  int64_t timers = 0;
+  for (int32_t s = 0; s < store_->shard_count(); ++s) {
+    ShardId shard{s};
+    int64_t after = -1;
+    for (;;) {
+      CAIRN_ASSIGN_OR_RETURN(auto page, store_->scan_tasks(shard, after, kScanPage));
+      for (auto& task : page.tasks) {
+        after = task.task_id();
+        matcher_.offer(QueueKey{task.namespace_(), task.task_queue(), task.kind()}, task);
+        ++tasks;
+      }
+      if (static_cast<int>(page.tasks.size()) < kScanPage) {
+        break;
+      }
+    }
+    int64_t after_time = -1;
+    int64_t after_seq = -1;
+    for (;;) {
+      CAIRN_ASSIGN_OR_RETURN(auto page, store_->scan_timers(shard, after_time, after_seq, kScanPage));
+      for (auto& timer : page.timers) {
+        after_time = timer.fire_time_ms();
+        after_seq = timer.timer_seq();
+      }
+      timers += static_cast<int64_t>(page.timers.size());
+      timers_->add_all(page.timers);
+      if (static_cast<int>(page.timers.size()) < kScanPage) {
+        break;
+      }
+    }
+  }
+  spdlog::info("recovered {} pending tasks and {} timers from disk", tasks, timers);
+  return Status();
+}
+
+void Engine::stop() {
+  if (stopped_.exchange(true)) {
+    return;
+  }
+  timers_->stop();
+  pool_->shutdown();
+}
+
+WorkflowKey Engine::workflow_key(const std::string& ns, const std::string& workflow_id) const {
+  return WorkflowKey{shard_for(ns, workflow_id, store_->shard_count()), ns, workflow_id};
+}
+
+std::unique_lock<std::mutex> Engine::lock_workflow(const WorkflowKey& key) {
+  size_t h = std::hash<std::string>()(key.ns) * 31 + std::hash<std::string>()(key.workflow_id);
+  return std::unique_lock<std::mutex>(stripes_[h % stripes_.size()]);
+}
+
+Status Engine::run_transition(const RunKey& key, const Body& body) {
+  auto lock = lock_workflow(WorkflowKey{key.shard, key.ns, key.workflow_id});
+  return transition_impl(key, /*create=*/false, body);
+}
+
+Status Engine::run_transition_locked(const RunKey& key, const Body& body) {
+  return transition_impl(key, /*create=*/false, body);
+}
+
+Status Engine::create_run(const RunKey& key, const Body& body) {
+  return transition_impl(key, /*create=*/true, body);
+}
+
+Status Engine::transition_impl(const RunKey& key, bool create, const Body& body) {
+  MutableState ms;
+  if (!create) {
+    CAIRN_ASSIGN_OR_RETURN(auto base, load_cached(key));
+    ms = MutableState(*base);  // the body works on a copy: an error leaves the cache untouched
+  }
+  Scope scope;
+  scope.ms = &ms;
+  scope.env.now_ms = clock_->now_ms();
+  scope.env.seq = &seq_;
+  scope.env.limits = &options_.limits;
+  scope.env.shard = key.shard.value;
+  CAIRN_RETURN_IF_ERROR(body(scope));
+  if (scope.skip_commit) {
+    if (!scope.effects.remove_timers.empty()) {
+      Status st = store_->forget_timers(scope.effects.remove_timers);
+      if (!st.ok()) {
+        spdlog::warn("run {}: could not forget stale timers: {}", key.debug_string(), st.to_string());
+      }
+    }
+    return Status();
+  }
+
+  Transition t;
+  t.key = key;
+  t.state = std::move(ms).release();
+  t.state.set_db_version(t.state.db_version() + 1);
+  t.events = std::move(scope.effects.events);
+  t.current = scope.effects.current;
+  t.add_tasks = scope.effects.add_tasks;
+  t.remove_tasks = std::move(scope.effects.remove_tasks);
+  t.add_timers = scope.effects.add_timers;
+  t.remove_timers = std::move(scope.effects.remove_timers);
+  bool appended = !t.events.empty();
+  // Durability: nothing is cached, dispatched or acknowledged before the write is synced.
+  CAIRN_RETURN_IF_ERROR(store_->commit(t));
+  cache_put(run_cache_key(key), std::make_shared<const v1::RunState>(std::move(t.state)));
+
+  // Dispatch only after commit: a task handed to a worker is always on disk first.
+  for (auto& task : scope.effects.add_tasks) {
+    matcher_.offer(QueueKey{task.namespace_(), task.task_queue(), task.kind()}, task);
+  }
+  if (!scope.effects.add_timers.empty()) {
+    timers_->add_all(scope.effects.add_timers);
+  }
+  if (appended) {
+    std::vector<std::shared_ptr<HistoryWatcher>> to_notify;
+    {
+      std::lock_guard lock(watch_mu_);
+      auto it = watchers_.find(run_cache_key(key));
+      if (it != watchers_.end()) {
+        to_notify.swap(it->second);
+        watchers_.erase(it);
+      }
+    }
+    for (auto& w : to_notify) {
+      w->notify();
+    }
+  }
+  return Status();
+}
+
+Result<std::shared_ptr<const v1::RunState>> Engine::load_cached(const RunKey& key) {
+  std::string ck = run_cache_key(key);
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = cache_.find(ck);
+    if (it != cache_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second.lru);
+      return it->second.state;
+    }
+  }
+  auto loaded = store_->load_run(key);
+  if (!loaded.ok()) {
+    if (loaded.status().code() == StatusCode::kNotFound) {
+      return not_found("workflow execution " + key.workflow_id + " (run " + key.run_id.value +
+                       ") not found in namespace " + key.ns);
+    }
+    return loaded.status();
+  }
+  auto state = std::make_shared<const v1::RunState>(std::move(loaded).value());
+  cache_put(ck, state);
+  return state;
+}
+
+void Engine::cache_put(const std::string& cache_key, std::shared_ptr<const v1::RunState> state) {
+  std::lock_guard lock(cache_mu_);
+  auto it = cache_.find(cache_key);
+  if (it != cache_.end()) {
+    it->second.state = std::move(state);
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+    return;
+  }
+  lru_.push_front(cache_key);
+  cache_.emplace(cache_key, CacheEntry{std::move(state), lru_.begin()});
+  while (cache_.size() > options_.state_cache_runs && !lru_.empty()) {
+    cache_.erase(lru_.back());
+    lru_.pop_back();
+  }
+}
+
+Result<v1::RunState> Engine::read_state(const RunKey& key) {
+  CAIRN_ASSIGN_OR_RETURN(auto state, load_cached(key));
+  return *state;
+}
+
+Result<RunKey> Engine::resolve(const std::string& ns, const std::string& workflow_id,
+                               const std::string& run_id) {
+  if (workflow_id.empty()) {
+    return invalid_argument("workflow_id is required");
+  }
+  WorkflowKey wk = workflow_key(ns, workflow_id);
+  if (!run_id.empty()) {
+    return RunKey{wk.shard, ns, workflow_id, RunId{run_id}};
+  }
+  auto current = store_->load_current(wk);
+  if (!current.ok()) {
+    if (current.status().code() == StatusCode::kNotFound) {
+      return not_found("workflow execution " + workflow_id + " not found in namespace " + ns);
+    }
+    return current.status();
+  }
+  return RunKey{wk.shard, ns, workflow_id, RunId{current->run_id()}};
+}
+
+Status Engine::check_namespace(const std::string& ns) {
+  std::lock_guard lock(ns_mu_);
+  if (namespaces_.count(ns) == 0) {
+    return not_found("namespace " + ns + " not found: register it first (RegisterNamespace) or use \"default\"");
+  }
+  return Status();
+}
+
+Status Engine::register_namespace(const v1::NamespaceRecord& record) {
+  std::lock_guard lock(ns_mu_);
+  if (namespaces_.count(record.name()) != 0) {
+    return already_exists("namespace " + record.name() + " already exists");
+  }
+  CAIRN_RETURN_IF_ERROR(store_->put_namespace(record));
+  namespaces_[record.name()] = record;
+  return Status();
+}
+
+Result<v1::NamespaceRecord> Engine::describe_namespace(const std::string& ns) {
+  std::lock_guard lock(ns_mu_);
+  auto it = namespaces_.find(ns);
+  if (it == namespaces_.end()) {
+    return not_found("namespace " + ns + " not found");
+  }
+  return it->second;
+}
+
+std::vector<v1::NamespaceRecord> Engine::list_namespaces() {
+  std::lock_guard lock(ns_mu_);
+  std::vector<v1::NamespaceRecord> out;
+  for (auto& [name, rec] : namespaces_) {
+    out.push_back(rec);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.name() < b.name(); });
+  return out;
+}
+
+void Engine::watch(const RunKey& key, std::shared_ptr<HistoryWatcher> watcher) {
+  std::lock_guard lock(watch_mu_);
+  watchers_[run_cache_key(key)].push_back(std::move(watcher));
+}
+
+void Engine::unwatch(const RunKey& key, const HistoryWatcher* watcher) {
+  std::lock_guard lock(watch_mu_);
+  auto it = watchers_.find(run_cache_key(key));
+  if (it == watchers_.end()) {
+    return;
+  }
+  auto& v = it->second;
+  v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& w) { return w.get() == watcher; }),
+          v.end());
+  if (v.empty()) {
+    watchers_.erase(it);
+  }
+}
+
+std::string Engine::new_run_id() {
+  uint64_t a;
+  uint64_t b;
+  {
+    std::lock_guard lock(rng_mu_);
+    a = rng_();
+    b = rng_();
+  }
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
+  char buf[37];
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
+                static_cast<unsigned>(b >> 48),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+void Engine::on_timer(const v1::TimerRecord& timer) {
+  if (!options_.timer_thread) {
+    Status st = fire_timer_now(timer);
+    (void)st;
+    return;
+  }
+  pool_->submit([this, timer] {
+    Status st = fire_timer_now(timer);
+    (void)st;
+  });
+}
+
+Status Engine::fire_timer_now(const v1::TimerRecord& timer) {
+  RunKey key{ShardId{timer.shard()}, timer.namespace_(), timer.workflow_id(), RunId{timer.run_id()}};
+  Status st = run_transition(key, [&](Scope& s) -> Status {
+    CAIRN_ASSIGN_OR_RETURN(bool applied, fire_timer(s.ms, timer, s.env, &s.effects));
+    s.skip_commit = !applied;
+    return Status();
+  });
+  if (st.code() == StatusCode::kNotFound) {
+    Status forget = store_->forget_timers({timer});
+    (void)forget;
+    return Status();
+  }
+  if (!st.ok()) {
+    spdlog::warn("run {}: timer {} (kind {}) could not fire: {}", key.debug_string(),
+                 timer.timer_seq(), v1::TimerKind_Name(timer.kind()), st.to_string());
+  }
+  return st;
+}
+
+size_t Engine::cached_runs_for_testing() {
+  std::lock_guard lock(cache_mu_);
+  return cache_.size();
+}
+
+void Engine::drop_cache_for_testing() {
+  std::lock_guard lock(cache_mu_);
+  cache_.clear();
+  lru_.clear();
+}
+
+}  // namespace cairn

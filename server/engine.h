@@ -1,0 +1,153 @@
+// Engine: runs every state change of every run as one transition — load (cached), validate and
+// mutate a copy through the history rules, commit in one synced write, then dispatch the tasks,
+// timers and history notifications it created. Owns the task-queue matcher, the timer queue and
+// the run-state cache. Thread-safe; one per server process.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "history/history_store.h"
+#include "history/transitions.h"
+#include "scheduler/clock.h"
+#include "scheduler/matcher.h"
+#include "scheduler/timer_queue.h"
+#include "server/thread_pool.h"
+
+namespace cairn {
+
+struct EngineOptions {
+  Limits limits;
+  size_t state_cache_runs = 100'000;  // cached mutable states (LRU)
+  int worker_threads = 16;           // blocking transitions run here
+  int64_t max_poll_ms = 60'000;      // a long-poll is answered empty after this
+  uint64_t seed = 0;                 // run-id generator seed; 0: random
+  bool timer_thread = true;          // false with a ManualClock: timers fire inside advance()
+  int32_t stripes = 1024;            // per-workflow-id lock stripes
+};
+
+// A party waiting for new events of one run (GetWorkflowExecutionHistory long-poll).
+class HistoryWatcher {
+ public:
+  virtual ~HistoryWatcher() = default;
+  bool try_claim() { return !claimed_.exchange(true); }
+  // Called after a commit appended events to the watched run, outside engine locks.
+  virtual void notify() = 0;
+
+ private:
+  std::atomic<bool> claimed_{false};
+};
+
+class Engine {
+ public:
+  Engine(HistoryStore* store, Clock* clock, EngineOptions options);
+  ~Engine();
+
+  // Loads namespaces (creating `default`), seeds id allocation, rebuilds the task queues and the
+  // timer queue from disk and starts firing timers. Errors name what could not be read.
+  Status start();
+  // Stops firing timers and finishes queued work. Idempotent.
+  void stop();
+
+  // What a transition body sees and fills.
+  struct Scope {
+    MutableState* ms = nullptr;
+    TransitionEnv env;
+    Effects effects;
+    bool skip_commit = false;  // the body found nothing to write
+  };
+  using Body = std::function<Status(Scope&)>;
+
+  // The single write path for an existing run: lock, load, run `body` on a copy, commit, cache,
+  // dispatch. kNotFound when the run does not exist. On error nothing is written.
+  Status run_transition(const RunKey& key, const Body& body);
+
+  // Holds the per-workflow-id lock: run_transition_locked() and create_run() require it.
+  std::unique_lock<std::mutex> lock_workflow(const WorkflowKey& key);
+  Status run_transition_locked(const RunKey& key, const Body& body);
+  // Creates a new run: `body` fills an empty state. REQUIRES: lock_workflow(key) held.
+  Status create_run(const RunKey& key, const Body& body);
+
+  // The run's state as of the last commit (a copy). kNotFound when absent.
+  Result<v1::RunState> read_state(const RunKey& key);
+  // Resolves an execution to a run key; an empty run id means the current run. kNotFound names
+  // the workflow id.
+  Result<RunKey> resolve(const std::string& ns, const std::string& workflow_id,
+                         const std::string& run_id);
+  WorkflowKey workflow_key(const std::string& ns, const std::string& workflow_id) const;
+
+  // Namespaces. kNotFound with a hint when unknown.
+  Status check_namespace(const std::string& ns);
+  Status register_namespace(const v1::NamespaceRecord& record);  // kAlreadyExists
+  Result<v1::NamespaceRecord> describe_namespace(const std::string& ns);
+  std::vector<v1::NamespaceRecord> list_namespaces();
+
+  // History long-polls: watch(key, w) then re-read; notify() is called once after a commit that
+  // appends events to the run. unwatch() forgets a claimed watcher.
+  void watch(const RunKey& key, std::shared_ptr<HistoryWatcher> watcher);
+  void unwatch(const RunKey& key, const HistoryWatcher* watcher);
+
+  std::string new_run_id();
+  HistoryStore& store() { return *store_; }
+  Clock& clock() { return *clock_; }
+  Matcher& matcher() { return matcher_; }
+  ThreadPool& pool() { return *pool_; }
+  const EngineOptions& options() const { return options_; }
+  int32_t shard_count() const { return store_->shard_count(); }
+
+  // Test hooks.
+  size_t cached_runs_for_testing();
+  void drop_cache_for_testing();
+
+ private:
+  class Sequence final : public SequenceAllocator {
+   public:
+    int64_t next() override { return ++value_; }
+    std::atomic<int64_t> value_{0};
+  };
+  struct CacheEntry {
+    std::shared_ptr<const v1::RunState> state;
+    std::list<std::string>::iterator lru;
+  };
+
+  Status transition_impl(const RunKey& key, bool create, const Body& body);
+  Result<std::shared_ptr<const v1::RunState>> load_cached(const RunKey& key);
+  void cache_put(const std::string& cache_key, std::shared_ptr<const v1::RunState> state);
+  void dispatch(const RunKey& key, const Effects& effects);
+  void on_timer(const v1::TimerRecord& timer);
+  Status fire_timer_now(const v1::TimerRecord& timer);
+  Status recover();
+
+  HistoryStore* store_;
+  Clock* clock_;
+  EngineOptions options_;
+  Sequence seq_;
+  Matcher matcher_;
+  std::unique_ptr<TimerQueue> timers_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::vector<std::mutex> stripes_;
+
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, CacheEntry> cache_;  // guarded by cache_mu_
+  std::list<std::string> lru_;                          // guarded by cache_mu_, front = newest
+
+  std::mutex ns_mu_;
+  std::unordered_map<std::string, v1::NamespaceRecord> namespaces_;  // guarded by ns_mu_
+
+  std::mutex watch_mu_;
+  std::unordered_map<std::string, std::vector<std::shared_ptr<HistoryWatcher>>> watchers_;
+
+  std::mutex rng_mu_;
+  std::mt19937_64 rng_;  // guarded by rng_mu_
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace cairn

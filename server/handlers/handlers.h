@@ -1,0 +1,68 @@
+// Request handlers: one function per RPC, each turning a request into engine transitions (or reads)
+// and filling the response. No gRPC types here: the service converts Status at the edge.
+// Every handler is thread-safe and blocking (it may wait on a disk sync): call it from the
+// engine's pool, never from a gRPC callback thread.
+#pragma once
+
+#include "cairn/v1/service.pb.h"
+#include "history/ids.h"
+#include "proto/status.h"
+#include "server/engine.h"
+
+namespace cairn::handlers {
+
+// An empty namespace in a request means "default".
+inline std::string ns_or_default(const std::string& ns) { return ns.empty() ? "default" : ns; }
+
+Status register_namespace(Engine& e, const v1::RegisterNamespaceRequest& req,
+                          v1::RegisterNamespaceResponse* resp);
+Status describe_namespace(Engine& e, const v1::DescribeNamespaceRequest& req,
+                          v1::DescribeNamespaceResponse* resp);
+Status list_namespaces(Engine& e, const v1::ListNamespacesRequest& req,
+                       v1::ListNamespacesResponse* resp);
+
+Status start_workflow(Engine& e, const v1::StartWorkflowExecutionRequest& req,
+                      v1::StartWorkflowExecutionResponse* resp);
+Status signal_with_start(Engine& e, const v1::SignalWithStartWorkflowExecutionRequest& req,
+                         v1::SignalWithStartWorkflowExecutionResponse* resp);
+Status signal_workflow(Engine& e, const v1::SignalWorkflowExecutionRequest& req,
+                       v1::SignalWorkflowExecutionResponse* resp);
+Status request_cancel_workflow(Engine& e, const v1::RequestCancelWorkflowExecutionRequest& req,
+                               v1::RequestCancelWorkflowExecutionResponse* resp);
+Status terminate_workflow(Engine& e, const v1::TerminateWorkflowExecutionRequest& req,
+                          v1::TerminateWorkflowExecutionResponse* resp);
+Status describe_workflow(Engine& e, const v1::DescribeWorkflowExecutionRequest& req,
+                         v1::DescribeWorkflowExecutionResponse* resp);
+
+// Reads one page of history. When nothing is available yet and the request asks to wait,
+// *wait_on is set to the run to watch and the response is left for a later call.
+Status read_history(Engine& e, const v1::GetWorkflowExecutionHistoryRequest& req,
+                    v1::GetWorkflowExecutionHistoryResponse* resp, std::optional<RunKey>* wait_on);
+
+// A poller was matched with `task`: start it and fill the poll response. kNotFound when the task
+// turned out stale (the caller polls on).
+Status start_workflow_task(Engine& e, const v1::TaskRecord& task,
+                           const v1::PollWorkflowTaskQueueRequest& req,
+                           v1::PollWorkflowTaskQueueResponse* resp);
+Status start_activity_task(Engine& e, const v1::TaskRecord& task,
+                           const v1::PollActivityTaskQueueRequest& req,
+                           v1::PollActivityTaskQueueResponse* resp);
+// Validates a poll request before it waits (namespace, queue name).
+Status check_poll(Engine& e, const std::string& ns, const std::string& task_queue);
+
+Status respond_workflow_task_completed(Engine& e, const v1::RespondWorkflowTaskCompletedRequest& req,
+                                       v1::RespondWorkflowTaskCompletedResponse* resp);
+Status respond_workflow_task_failed(Engine& e, const v1::RespondWorkflowTaskFailedRequest& req,
+                                    v1::RespondWorkflowTaskFailedResponse* resp);
+Status record_activity_heartbeat(Engine& e, const v1::RecordActivityTaskHeartbeatRequest& req,
+                                 v1::RecordActivityTaskHeartbeatResponse* resp);
+Status respond_activity_completed(Engine& e, const v1::RespondActivityTaskCompletedRequest& req,
+                                  v1::RespondActivityTaskCompletedResponse* resp);
+Status respond_activity_failed(Engine& e, const v1::RespondActivityTaskFailedRequest& req,
+                               v1::RespondActivityTaskFailedResponse* resp);
+Status respond_activity_canceled(Engine& e, const v1::RespondActivityTaskCanceledRequest& req,
+                                 v1::RespondActivityTaskCanceledResponse* resp);
+
+Status get_system_info(Engine& e, const v1::GetSystemInfoRequest& req, v1::GetSystemInfoResponse* resp);
+
+}  // namespace cairn::handlers

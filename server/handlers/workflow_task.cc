@@ -1,0 +1,98 @@
+// Handlers: the workflow-task half of the worker protocol — starting a polled task,
+// RespondWorkflowTaskCompleted and RespondWorkflowTaskFailed.
+#include "server/handlers/handlers.h"
+
+namespace cairn::handlers {
+namespace {
+
+constexpr int kHistoryReadPage = 1000;
+
+Result<RunKey> token_key(Engine& e, const v1::TaskToken& token, v1::TaskKind kind) {
+  if (token.kind() != kind) {
+    return invalid_argument(kind == v1::TASK_KIND_WORKFLOW
+                                ? "task token is not a workflow task token"
+                                : "task token is not an activity task token");
+  }
+  return RunKey{shard_for(token.namespace_(), token.workflow_id(), e.shard_count()),
+                token.namespace_(), token.workflow_id(), RunId{token.run_id()}};
+}
+
+}  // namespace
+
+Status check_poll(Engine& e, const std::string& ns, const std::string& task_queue) {
+  CAIRN_RETURN_IF_ERROR(e.check_namespace(ns));
+  if (task_queue.empty()) {
+    return invalid_argument("task_queue is required");
+  }
+  if (static_cast<int>(task_queue.size()) > e.options().limits.max_id_length) {
+    return invalid_argument("task_queue is longer than " +
+                            std::to_string(e.options().limits.max_id_length) + " characters");
+  }
+  return Status();
+}
+
+Status start_workflow_task(Engine& e, const v1::TaskRecord& task,
+                           const v1::PollWorkflowTaskQueueRequest& req,
+                           v1::PollWorkflowTaskQueueResponse* resp) {
+  RunKey key{ShardId{task.shard()}, task.namespace_(), task.workflow_id(), RunId{task.run_id()}};
+  v1::TaskToken token;
+  v1::RunState after;
+  Status st = e.run_transition(key, [&](Engine::Scope& s) -> Status {
+    CAIRN_ASSIGN_OR_RETURN(token, cairn::start_workflow_task(s.ms, task, req.identity(), "", s.env,
+                                                             &s.effects));
+    const v1::RunState& rs = s.ms->state();
+    after.set_last_completed_workflow_task_started_event_id(
+        rs.last_completed_workflow_task_started_event_id());
+    *after.mutable_workflow_type() = rs.workflow_type();
+    *after.mutable_workflow_task() = rs.workflow_task();
+    return Status();
+  });
+  CAIRN_RETURN_IF_ERROR(st);
+  // The full history up to and including WorkflowTaskStarted (no sticky cache yet).
+  int64_t from = 1;
+  for (;;) {
+    CAIRN_ASSIGN_OR_RETURN(auto page, e.store().read_events(key, EventId{from}, kHistoryReadPage));
+    for (auto& ev : page.events) {
+      from = ev.event_id() + 1;
+      if (ev.event_id() > token.started_event_id()) {
+        break;
+      }
+      *resp->mutable_history()->add_events() = std::move(ev);
+    }
+    if (!page.more || from > token.started_event_id()) {
+      break;
+    }
+  }
+  resp->set_task_token(encode_task_token(token));
+  resp->mutable_workflow_execution()->set_workflow_id(key.workflow_id);
+  resp->mutable_workflow_execution()->set_run_id(key.run_id.value);
+  *resp->mutable_workflow_type() = after.workflow_type();
+  resp->set_previous_started_event_id(after.last_completed_workflow_task_started_event_id());
+  resp->set_started_event_id(token.started_event_id());
+  resp->set_attempt(after.workflow_task().attempt());
+  resp->set_scheduled_time_ms(after.workflow_task().scheduled_time_ms());
+  resp->set_started_time_ms(after.workflow_task().started_time_ms());
+  return Status();
+}
+
+Status respond_workflow_task_completed(Engine& e, const v1::RespondWorkflowTaskCompletedRequest& req,
+                                       v1::RespondWorkflowTaskCompletedResponse* resp) {
+  CAIRN_ASSIGN_OR_RETURN(v1::TaskToken token, decode_task_token(req.task_token()));
+  CAIRN_ASSIGN_OR_RETURN(RunKey key, token_key(e, token, v1::TASK_KIND_WORKFLOW));
+  return e.run_transition(key, [&](Engine::Scope& s) {
+    return cairn::complete_workflow_task(s.ms, token, req.commands(), req.identity(), s.env,
+                                         &s.effects);
+  });
+}
+
+Status respond_workflow_task_failed(Engine& e, const v1::RespondWorkflowTaskFailedRequest& req,
+                                    v1::RespondWorkflowTaskFailedResponse* resp) {
+  CAIRN_ASSIGN_OR_RETURN(v1::TaskToken token, decode_task_token(req.task_token()));
+  CAIRN_ASSIGN_OR_RETURN(RunKey key, token_key(e, token, v1::TASK_KIND_WORKFLOW));
+  return e.run_transition(key, [&](Engine::Scope& s) {
+    return cairn::fail_workflow_task(s.ms, token, req.cause(), req.failure(), req.identity(), s.env,
+                                     &s.effects);
+  });
+}
+
+}  // namespace cairn::handlers

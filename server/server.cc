@@ -1,0 +1,90 @@
+#include "server/server.h"
+
+#include <spdlog/spdlog.h>
+
+namespace cairn {
+
+Status validate_server_options(const ServerOptions& o) {
+  if (o.data_dir.empty()) {
+    return invalid_argument("--data-dir must not be empty");
+  }
+  if (o.shard_count < 1 || o.shard_count > 4096) {
+    return invalid_argument("--shards must be between 1 and 4096");
+  }
+  if (o.listen.find(':') == std::string::npos) {
+    return invalid_argument("--listen must be host:port, e.g. 127.0.0.1:7233");
+  }
+  if (o.engine.worker_threads < 1 || o.engine.worker_threads > 1024) {
+    return invalid_argument("--threads must be between 1 and 1024");
+  }
+  if (o.engine.limits.max_payload_bytes < 1024) {
+    return invalid_argument("--max-payload-bytes must be at least 1024");
+  }
+  if (o.engine.state_cache_runs < 1) {
+    return invalid_argument("--cache-runs must be at least 1");
+  }
+  if (o.engine.max_poll_ms < 1000) {
+    return invalid_argument("the maximum poll time must be at least 1 s");
+  }
+  return Status();
+}
+
+Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options, Clock* clock) {
+  CAIRN_RETURN_IF_ERROR(validate_server_options(options));
+  std::unique_ptr<Server> s(new Server());
+  if (clock == nullptr) {
+    s->own_clock_ = std::make_unique<SystemClock>();
+    clock = s->own_clock_.get();
+  }
+  s->clock_ = clock;
+  RocksStoreOptions ro;
+  ro.path = options.data_dir;
+  ro.shard_count = options.shard_count;
+  ro.sync = options.sync;
+  CAIRN_ASSIGN_OR_RETURN(s->store_, open_rocks_store(ro));
+  s->engine_ = std::make_unique<Engine>(s->store_.get(), clock, options.engine);
+  CAIRN_RETURN_IF_ERROR(s->engine_->start());
+  s->service_ = std::make_unique<WorkflowServiceImpl>(s->engine_.get());
+  s->service_->start(options.engine.timer_thread);
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s->port_);
+  builder.RegisterService(s->service_.get());
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  builder.SetMaxSendMessageSize(256 << 20);
+  s->grpc_ = builder.BuildAndStart();
+  if (!s->grpc_ || s->port_ == 0) {
+    s->engine_->stop();
+    return unavailable("cannot listen on " + options.listen +
+                       ": is another cairn-server running there? pick another with --listen");
+  }
+  return s;
+}
+
+Server::~Server() { shutdown(); }
+
+void Server::shutdown(int64_t grace_ms) {
+  if (stopped_) {
+    return;
+  }
+  stopped_ = true;
+  if (service_) {
+    service_->begin_shutdown();  // waiting polls answered empty: workers poll again elsewhere
+  }
+  if (grpc_) {
+    // Wall time from the Clock seam: gRPC deadlines are system_clock instants.
+    std::chrono::system_clock::time_point deadline{
+        std::chrono::milliseconds(clock_->now_ms() + grace_ms)};
+    grpc_->Shutdown(deadline);
+    grpc_->Wait();
+  }
+  if (engine_) {
+    engine_->stop();  // finishes queued transitions, stops timers
+  }
+  grpc_.reset();
+  service_.reset();
+  engine_.reset();
+  store_.reset();
+}
+
+}  // namespace cairn
