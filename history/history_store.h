@@ -30,6 +30,9 @@ struct Transition {
   std::vector<v1::TaskRecord> remove_tasks;    // tasks consumed by this transition (by task_id)
   std::vector<v1::TimerRecord> add_timers;
   std::vector<v1::TimerRecord> remove_timers;  // by (shard, fire_time_ms, timer_seq)
+  // REQUIRES: every task and timer record has shard == key.shard (no cross-shard transactions),
+  // task_id / timer_seq >= 1 and fire_time_ms >= 0. commit() checks these (and the event ids
+  // above) and answers kInvalidArgument, writing nothing, when one is broken.
 };
 
 struct EventPage {
@@ -59,6 +62,7 @@ class HistoryStore {
   virtual Result<v1::CurrentRun> load_current(const WorkflowKey& key) = 0;
 
   // Writes one transition atomically and durably. kUnavailable when the store has failed.
+  // kInvalidArgument (nothing written) when a REQUIRES of Transition is broken.
   virtual Status commit(const Transition& transition) = 0;
 
   // Events with id >= from, ascending, at most `limit`. An unknown run gives an empty page.
@@ -79,6 +83,9 @@ class HistoryStore {
   // Deletes timers that fired but no longer applied. Not synced: a lost delete only makes the
   // stale timer fire (and be dropped) again after a restart.
   virtual Status forget_timers(const std::vector<v1::TimerRecord>& timers) = 0;
+
+  // Every call taking a shard or a run key answers kInvalidArgument when the shard is outside
+  // [0, shard_count()), and every call taking a limit when limit < 1.
 
   // Namespaces (a small registry, synced writes).
   virtual Status put_namespace(const v1::NamespaceRecord& ns) = 0;

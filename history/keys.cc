@@ -189,8 +189,8 @@ std::optional<DecodedTimerKey> decode_timer_key(std::string_view key) {
   if (!timer_seq || !key.empty()) {
     return std::nullopt;
   }
-  return DecodedTimerKey{ShardId{static_cast<int32_t>(*shard)},
-                         static_cast<int64_t>(*fire_time_ms), static_cast<int64_t>(*timer_seq)};
+  return DecodedTimerKey{ShardId{static_cast<int32_t>(*shard)}, static_cast<int64_t>(*fire_time_ms),
+                         static_cast<int64_t>(*timer_seq)};
 }
 
 std::string namespace_key(std::string_view name) {

@@ -25,9 +25,10 @@ inline constexpr std::string_view kTimersFamily = "timers";
 inline constexpr std::string_view kMetaFamily = "meta";
 
 // `meta` keys. Persisted in RocksDB keys: never rename.
-inline constexpr std::string_view kStoreMetaKey = "store";          // StoreMeta
-inline constexpr std::string_view kMaxSequenceKey = "max_sequence";  // u64 big-endian, merged by max
-inline constexpr std::string_view kNamespacePrefix = "ns/";         // "ns/<name>" → NamespaceRecord
+inline constexpr std::string_view kStoreMetaKey = "store";  // StoreMeta
+inline constexpr std::string_view kMaxSequenceKey =
+    "max_sequence";                                          // u64 big-endian, merged by max
+inline constexpr std::string_view kNamespacePrefix = "ns/";  // "ns/<name>" → NamespaceRecord
 
 // The format written by this build into StoreMeta.format_version.
 inline constexpr int32_t kFormatVersion = 1;

@@ -15,12 +15,10 @@ namespace {
 
 using RunTuple = std::tuple<int32_t, std::string, std::string, std::string>;
 using WorkflowTuple = std::tuple<int32_t, std::string, std::string>;
-using EventsKey = std::pair<int32_t, std::string>;       // shard, run id (as in the rocks layout)
-using TimerPosition = std::pair<int64_t, int64_t>;       // fire_time_ms, timer_seq
+using EventsKey = std::pair<int32_t, std::string>;  // shard, run id (as in the rocks layout)
+using TimerPosition = std::pair<int64_t, int64_t>;  // fire_time_ms, timer_seq
 
-RunTuple run_tuple(const RunKey& k) {
-  return {k.shard.value, k.ns, k.workflow_id, k.run_id.value};
-}
+RunTuple run_tuple(const RunKey& k) { return {k.shard.value, k.ns, k.workflow_id, k.run_id.value}; }
 
 WorkflowTuple workflow_tuple(const WorkflowKey& k) { return {k.shard.value, k.ns, k.workflow_id}; }
 
@@ -173,8 +171,8 @@ class MemoryHistoryStore final : public HistoryStore {
     std::lock_guard lock(mu_);
     std::vector<RunKey> out;
     for (const auto& [k, state] : runs_) {
-      out.push_back(RunKey{ShardId{std::get<0>(k)}, std::get<1>(k), std::get<2>(k),
-                           RunId{std::get<3>(k)}});
+      out.push_back(
+          RunKey{ShardId{std::get<0>(k)}, std::get<1>(k), std::get<2>(k), RunId{std::get<3>(k)}});
     }
     return out;
   }

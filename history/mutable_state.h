@@ -21,13 +21,39 @@ class MutableState {
   v1::RunState& state_for_testing() { return state_; }
   v1::RunState release() && { return std::move(state_); }
 
+  // The id the next appended event gets (1 for an empty state).
+  int64_t next_event_id() const {
+    return state_.next_event_id() == 0 ? 1 : state_.next_event_id();
+  }
+
   bool is_open() const { return state_.status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING; }
 
   // Applies one event to the state: the single place where an event's meaning for the state is
   // defined (workflow task, activities, timers, cancel request, close). kInvalidArgument when the
   // event does not fit the state (an unknown activity, a second close); the state is then
   // unchanged. Replaying a run's events from an empty state rebuilds the event-derived state.
+  // An event with an id must carry the next id (next_event_id; 1 for the first event), and
+  // advances next_event_id and history_size_bytes. An event with event_id 0 is a *buffered* event
+  // (it arrived while a workflow task was started; only signals, cancel requests, activity
+  // results and fired timers may be buffered): its effect is applied now, and it takes its place
+  // in history later through append_buffered().
   Status apply(const v1::HistoryEvent& event);
+
+  // Gives a buffered event, already applied with event_id 0, its place in history: `event` is the
+  // same event with its final id, which must be the next id. Advances next_event_id and
+  // history_size_bytes without applying the effect again. kInvalidArgument (state unchanged)
+  // when the id is not the next one.
+  Status append_buffered(const v1::HistoryEvent& event);
+
+  // Non-event state, owned by the transition rules (history/transitions_*.cc).
+  // Events buffered while a workflow task is started, in arrival order, without ids.
+  google::protobuf::RepeatedPtrField<v1::HistoryEvent>* mutable_buffered_events() {
+    return state_.mutable_buffered_events();
+  }
+  // Signal / cancel request ids seen recently on this run (deduplication window).
+  bool seen_request_id(const std::string& request_id) const;
+  // Remembers `request_id` (ignored when empty), dropping the oldest beyond `max_ids`.
+  void remember_request_id(const std::string& request_id, int32_t max_ids);
 
   // Sub-state lookups. nullptr when absent.
   const v1::ActivityInfo* activity(int64_t scheduled_event_id) const;

@@ -3,14 +3,6 @@
 // into one fsync (group commit); this class adds only the failed-state flag and the in-memory
 // copy of the sequence high-water mark. Every RocksDB status becomes a cairn::Status in
 // from_rocks(), and nowhere else.
-#include <rocksdb/cache.h>
-#include <rocksdb/db.h>
-#include <rocksdb/filter_policy.h>
-#include <rocksdb/merge_operator.h>
-#include <rocksdb/options.h>
-#include <rocksdb/table.h>
-#include <rocksdb/write_batch.h>
-
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -18,16 +10,18 @@
 #include <mutex>
 #include <string_view>
 
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
 #include "history/history_store.h"
 #include "history/keys.h"
+#include "history/rocks_options.h"
 #include "history/rocks_store_env.h"
 #include "history/store_checks.h"
 
 namespace cairn {
 namespace {
-
-// Index of each column family in RocksHistoryStore::families_ (and in the open descriptors).
-enum Family : size_t { kDefault, kRuns, kCurrent, kEvents, kTasks, kTimers, kMeta, kFamilyCount };
 
 // The single place where a RocksDB status becomes a cairn::Status. `what` names the path and
 // the object, e.g. "/data/cairn: commit of run default/order-7/3f2a".
@@ -55,34 +49,6 @@ Status from_rocks(const rocksdb::Status& s, const std::string& what) {
   return internal_error(std::move(message));
 }
 
-// Merges 8-byte big-endian values by keeping the maximum. Concurrent commits each merge their own
-// highest sequence into `meta/max_sequence`; max is order-independent, so no lock is needed
-// around the write and the stored mark never goes down.
-class MaxU64MergeOperator final : public rocksdb::AssociativeMergeOperator {
- public:
-  bool Merge(const rocksdb::Slice& key, const rocksdb::Slice* existing_value,
-             const rocksdb::Slice& value, std::string* new_value,
-             rocksdb::Logger* logger) const override {
-    auto operand = keys::decode_u64(std::string_view(value.data(), value.size()));
-    if (!operand) {
-      return false;
-    }
-    uint64_t result = *operand;
-    if (existing_value != nullptr) {
-      auto existing = keys::decode_u64(std::string_view(existing_value->data(),
-                                                        existing_value->size()));
-      if (!existing) {
-        return false;
-      }
-      result = std::max(result, *existing);
-    }
-    *new_value = keys::encode_u64(result);
-    return true;
-  }
-  // Persisted in the OPTIONS file: never rename.
-  const char* Name() const override { return "cairn.MaxU64"; }
-};
-
 rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
 template <typename Proto>
@@ -96,8 +62,8 @@ Result<Proto> parse(std::string_view bytes, const std::string& what) {
 
 class RocksHistoryStore final : public HistoryStore {
  public:
-  RocksHistoryStore(std::string path, bool sync, std::shared_ptr<rocksdb::Env> env,
-                    rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> families)
+  RocksHistoryStore(std::string path, bool sync, std::shared_ptr<rocksdb::Env> env, rocksdb::DB* db,
+                    std::vector<rocksdb::ColumnFamilyHandle*> families)
       : path_(std::move(path)),
         sync_(sync),
         env_(std::move(env)),
@@ -135,13 +101,34 @@ class RocksHistoryStore final : public HistoryStore {
   using Visitor = std::function<Status(std::string_view key, std::string_view value, bool* stop)>;
 
   std::string name(const std::string& object) const { return path_ + ": " + object; }
-  rocksdb::ColumnFamilyHandle* family(Family f) const { return families_[f]; }
+  rocksdb::ColumnFamilyHandle* family(RocksFamily f) const { return families_[f]; }
 
   // The value at `key`, nullopt when absent.
-  Result<std::optional<std::string>> get(Family f, std::string_view key, const std::string& what);
+  Result<std::optional<std::string>> get(RocksFamily f, std::string_view key,
+                                         const std::string& what);
   // Visits keys in [start, end) in order (end empty: to the end of the family).
-  Status scan(Family f, std::string_view start, std::string_view end, const std::string& what,
+  Status scan(RocksFamily f, std::string_view start, std::string_view end, const std::string& what,
               const Visitor& visit);
+  // Parses the values in [start, end) into *out, at most `limit` of them. When `more` is given
+  // it tells whether entries remain past the limit.
+  template <typename Proto>
+  Status collect(RocksFamily f, std::string_view start, std::string_view end,
+                 const std::string& what, size_t limit, std::vector<Proto>* out,
+                 bool* more = nullptr) {
+    return scan(f, start, end, what,
+                [&](std::string_view, std::string_view value, bool* stop) -> Status {
+                  if (out->size() == limit) {
+                    *stop = true;
+                    if (more != nullptr) {
+                      *more = true;
+                    }
+                    return Status::ok_status();
+                  }
+                  CAIRN_ASSIGN_OR_RETURN(auto record, parse<Proto>(value, name(what)));
+                  out->push_back(std::move(record));
+                  return Status::ok_status();
+                });
+  }
   // Writes the batch. Any failure puts the store in the failed state (below).
   Status write(rocksdb::WriteBatch* batch, bool sync, const std::string& what);
 
@@ -163,7 +150,7 @@ class RocksHistoryStore final : public HistoryStore {
   std::string failure_;  // guarded by failure_mu_: the first write error
 };
 
-Result<std::optional<std::string>> RocksHistoryStore::get(Family f, std::string_view key,
+Result<std::optional<std::string>> RocksHistoryStore::get(RocksFamily f, std::string_view key,
                                                           const std::string& what) {
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), family(f), slice(key), &value);
@@ -174,7 +161,7 @@ Result<std::optional<std::string>> RocksHistoryStore::get(Family f, std::string_
   return std::optional<std::string>(std::move(value));
 }
 
-Status RocksHistoryStore::scan(Family f, std::string_view start, std::string_view end,
+Status RocksHistoryStore::scan(RocksFamily f, std::string_view start, std::string_view end,
                                const std::string& what, const Visitor& visit) {
   rocksdb::ReadOptions options;
   rocksdb::Slice upper = slice(end);
@@ -196,8 +183,8 @@ Status RocksHistoryStore::scan(Family f, std::string_view start, std::string_vie
 Status RocksHistoryStore::write(rocksdb::WriteBatch* batch, bool sync, const std::string& what) {
   if (failed_.load()) {
     std::lock_guard lock(failure_mu_);
-    return unavailable(name("store failed after a write error: " + failure_ +
-                            "; restart the server"));
+    return unavailable(
+        name("store failed after a write error: " + failure_ + "; restart the server"));
   }
   rocksdb::WriteOptions options;
   options.sync = sync;
@@ -212,48 +199,47 @@ Status RocksHistoryStore::write(rocksdb::WriteBatch* batch, bool sync, const std
 }
 
 Status RocksHistoryStore::init(int32_t requested_shard_count) {
-  CAIRN_ASSIGN_OR_RETURN(auto stored, get(kMeta, keys::kStoreMetaKey, "read store meta"));
+  CAIRN_ASSIGN_OR_RETURN(auto stored, get(kMetaCf, keys::kStoreMetaKey, "read store meta"));
   if (stored) {
     CAIRN_ASSIGN_OR_RETURN(auto meta, parse<v1::StoreMeta>(*stored, name("store meta")));
     if (meta.format_version() != keys::kFormatVersion) {
-      return invalid_argument(name("store format_version " +
-                                   std::to_string(meta.format_version()) +
+      return invalid_argument(name("store format_version " + std::to_string(meta.format_version()) +
                                    " is not supported (this build reads " +
                                    std::to_string(keys::kFormatVersion) + ")"));
     }
     if (meta.shard_count() < 1) {
-      return data_loss(name("stored shard_count " + std::to_string(meta.shard_count()) +
-                            " is invalid"));
+      return data_loss(
+          name("stored shard_count " + std::to_string(meta.shard_count()) + " is invalid"));
     }
     shard_count_ = meta.shard_count();
   } else {
     // A new directory. Runs without metadata would mean the meta record was lost: refuse to
     // guess a shard count, since every key is laid out by shard.
     bool has_runs = false;
-    CAIRN_RETURN_IF_ERROR(scan(kRuns, "", "", "look for runs",
-                               [&](std::string_view, std::string_view, bool* stop) {
-                                 has_runs = *stop = true;
-                                 return Status::ok_status();
-                               }));
+    CAIRN_RETURN_IF_ERROR(
+        scan(kRunsCf, "", "", "look for runs", [&](std::string_view, std::string_view, bool* stop) {
+          has_runs = *stop = true;
+          return Status::ok_status();
+        }));
     if (has_runs) {
       return data_loss(name("holds runs but no store meta record"));
     }
     if (requested_shard_count < 1) {
-      return invalid_argument(name("shard_count " + std::to_string(requested_shard_count) +
-                                   " is not >= 1"));
+      return invalid_argument(
+          name("shard_count " + std::to_string(requested_shard_count) + " is not >= 1"));
     }
     v1::StoreMeta meta;
     meta.set_shard_count(requested_shard_count);
     meta.set_format_version(keys::kFormatVersion);
     rocksdb::WriteBatch batch;
-    CAIRN_RETURN_IF_ERROR(from_rocks(
-        batch.Put(family(kMeta), slice(keys::kStoreMetaKey), meta.SerializeAsString()),
-        name("store meta")));
+    CAIRN_RETURN_IF_ERROR(
+        from_rocks(batch.Put(family(kMetaCf), slice(keys::kStoreMetaKey), meta.SerializeAsString()),
+                   name("store meta")));
     // Always synced, even for unsynced benchmarks: the shard count is the layout of every key.
     CAIRN_RETURN_IF_ERROR(write(&batch, /*sync=*/true, "write store meta"));
     shard_count_ = requested_shard_count;
   }
-  CAIRN_ASSIGN_OR_RETURN(auto mark, get(kMeta, keys::kMaxSequenceKey, "read max_sequence"));
+  CAIRN_ASSIGN_OR_RETURN(auto mark, get(kMetaCf, keys::kMaxSequenceKey, "read max_sequence"));
   if (mark) {
     auto value = keys::decode_u64(*mark);
     if (!value) {
@@ -267,7 +253,7 @@ Status RocksHistoryStore::init(int32_t requested_shard_count) {
 Result<v1::RunState> RocksHistoryStore::load_run(const RunKey& key) {
   std::string what = "run " + key.debug_string();
   CAIRN_RETURN_IF_ERROR(check_shard(key.shard, shard_count_, what));
-  CAIRN_ASSIGN_OR_RETURN(auto value, get(kRuns, keys::run_key(key), "load " + what));
+  CAIRN_ASSIGN_OR_RETURN(auto value, get(kRunsCf, keys::run_key(key), "load " + what));
   if (!value) {
     return not_found(what + " not found");
   }
@@ -277,7 +263,8 @@ Result<v1::RunState> RocksHistoryStore::load_run(const RunKey& key) {
 Result<v1::CurrentRun> RocksHistoryStore::load_current(const WorkflowKey& key) {
   std::string what = "workflow " + key.ns + "/" + key.workflow_id;
   CAIRN_RETURN_IF_ERROR(check_shard(key.shard, shard_count_, what));
-  CAIRN_ASSIGN_OR_RETURN(auto value, get(kCurrent, keys::current_key(key), "load current " + what));
+  CAIRN_ASSIGN_OR_RETURN(auto value,
+                         get(kCurrentCf, keys::current_key(key), "load current " + what));
   if (!value) {
     return not_found(what + " has no current run");
   }
@@ -294,37 +281,39 @@ Status RocksHistoryStore::commit(const Transition& t) {
       s = std::move(put);
     }
   };
-  record(batch.Put(family(kRuns), keys::run_key(t.key), t.state.SerializeAsString()));
+  record(batch.Put(family(kRunsCf), keys::run_key(t.key), t.state.SerializeAsString()));
   for (const auto& event : t.events) {
-    record(batch.Put(family(kEvents), keys::event_key(shard, t.key.run_id.value, event.event_id()),
+    record(batch.Put(family(kEventsCf),
+                     keys::event_key(shard, t.key.run_id.value, event.event_id()),
                      event.SerializeAsString()));
   }
   if (t.current) {
     WorkflowKey workflow{shard, t.key.ns, t.key.workflow_id};
-    record(batch.Put(family(kCurrent), keys::current_key(workflow), t.current->SerializeAsString()));
+    record(
+        batch.Put(family(kCurrentCf), keys::current_key(workflow), t.current->SerializeAsString()));
   }
   // Removals before additions; MemoryHistoryStore applies them in the same order.
   for (const auto& task : t.remove_tasks) {
-    record(batch.Delete(family(kTasks), keys::task_key(shard, task.task_id())));
+    record(batch.Delete(family(kTasksCf), keys::task_key(shard, task.task_id())));
   }
   for (const auto& task : t.add_tasks) {
-    record(batch.Put(family(kTasks), keys::task_key(shard, task.task_id()),
+    record(batch.Put(family(kTasksCf), keys::task_key(shard, task.task_id()),
                      task.SerializeAsString()));
   }
   for (const auto& timer : t.remove_timers) {
-    record(batch.Delete(family(kTimers),
+    record(batch.Delete(family(kTimersCf),
                         keys::timer_key(shard, timer.fire_time_ms(), timer.timer_seq())));
   }
   for (const auto& timer : t.add_timers) {
-    record(batch.Put(family(kTimers), keys::timer_key(shard, timer.fire_time_ms(),
-                                                      timer.timer_seq()),
+    record(batch.Put(family(kTimersCf),
+                     keys::timer_key(shard, timer.fire_time_ms(), timer.timer_seq()),
                      timer.SerializeAsString()));
   }
   // The mark goes in the same batch as the sequences it covers, so that a restart never hands
   // out a task_id or timer_seq again, even after the task itself was removed.
   const int64_t sequence = max_sequence_of(t);
   if (sequence > max_sequence_.load()) {
-    record(batch.Merge(family(kMeta), slice(keys::kMaxSequenceKey),
+    record(batch.Merge(family(kMetaCf), slice(keys::kMaxSequenceKey),
                        keys::encode_u64(static_cast<uint64_t>(sequence))));
   }
   const std::string what = "commit of run " + t.key.debug_string();
@@ -344,22 +333,12 @@ Result<EventPage> RocksHistoryStore::read_events(const RunKey& key, EventId from
   const std::string start =
       keys::event_key(key.shard, key.run_id.value, std::max<int64_t>(from.value, 0));
   EventPage page;
-  CAIRN_RETURN_IF_ERROR(scan(kEvents, start, keys::prefix_end(prefix), "read events of " + what,
-                             [&](std::string_view, std::string_view value, bool* stop) {
-                               if (static_cast<int>(page.events.size()) == limit) {
-                                 page.more = *stop = true;
-                                 return Status::ok_status();
-                               }
-                               CAIRN_ASSIGN_OR_RETURN(
-                                   auto event, parse<v1::HistoryEvent>(value, name(what)));
-                               page.events.push_back(std::move(event));
-                               return Status::ok_status();
-                             }));
+  CAIRN_RETURN_IF_ERROR(collect(kEventsCf, start, keys::prefix_end(prefix), "events of " + what,
+                                limit, &page.events, &page.more));
   return page;
 }
 
 Result<TaskPage> RocksHistoryStore::scan_tasks(ShardId shard, int64_t after_task_id, int limit) {
-  std::string what = "scan_tasks of shard " + std::to_string(shard.value);
   CAIRN_RETURN_IF_ERROR(check_shard(shard, shard_count_, "scan_tasks"));
   CAIRN_RETURN_IF_ERROR(check_limit(limit, "scan_tasks"));
   TaskPage page;
@@ -367,48 +346,31 @@ Result<TaskPage> RocksHistoryStore::scan_tasks(ShardId shard, int64_t after_task
     return page;
   }
   const std::string prefix = keys::shard_prefix(shard);
-  const std::string start =
-      after_task_id < 0 ? prefix : keys::task_key(shard, after_task_id + 1);
-  CAIRN_RETURN_IF_ERROR(scan(kTasks, start, keys::prefix_end(prefix), what,
-                             [&](std::string_view, std::string_view value, bool* stop) {
-                               CAIRN_ASSIGN_OR_RETURN(auto task,
-                                                      parse<v1::TaskRecord>(value, name(what)));
-                               page.tasks.push_back(std::move(task));
-                               *stop = static_cast<int>(page.tasks.size()) == limit;
-                               return Status::ok_status();
-                             }));
+  const std::string start = after_task_id < 0 ? prefix : keys::task_key(shard, after_task_id + 1);
+  CAIRN_RETURN_IF_ERROR(collect(kTasksCf, start, keys::prefix_end(prefix),
+                                "tasks of shard " + std::to_string(shard.value), limit,
+                                &page.tasks));
   return page;
 }
 
 Result<TimerPage> RocksHistoryStore::scan_timers(ShardId shard, int64_t after_fire_time_ms,
                                                  int64_t after_timer_seq, int limit) {
-  std::string what = "scan_timers of shard " + std::to_string(shard.value);
   CAIRN_RETURN_IF_ERROR(check_shard(shard, shard_count_, "scan_timers"));
   CAIRN_RETURN_IF_ERROR(check_limit(limit, "scan_timers"));
-  const std::string prefix = keys::shard_prefix(shard);
-  const std::string start =
-      after_fire_time_ms < 0
-          ? prefix
-          : keys::timer_key(shard, after_fire_time_ms, std::max<int64_t>(after_timer_seq, 0));
-  const auto after = std::make_pair(after_fire_time_ms, after_timer_seq);
   TimerPage page;
-  CAIRN_RETURN_IF_ERROR(scan(kTimers, start, keys::prefix_end(prefix), what,
-                             [&](std::string_view key, std::string_view value, bool* stop) {
-                               auto position = keys::decode_timer_key(key);
-                               if (!position) {
-                                 return data_loss(name(what + ": malformed timer key"));
-                               }
-                               // The seek lands on `after` itself when it exists: skip it.
-                               if (std::make_pair(position->fire_time_ms, position->timer_seq) <=
-                                   after) {
-                                 return Status::ok_status();
-                               }
-                               CAIRN_ASSIGN_OR_RETURN(auto timer,
-                                                      parse<v1::TimerRecord>(value, name(what)));
-                               page.timers.push_back(std::move(timer));
-                               *stop = static_cast<int>(page.timers.size()) == limit;
-                               return Status::ok_status();
-                             }));
+  // Seek to the first possible key strictly after (after_fire_time_ms, after_timer_seq).
+  const std::string prefix = keys::shard_prefix(shard);
+  std::string start = prefix;
+  if (after_fire_time_ms >= 0 && after_timer_seq < INT64_MAX) {
+    start = keys::timer_key(shard, after_fire_time_ms, std::max<int64_t>(after_timer_seq + 1, 0));
+  } else if (after_fire_time_ms >= 0 && after_fire_time_ms < INT64_MAX) {
+    start = keys::timer_key(shard, after_fire_time_ms + 1, 0);
+  } else if (after_fire_time_ms >= 0) {
+    return page;  // nothing sorts after (max, max)
+  }
+  CAIRN_RETURN_IF_ERROR(collect(kTimersCf, start, keys::prefix_end(prefix),
+                                "timers of shard " + std::to_string(shard.value), limit,
+                                &page.timers));
   return page;
 }
 
@@ -420,10 +382,10 @@ Status RocksHistoryStore::forget_timers(const std::vector<v1::TimerRecord>& time
     if (timer.fire_time_ms() < 0 || timer.timer_seq() < 0) {
       continue;  // no such key can exist
     }
-    CAIRN_RETURN_IF_ERROR(from_rocks(
-        batch.Delete(family(kTimers),
-                     keys::timer_key(shard, timer.fire_time_ms(), timer.timer_seq())),
-        name("forget_timers")));
+    CAIRN_RETURN_IF_ERROR(
+        from_rocks(batch.Delete(family(kTimersCf),
+                                keys::timer_key(shard, timer.fire_time_ms(), timer.timer_seq())),
+                   name("forget_timers")));
   }
   // Unsynced on purpose (see the contract): a lost delete only re-fires a stale timer.
   return write(&batch, /*sync=*/false, "forget_timers");
@@ -434,14 +396,14 @@ Status RocksHistoryStore::put_namespace(const v1::NamespaceRecord& ns) {
     return invalid_argument("put_namespace: the namespace name is empty");
   }
   rocksdb::WriteBatch batch;
-  CAIRN_RETURN_IF_ERROR(from_rocks(batch.Put(family(kMeta), keys::namespace_key(ns.name()),
-                                             ns.SerializeAsString()),
-                                   name("namespace " + ns.name())));
+  CAIRN_RETURN_IF_ERROR(
+      from_rocks(batch.Put(family(kMetaCf), keys::namespace_key(ns.name()), ns.SerializeAsString()),
+                 name("namespace " + ns.name())));
   return write(&batch, sync_, "put namespace " + ns.name());
 }
 
 Result<v1::NamespaceRecord> RocksHistoryStore::get_namespace(const std::string& ns) {
-  CAIRN_ASSIGN_OR_RETURN(auto value, get(kMeta, keys::namespace_key(ns), "get namespace " + ns));
+  CAIRN_ASSIGN_OR_RETURN(auto value, get(kMetaCf, keys::namespace_key(ns), "get namespace " + ns));
   if (!value) {
     return not_found("namespace " + ns + " not found");
   }
@@ -451,55 +413,23 @@ Result<v1::NamespaceRecord> RocksHistoryStore::get_namespace(const std::string& 
 Result<std::vector<v1::NamespaceRecord>> RocksHistoryStore::list_namespaces() {
   std::vector<v1::NamespaceRecord> out;
   const std::string prefix(keys::kNamespacePrefix);
-  CAIRN_RETURN_IF_ERROR(scan(kMeta, prefix, keys::prefix_end(prefix), "list namespaces",
-                             [&](std::string_view key, std::string_view value, bool*) {
-                               CAIRN_ASSIGN_OR_RETURN(
-                                   auto ns, parse<v1::NamespaceRecord>(
-                                                value, name("namespace " + std::string(key))));
-                               out.push_back(std::move(ns));
-                               return Status::ok_status();
-                             }));
+  CAIRN_RETURN_IF_ERROR(
+      collect(kMetaCf, prefix, keys::prefix_end(prefix), "namespaces", SIZE_MAX, &out));
   return out;
 }
 
 Result<std::vector<RunKey>> RocksHistoryStore::list_runs_for_testing() {
   std::vector<RunKey> out;
-  CAIRN_RETURN_IF_ERROR(scan(kRuns, "", "", "list runs",
-                             [&](std::string_view key, std::string_view, bool*) {
-                               auto run = keys::decode_run_key(key);
-                               if (!run) {
-                                 return data_loss(name("malformed key in runs"));
-                               }
-                               out.push_back(std::move(*run));
-                               return Status::ok_status();
-                             }));
+  CAIRN_RETURN_IF_ERROR(
+      scan(kRunsCf, "", "", "list runs", [&](std::string_view key, std::string_view, bool*) {
+        auto run = keys::decode_run_key(key);
+        if (!run) {
+          return data_loss(name("malformed key in runs"));
+        }
+        out.push_back(std::move(*run));
+        return Status::ok_status();
+      }));
   return out;
-}
-
-std::vector<rocksdb::ColumnFamilyDescriptor> family_descriptors(size_t block_cache_bytes) {
-  // One block cache shared by every family, so the budget is what the operator configured.
-  rocksdb::BlockBasedTableOptions plain;
-  plain.block_cache = rocksdb::NewLRUCache(block_cache_bytes);
-  rocksdb::BlockBasedTableOptions bloom = plain;
-  // Point lookups dominate runs/current (load a run, check a workflow id): a bloom filter
-  // answers most misses without reading a block.
-  bloom.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  rocksdb::ColumnFamilyOptions plain_family;
-  plain_family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(plain));
-  rocksdb::ColumnFamilyOptions bloom_family;
-  bloom_family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(bloom));
-  rocksdb::ColumnFamilyOptions meta_family = plain_family;
-  meta_family.merge_operator = std::make_shared<MaxU64MergeOperator>();
-
-  std::vector<rocksdb::ColumnFamilyDescriptor> families(kFamilyCount);
-  families[kDefault] = {rocksdb::kDefaultColumnFamilyName, plain_family};
-  families[kRuns] = {std::string(keys::kRunsFamily), bloom_family};
-  families[kCurrent] = {std::string(keys::kCurrentFamily), bloom_family};
-  families[kEvents] = {std::string(keys::kEventsFamily), plain_family};
-  families[kTasks] = {std::string(keys::kTasksFamily), plain_family};
-  families[kTimers] = {std::string(keys::kTimersFamily), plain_family};
-  families[kMeta] = {std::string(keys::kMetaFamily), meta_family};
-  return families;
 }
 
 }  // namespace
@@ -514,19 +444,11 @@ Result<std::unique_ptr<HistoryStore>> open_rocks_store_on_env(const RocksStoreOp
   if (error) {
     return unavailable(options.path + ": cannot create the data directory: " + error.message());
   }
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
-  // Lets the WAL write of the next group overlap the memtable insert of the previous one.
-  db_options.enable_pipelined_write = true;
-  if (env) {
-    db_options.env = env.get();
-  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   CAIRN_RETURN_IF_ERROR(from_rocks(
-      rocksdb::DB::Open(db_options, options.path, family_descriptors(options.block_cache_bytes),
-                        &handles, &raw),
+      rocksdb::DB::Open(rocks_db_options(env.get()), options.path,
+                        rocks_family_descriptors(options.block_cache_bytes), &handles, &raw),
       options.path + ": open history store"));
   auto store = std::make_unique<RocksHistoryStore>(options.path, options.sync, std::move(env), raw,
                                                    std::move(handles));

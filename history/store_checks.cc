@@ -56,10 +56,9 @@ Status check_transition(const Transition& t, int32_t shard_count) {
     }
   }
   if (!t.events.empty() && t.state.next_event_id() != t.events.back().event_id() + 1) {
-    return invalid_argument(run_name(t) + ": state.next_event_id " +
-                            std::to_string(t.state.next_event_id()) +
-                            " is not one past the last event " +
-                            std::to_string(t.events.back().event_id()));
+    return invalid_argument(
+        run_name(t) + ": state.next_event_id " + std::to_string(t.state.next_event_id()) +
+        " is not one past the last event " + std::to_string(t.events.back().event_id()));
   }
   for (const auto* tasks : {&t.add_tasks, &t.remove_tasks}) {
     for (const auto& task : *tasks) {

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -46,8 +47,32 @@ class ManualClock final : public Clock {
 
  private:
   mutable std::mutex mu_;
-  int64_t now_ms_;
-  std::vector<std::function<void()>> listeners_;
+  int64_t now_ms_;                                // GUARDED_BY(mu_)
+  std::vector<std::function<void()>> listeners_;  // GUARDED_BY(mu_)
+};
+
+// Clock::on_advance() has no way to unregister, so a listener that captures `this` would dangle
+// once its owner is destroyed while the clock lives on (a test that restarts a server on the same
+// ManualClock). AdvanceListener is the safe way to listen: after detach() (or its destructor)
+// returns, the callback is not running and will never run again. The callback may run on any
+// thread that advances the clock; attach() and detach() are for the owner and must not race.
+class AdvanceListener {
+ public:
+  AdvanceListener() = default;
+  ~AdvanceListener() { detach(); }
+  AdvanceListener(const AdvanceListener&) = delete;
+  AdvanceListener& operator=(const AdvanceListener&) = delete;
+
+  // Registers fn with clock->on_advance(). REQUIRES: not attached; clock outlives every advance()
+  // call it makes (the registration itself stays in the clock, disarmed, after detach()).
+  void attach(Clock* clock, std::function<void()> fn);
+  // Disarms the callback and waits for calls running on other threads to finish. Idempotent.
+  // Called from inside the callback itself, it does not wait for that (own) call.
+  void detach();
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace cairn

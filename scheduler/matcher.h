@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "cairn/v1/persistence.pb.h"
@@ -51,6 +52,8 @@ class Matcher {
  public:
   // Gives the task to the oldest live waiter of its queue (claiming it), else appends it to the
   // backlog. Duplicate task_ids (re-offered after a restart) are ignored while queued.
+  // task_id 0 means "unset" and is never deduplicated. deliver() runs on the calling thread,
+  // after the matcher's lock is released.
   void offer(const QueueKey& queue, v1::TaskRecord task);
 
   // Takes the oldest backlog task at once when there is one (the waiter is not registered).
@@ -64,13 +67,17 @@ class Matcher {
   void remove(const QueueKey& queue, const PollWaiter* waiter);
 
   // Claims every waiting poller and returns them so the caller can answer them (shutdown).
+  // Waiters already claimed by someone else are dropped, not returned. New polls are still
+  // accepted afterwards: the caller stops those itself.
   std::vector<std::shared_ptr<PollWaiter>> drain_waiters();
 
+  // Backlog size, waiters not yet claimed, last poll time; all zero for a queue never used.
   QueueStats stats(const QueueKey& queue) const;
 
  private:
   struct Queue {
     std::deque<v1::TaskRecord> backlog;
+    std::unordered_set<int64_t> queued_ids;  // task_ids in backlog (except 0)
     std::deque<std::shared_ptr<PollWaiter>> waiters;
     int64_t last_poll_time_ms = 0;
   };
@@ -78,7 +85,7 @@ class Matcher {
     size_t operator()(const QueueKey& k) const;
   };
   mutable std::mutex mu_;
-  std::unordered_map<QueueKey, Queue, KeyHash> queues_;
+  std::unordered_map<QueueKey, Queue, KeyHash> queues_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace cairn

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <queue>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "cairn/v1/persistence.pb.h"
@@ -26,13 +27,21 @@ class TimerQueue {
   ~TimerQueue();  // stops the thread
 
   // Starts the firing thread (SystemClock) or hooks the clock's on_advance (ManualClock: pass
-  // use_thread=false).
+  // use_thread=false). REQUIRES: called at most once.
   void start(bool use_thread = true);
-  void stop();  // idempotent; pending timers stay (they are durable elsewhere)
+  // Idempotent; pending timers stay (they are durable elsewhere). On return no fire callback
+  // started by the queue's thread or by a clock advance is running, and none will start.
+  // REQUIRES: not called from inside a fire callback.
+  void stop();
 
+  // A timer whose timer_seq is already queued is ignored (a re-load after a restart); seq 0 means
+  // "unset" and is never deduplicated. A timer already due fires at the next fire_due() or on the
+  // thread at once.
   void add(const v1::TimerRecord& timer);
   void add_all(const std::vector<v1::TimerRecord>& timers);
-  // Fires every timer due at clock->now_ms() now, on the calling thread. Returns how many fired.
+  // Fires every timer due at clock->now_ms() (read once, on entry), on the calling thread, one at
+  // a time in (fire_time, seq) order. Timers that fire callbacks add and that are due at that
+  // time fire in the same call. Works before start() and after stop(). Returns how many fired.
   int fire_due();
 
   size_t size() const;
@@ -44,13 +53,20 @@ class TimerQueue {
     bool operator()(const v1::TimerRecord& a, const v1::TimerRecord& b) const;
   };
   void run();
+  // Pops and fires timers due at now_ms until none is left; with honour_stop it also ends once
+  // stop() has been called (the thread must not keep firing after stop()).
+  int fire_until(int64_t now_ms, bool honour_stop);
 
   Clock* clock_;
   FireFn fire_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
+  // GUARDED_BY(mu_)
   std::priority_queue<v1::TimerRecord, std::vector<v1::TimerRecord>, Later> heap_;
-  bool stopping_ = false;
+  std::unordered_set<int64_t> queued_seqs_;  // GUARDED_BY(mu_): timer_seqs in heap_
+  uint64_t generation_ = 0;  // GUARDED_BY(mu_): bumped when the thread must re-plan its wait
+  bool stopping_ = false;    // GUARDED_BY(mu_)
+  AdvanceListener advance_listener_;
   std::thread thread_;
 };
 

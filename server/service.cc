@@ -325,9 +325,18 @@ CAIRN_UNARY(RecordActivityTaskHeartbeat, RecordActivityTaskHeartbeatRequest, Rec
 CAIRN_UNARY(RespondActivityTaskCompleted, RespondActivityTaskCompletedRequest, RespondActivityTaskCompletedResponse, respond_activity_completed)
 CAIRN_UNARY(RespondActivityTaskFailed, RespondActivityTaskFailedRequest, RespondActivityTaskFailedResponse, respond_activity_failed)
 CAIRN_UNARY(RespondActivityTaskCanceled, RespondActivityTaskCanceledRequest, RespondActivityTaskCanceledResponse, respond_activity_canceled)
-CAIRN_UNARY(GetSystemInfo, GetSystemInfoRequest, GetSystemInfoResponse, get_system_info)
 
 #undef CAIRN_UNARY
+
+WorkflowServiceImpl::Reactor* WorkflowServiceImpl::GetSystemInfo(
+    Ctx* ctx, const v1::GetSystemInfoRequest* req, v1::GetSystemInfoResponse* resp) {
+  Status st = handlers::get_system_info(*engine_, *req, resp);
+  resp->set_waiting_polls(static_cast<int64_t>(deadlines_.size()));
+  resp->set_serving(!shutting_down());
+  Reactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(to_grpc(st));
+  return reactor;
+}
 
 WorkflowServiceImpl::Reactor* WorkflowServiceImpl::GetWorkflowExecutionHistory(
     Ctx* ctx, const v1::GetWorkflowExecutionHistoryRequest* req,

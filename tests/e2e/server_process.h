@@ -53,6 +53,23 @@ class ServerProcess {
   int port_ = 0;
 };
 
+// A child process with stdout+stderr captured to a file; killed (SIGTERM) on destruction.
+class ChildProcess {
+ public:
+  ChildProcess(std::vector<std::string> args, std::string log_path);
+  ~ChildProcess();
+  // SIGTERM and wait; returns the exit status.
+  int stop();
+  // Waits for exit (up to timeout); returns the exit status, or -1 on timeout.
+  int wait(std::chrono::milliseconds timeout);
+  std::string output() const;
+  pid_t pid() const { return pid_; }
+
+ private:
+  std::string log_path_;
+  pid_t pid_ = -1;
+};
+
 // Polls `pred` every few milliseconds until it is true or the deadline passes.
 template <class Pred>
 bool await_until(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {

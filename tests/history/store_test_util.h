@@ -2,16 +2,24 @@
 // run keys, transitions, tasks and timers. Not thread-safe; one per test.
 #pragma once
 
-#include <google/protobuf/util/message_differencer.h>
-#include <stdlib.h>
-
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <system_error>
 
+#include <google/protobuf/util/message_differencer.h>
+#include <stdlib.h>
+
 #include "history/history_store.h"
 
-namespace cairn::store_test {
+namespace cairn {
+
+// Readable RunKeys in gtest failure messages.
+inline void PrintTo(const RunKey& key, std::ostream* os) {
+  *os << "shard " << key.shard.value << " " << key.debug_string();
+}
+
+namespace store_test {
 
 // A fresh directory under /tmp, deleted with everything in it when the object goes away.
 class TempDir {
@@ -112,4 +120,5 @@ inline bool same(const google::protobuf::Message& a, const google::protobuf::Mes
   return google::protobuf::util::MessageDifferencer::Equals(a, b);
 }
 
-}  // namespace cairn::store_test
+}  // namespace store_test
+}  // namespace cairn

@@ -1,0 +1,89 @@
+// E2eTest: a gtest fixture with a real cairn-server process on a free loopback port and a fresh
+// data directory, a connected cairn::Client, and helpers to run workers and read history.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cairn/client.h"
+#include "cairn/worker.h"
+#include "e2e/server_process.h"
+
+namespace cairn::testing {
+
+class E2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<ServerProcess>(dir_.path() + "/data", server_args());
+    std::string error;
+    ASSERT_TRUE(server_->start(0, std::chrono::seconds(30), &error)) << error;
+    ClientOptions opts;
+    opts.address = server_->address();
+    client_ = std::make_unique<Client>(opts);
+  }
+
+  void TearDown() override {
+    for (auto& w : workers_) {
+      w->stop();
+    }
+    workers_.clear();
+    if (server_ && server_->running()) {
+      EXPECT_EQ(server_->stop(), 0) << "cairn-server did not shut down cleanly:\n" << server_->log();
+    }
+  }
+
+  virtual std::vector<std::string> server_args() { return {}; }
+
+  // A worker on `task_queue`, not yet started; stopped in TearDown.
+  Worker& new_worker(const std::string& task_queue, int pollers = 2) {
+    WorkerOptions wo;
+    wo.task_queue = task_queue;
+    wo.workflow_pollers = pollers;
+    wo.activity_pollers = pollers;
+    workers_.push_back(std::make_unique<Worker>(*client_, wo));
+    return *workers_.back();
+  }
+
+  StartWorkflowOptions start_options(const std::string& id, const std::string& task_queue) {
+    StartWorkflowOptions o;
+    o.id = id;
+    o.task_queue = task_queue;
+    return o;
+  }
+
+  static std::vector<v1::EventType> event_types(const std::vector<v1::HistoryEvent>& events) {
+    std::vector<v1::EventType> out;
+    for (auto& e : events) {
+      out.push_back(e.event_type());
+    }
+    return out;
+  }
+
+  static int count(const std::vector<v1::HistoryEvent>& events, v1::EventType type) {
+    int n = 0;
+    for (auto& e : events) {
+      n += e.event_type() == type ? 1 : 0;
+    }
+    return n;
+  }
+
+  static const v1::HistoryEvent* find(const std::vector<v1::HistoryEvent>& events,
+                                      v1::EventType type) {
+    for (auto& e : events) {
+      if (e.event_type() == type) {
+        return &e;
+      }
+    }
+    return nullptr;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<Client> client_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+}  // namespace cairn::testing

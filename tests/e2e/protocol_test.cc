@@ -1,0 +1,209 @@
+// End to end on the raw protocol (generated stubs, no SDK): bad requests get the right gRPC error
+// and change nothing; a worker that dies holding a workflow task is replaced after the task
+// timeout; long-polls are answered on shutdown.
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <thread>
+
+#include "cairn/v1/service.grpc.pb.h"
+#include "e2e/fixture.h"
+
+namespace cairn::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ProtocolTest : public E2eTest {
+ protected:
+  void SetUp() override {
+    E2eTest::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
+    channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    stub_ = v1::WorkflowService::NewStub(channel_);
+  }
+
+  std::unique_ptr<grpc::ClientContext> ctx(std::chrono::milliseconds timeout = 10s) {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->set_deadline(std::chrono::system_clock::now() + timeout);
+    return c;
+  }
+
+  v1::StartWorkflowExecutionRequest start_request(const std::string& id, const std::string& tq) {
+    v1::StartWorkflowExecutionRequest req;
+    req.set_workflow_id(id);
+    req.mutable_workflow_type()->set_name("raw");
+    req.set_task_queue(tq);
+    req.set_workflow_task_timeout_ms(1000);
+    return req;
+  }
+
+  std::string start(const v1::StartWorkflowExecutionRequest& req) {
+    v1::StartWorkflowExecutionResponse resp;
+    auto status = stub_->StartWorkflowExecution(ctx().get(), req, &resp);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return resp.run_id();
+  }
+
+  v1::PollWorkflowTaskQueueResponse poll_workflow_task(const std::string& tq) {
+    v1::PollWorkflowTaskQueueRequest req;
+    req.set_task_queue(tq);
+    req.set_identity("raw-poller");
+    v1::PollWorkflowTaskQueueResponse resp;
+    auto status = stub_->PollWorkflowTaskQueue(ctx(20s).get(), req, &resp);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return resp;
+  }
+
+  std::vector<v1::HistoryEvent> history(const std::string& id) {
+    v1::GetWorkflowExecutionHistoryRequest req;
+    req.mutable_execution()->set_workflow_id(id);
+    v1::GetWorkflowExecutionHistoryResponse resp;
+    auto status = stub_->GetWorkflowExecutionHistory(ctx().get(), req, &resp);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return {resp.history().events().begin(), resp.history().events().end()};
+  }
+
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::WorkflowService::Stub> stub_;
+};
+
+TEST_F(ProtocolTest, InvalidStartRequestsAreRejectedAndCreateNothing) {
+  auto no_type = start_request("bad-1", "q");
+  no_type.mutable_workflow_type()->clear_name();
+  v1::StartWorkflowExecutionResponse resp;
+  auto st = stub_->StartWorkflowExecution(ctx().get(), no_type, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("workflow_type"), std::string::npos) << st.error_message();
+
+  auto bad_retry = start_request("bad-2", "q");
+  bad_retry.mutable_retry_policy()->set_backoff_coefficient(0.5);
+  st = stub_->StartWorkflowExecution(ctx().get(), bad_retry, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("backoff_coefficient"), std::string::npos) << st.error_message();
+
+  auto unknown_ns = start_request("bad-3", "q");
+  unknown_ns.set_namespace_("no-such-namespace");
+  st = stub_->StartWorkflowExecution(ctx().get(), unknown_ns, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+
+  for (const char* id : {"bad-1", "bad-2", "bad-3"}) {
+    v1::DescribeWorkflowExecutionRequest d;
+    d.mutable_execution()->set_workflow_id(id);
+    v1::DescribeWorkflowExecutionResponse dr;
+    EXPECT_EQ(stub_->DescribeWorkflowExecution(ctx().get(), d, &dr).error_code(),
+              grpc::StatusCode::NOT_FOUND)
+        << id;
+  }
+}
+
+TEST_F(ProtocolTest, UnknownRunAndMalformedTokenGetClearErrors) {
+  v1::SignalWorkflowExecutionRequest sig;
+  sig.mutable_workflow_execution()->set_workflow_id("nobody");
+  sig.set_signal_name("x");
+  v1::SignalWorkflowExecutionResponse sr;
+  auto st = stub_->SignalWorkflowExecution(ctx().get(), sig, &sr);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(st.error_message().find("nobody"), std::string::npos) << st.error_message();
+
+  v1::RespondActivityTaskCompletedRequest done;
+  done.set_task_token("definitely not a token");
+  v1::RespondActivityTaskCompletedResponse dr;
+  st = stub_->RespondActivityTaskCompleted(ctx().get(), done, &dr);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(ProtocolTest, InvalidCommandIsRejectedAndTheTaskCanBeCompletedCorrectly) {
+  start(start_request("cmd-1", "cmd-q"));
+  auto task = poll_workflow_task("cmd-q");
+  ASSERT_FALSE(task.task_token().empty());
+  size_t before = history("cmd-1").size();
+
+  // A timer with no duration is invalid: INVALID_ARGUMENT naming the command, nothing written.
+  v1::RespondWorkflowTaskCompletedRequest bad;
+  bad.set_task_token(task.task_token());
+  auto* cmd = bad.add_commands();
+  cmd->set_command_type(v1::COMMAND_TYPE_START_TIMER);
+  cmd->mutable_start_timer_command_attributes()->set_timer_id("t1");
+  v1::RespondWorkflowTaskCompletedResponse resp;
+  auto st = stub_->RespondWorkflowTaskCompleted(ctx().get(), bad, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("command 0"), std::string::npos) << st.error_message();
+  EXPECT_EQ(history("cmd-1").size(), before);
+
+  // The same task token still completes the workflow.
+  v1::RespondWorkflowTaskCompletedRequest good;
+  good.set_task_token(task.task_token());
+  auto* complete = good.add_commands();
+  complete->set_command_type(v1::COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION);
+  complete->mutable_complete_workflow_execution_command_attributes();
+  st = stub_->RespondWorkflowTaskCompleted(ctx().get(), good, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(history("cmd-1").back().event_type(), v1::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+
+  // Now the token is stale: NOT_FOUND, and history does not change.
+  size_t after = history("cmd-1").size();
+  st = stub_->RespondWorkflowTaskCompleted(ctx().get(), good, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(history("cmd-1").size(), after);
+}
+
+TEST_F(ProtocolTest, WorkerThatDiesHoldingATaskIsReplacedAfterTheTaskTimeout) {
+  start(start_request("dead-worker", "dw-q"));
+  // A worker takes the workflow task and dies without answering.
+  auto task = poll_workflow_task("dw-q");
+  ASSERT_FALSE(task.task_token().empty());
+  EXPECT_EQ(task.attempt(), 1);
+
+  // After the 1 s workflow task timeout, another worker gets attempt 2 and finishes the run.
+  Worker& w = new_worker("dw-q");
+  w.register_workflow("raw", [](WorkflowContext& ctx) { return std::string("finished by the survivor"); });
+  w.start();
+  auto handle = client_->handle("dead-worker");
+  EXPECT_EQ(handle.result<std::string>(30s), "finished by the survivor");
+  auto events = handle.history();
+  EXPECT_EQ(count(events, v1::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT), 1);
+  const v1::HistoryEvent* timed_out = find(events, v1::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT);
+  const v1::HistoryEvent* first_started = find(events, v1::EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  ASSERT_NE(timed_out, nullptr);
+  ASSERT_NE(first_started, nullptr);
+  EXPECT_GE(timed_out->event_time_ms() - first_started->event_time_ms(), 1000);
+}
+
+TEST_F(ProtocolTest, PendingPollsAreAnsweredAndTheServerExitsCleanlyOnSigterm) {
+  std::vector<std::thread> pollers;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 8; ++i) {
+    pollers.emplace_back([&] {
+      v1::PollActivityTaskQueueRequest req;
+      req.set_task_queue("idle-q");
+      v1::PollActivityTaskQueueResponse resp;
+      grpc::ClientContext c;
+      c.set_deadline(std::chrono::system_clock::now() + 60s);
+      auto st = stub_->PollActivityTaskQueue(&c, req, &resp);
+      if (st.ok() && resp.task_token().empty()) {
+        ++answered;
+      }
+    });
+  }
+  // Wait until all eight polls are parked on the server.
+  ASSERT_TRUE(await_until([&] {
+    v1::GetSystemInfoResponse info;
+    return stub_->GetSystemInfo(ctx().get(), v1::GetSystemInfoRequest(), &info).ok() &&
+           info.waiting_polls() >= 8;
+  }));
+  EXPECT_EQ(answered.load(), 0);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(server_->stop(), 0) << server_->log();
+  for (auto& t : pollers) {
+    t.join();
+  }
+  // Each parked poll got an empty OK answer (not an error), promptly.
+  EXPECT_EQ(answered.load(), 8);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s);
+}
+
+}  // namespace
+}  // namespace cairn::testing

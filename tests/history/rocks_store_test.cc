@@ -1,0 +1,277 @@
+// RocksDB-only behaviour of the history store: durability across close and reopen, the shard
+// count and format fixed at creation, the persisted sequence mark, and the failed state after a
+// write error (injected through a file system that fails write-ahead-log writes on demand).
+#include <algorithm>
+#include <atomic>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+
+#include "history/history_store.h"
+#include "history/keys.h"
+#include "history/rocks_store_env.h"
+#include "tests/history/store_test_util.h"
+
+namespace cairn {
+namespace {
+
+using store_test::run_in_shard;
+using store_test::same;
+using store_test::task;
+using store_test::timer;
+using store_test::transition;
+using store_test::workflow_of;
+using ::testing::HasSubstr;
+
+// Fails appends and syncs of *.log (write-ahead log) files while *fail is set.
+class FaultyWalFile final : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  FaultyWalFile(std::unique_ptr<rocksdb::FSWritableFile> file,
+                std::shared_ptr<std::atomic<bool>> fail)
+      : FSWritableFileOwnerWrapper(std::move(file)), fail_(std::move(fail)) {}
+
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+    return *fail_ ? injected() : FSWritableFileOwnerWrapper::Append(data, options, dbg);
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           const rocksdb::DataVerificationInfo& info,
+                           rocksdb::IODebugContext* dbg) override {
+    return *fail_ ? injected() : FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+  }
+  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    return *fail_ ? injected() : FSWritableFileOwnerWrapper::Sync(options, dbg);
+  }
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
+                          rocksdb::IODebugContext* dbg) override {
+    return *fail_ ? injected() : FSWritableFileOwnerWrapper::Fsync(options, dbg);
+  }
+
+ private:
+  static rocksdb::IOStatus injected() { return rocksdb::IOStatus::IOError("injected WAL fault"); }
+  std::shared_ptr<std::atomic<bool>> fail_;
+};
+
+class FaultyFileSystem final : public rocksdb::FileSystemWrapper {
+ public:
+  explicit FaultyFileSystem(std::shared_ptr<std::atomic<bool>> fail)
+      : FileSystemWrapper(rocksdb::FileSystem::Default()), fail_(std::move(fail)) {}
+  const char* Name() const override { return "CairnFaultyFileSystem"; }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->NewWritableFile(name, options, result, dbg);
+    if (s.ok() && name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0) {
+      *result = std::make_unique<FaultyWalFile>(std::move(*result), fail_);
+    }
+    return s;
+  }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> fail_;
+};
+
+class RocksStoreTest : public ::testing::Test {
+ protected:
+  Result<std::unique_ptr<HistoryStore>> open(int32_t shard_count = 4) {
+    RocksStoreOptions options;
+    options.path = path_;
+    options.shard_count = shard_count;
+    options.block_cache_bytes = 8 << 20;
+    return open_rocks_store(options);
+  }
+
+  std::unique_ptr<HistoryStore> must_open(int32_t shard_count = 4) {
+    auto store = open(shard_count);
+    EXPECT_TRUE(store.ok()) << store.status().to_string();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+
+  store_test::TempDir dir_;
+  const std::string path_ = dir_.sub("data");
+  const RunKey run_ = run_in_shard(1, 4, "order", "run-1");
+};
+
+TEST_F(RocksStoreTest, ReopenFindsEverything) {
+  Transition start = transition(run_, 1, 3);
+  start.current.emplace();
+  start.current->set_run_id(run_.run_id.value);
+  start.add_tasks = {task(run_, 1), task(run_, 2)};
+  start.add_timers = {timer(run_, 5000, 3), timer(run_, 256, 4)};
+  Transition next = transition(run_, 4, 2);
+  next.remove_tasks = {task(run_, 1)};
+  next.remove_timers = {timer(run_, 256, 4)};
+  v1::NamespaceRecord ns;
+  ns.set_name("default");
+  ns.set_retention_ms(86400000);
+  {
+    auto store = must_open();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->commit(start).ok());
+    ASSERT_TRUE(store->commit(next).ok());
+    ASSERT_TRUE(store->put_namespace(ns).ok());
+  }
+  auto store = must_open();
+  ASSERT_NE(store, nullptr);
+  auto state = store->load_run(run_);
+  ASSERT_TRUE(state.ok()) << state.status().to_string();
+  EXPECT_TRUE(same(*state, next.state));
+  auto current = store->load_current(workflow_of(run_));
+  ASSERT_TRUE(current.ok());
+  EXPECT_TRUE(same(*current, *start.current));
+  auto events = store->read_events(run_, EventId{1}, 100);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->events.size(), 5u);
+  EXPECT_EQ(events->events.back().event_id(), 5);
+  auto tasks = store->scan_tasks(run_.shard, -1, 10);
+  ASSERT_TRUE(tasks.ok());
+  ASSERT_EQ(tasks->tasks.size(), 1u);
+  EXPECT_TRUE(same(tasks->tasks[0], task(run_, 2)));
+  auto timers = store->scan_timers(run_.shard, -1, -1, 10);
+  ASSERT_TRUE(timers.ok());
+  ASSERT_EQ(timers->timers.size(), 1u);
+  EXPECT_TRUE(same(timers->timers[0], timer(run_, 5000, 3)));
+  auto got = store->get_namespace("default");
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(same(*got, ns));
+  auto runs = store->list_runs_for_testing();
+  ASSERT_TRUE(runs.ok());
+  EXPECT_THAT(*runs, ::testing::ElementsAre(run_));
+}
+
+TEST_F(RocksStoreTest, ShardCountIsFixedAtCreation) {
+  {
+    auto store = must_open(8);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->shard_count(), 8);
+  }
+  auto store = must_open(3);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->shard_count(), 8);
+  // Shard 5 exists only under the stored count.
+  EXPECT_TRUE(store->scan_tasks(ShardId{5}, -1, 1).ok());
+}
+
+TEST_F(RocksStoreTest, CreationRejectsANonPositiveShardCount) {
+  auto store = open(0);
+  EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(store.status().message(), HasSubstr(path_));
+}
+
+TEST_F(RocksStoreTest, MaxSequenceSurvivesReopenAfterTheHighRecordsAreRemoved) {
+  {
+    auto store = must_open();
+    ASSERT_NE(store, nullptr);
+    Transition add = transition(run_, 1, 1);
+    add.add_tasks = {task(run_, 100)};
+    add.add_timers = {timer(run_, 10, 200)};
+    ASSERT_TRUE(store->commit(add).ok());
+    Transition remove = transition(run_, 2, 1);
+    remove.remove_tasks = {task(run_, 100)};
+    remove.add_tasks = {task(run_, 150)};
+    ASSERT_TRUE(store->commit(remove).ok());
+    ASSERT_TRUE(store->forget_timers({timer(run_, 10, 200)}).ok());
+  }
+  {
+    auto store = must_open();
+    ASSERT_NE(store, nullptr);
+    auto max = store->max_sequence();
+    ASSERT_TRUE(max.ok());
+    EXPECT_EQ(*max, 200);
+    Transition higher = transition(run_, 3, 1);
+    higher.add_timers = {timer(run_, 20, 201)};
+    ASSERT_TRUE(store->commit(higher).ok());
+  }
+  auto store = must_open();
+  ASSERT_NE(store, nullptr);
+  auto max = store->max_sequence();
+  ASSERT_TRUE(max.ok());
+  EXPECT_EQ(*max, 201);
+}
+
+TEST_F(RocksStoreTest, RejectsAnUnknownFormatVersion) {
+  { ASSERT_NE(must_open(), nullptr); }
+  {
+    // Rewrite StoreMeta as a future build would, bypassing the store.
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path_, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const auto& name : names) {
+      descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path_, descriptors, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    auto meta = std::find(names.begin(), names.end(), std::string(keys::kMetaFamily));
+    ASSERT_NE(meta, names.end());
+    v1::StoreMeta future;
+    future.set_shard_count(4);
+    future.set_format_version(2);
+    EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[meta - names.begin()],
+                        std::string(keys::kStoreMetaKey), future.SerializeAsString())
+                    .ok());
+    for (auto* handle : handles) {
+      EXPECT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
+    }
+    EXPECT_TRUE(db->Close().ok());
+  }
+  auto store = open();
+  EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(store.status().message(), HasSubstr("format_version 2"));
+  EXPECT_THAT(store.status().message(), HasSubstr(path_));
+}
+
+TEST_F(RocksStoreTest, ASecondOpenOfAnOpenDirectoryFailsAndNamesThePath) {
+  auto first = must_open();
+  ASSERT_NE(first, nullptr);
+  auto second = open();
+  ASSERT_FALSE(second.ok());
+  EXPECT_THAT(second.status().message(), HasSubstr(path_));
+}
+
+TEST_F(RocksStoreTest, AFailedWriteFailsTheStoreForLaterWritesButNotReads) {
+  auto fail = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<rocksdb::Env> env =
+      rocksdb::NewCompositeEnv(std::make_shared<FaultyFileSystem>(fail));
+  RocksStoreOptions options;
+  options.path = path_;
+  options.shard_count = 4;
+  auto opened = open_rocks_store_on_env(options, env);
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  auto store = std::move(opened).value();
+  ASSERT_TRUE(store->commit(transition(run_, 1, 1)).ok());
+
+  fail->store(true);
+  Transition lost = transition(run_, 2, 1);
+  lost.add_tasks = {task(run_, 7)};
+  Status first = store->commit(lost);
+  EXPECT_FALSE(first.ok());
+  EXPECT_THAT(first.message(), HasSubstr(run_.run_id.value));
+  fail->store(false);  // the disk "recovers"; the store must not trust it
+
+  Status later = store->commit(transition(run_, 2, 1));
+  EXPECT_EQ(later.code(), StatusCode::kUnavailable);
+  EXPECT_THAT(later.message(), HasSubstr("store failed after a write error"));
+  EXPECT_THAT(later.message(), HasSubstr("restart the server"));
+  v1::NamespaceRecord ns;
+  ns.set_name("default");
+  EXPECT_EQ(store->put_namespace(ns).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store->forget_timers({timer(run_, 1, 1)}).code(), StatusCode::kUnavailable);
+  auto max = store->max_sequence();
+  ASSERT_TRUE(max.ok());
+  EXPECT_EQ(*max, 0);  // the failed commit's sequence was never acknowledged
+
+  auto state = store->load_run(run_);
+  ASSERT_TRUE(state.ok()) << state.status().to_string();
+  auto events = store->read_events(run_, EventId{1}, 10);
+  ASSERT_TRUE(events.ok());
+  EXPECT_FALSE(events->events.empty());
+}
+
+}  // namespace
+}  // namespace cairn

@@ -1,0 +1,436 @@
+// The HistoryStore conformance suite: every implementation of the seam runs these same tests,
+// parameterised by a factory (memory store; RocksDB store in a fresh temporary directory).
+#include <algorithm>
+#include <functional>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "history/history_store.h"
+#include "tests/history/store_test_util.h"
+
+namespace cairn {
+namespace {
+
+using store_test::event;
+using store_test::run_in_shard;
+using store_test::same;
+using store_test::task;
+using store_test::timer;
+using store_test::transition;
+using store_test::workflow_of;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+constexpr int32_t kShards = 4;
+
+struct StoreFactory {
+  std::string name;
+  std::function<Result<std::unique_ptr<HistoryStore>>(const std::string& dir, int32_t shards)> open;
+};
+
+void PrintTo(const StoreFactory& factory, std::ostream* os) { *os << factory.name; }
+
+std::vector<int64_t> ids(const EventPage& page) {
+  std::vector<int64_t> out;
+  for (const auto& e : page.events) {
+    out.push_back(e.event_id());
+  }
+  return out;
+}
+
+std::vector<int64_t> ids(const TaskPage& page) {
+  std::vector<int64_t> out;
+  for (const auto& t : page.tasks) {
+    out.push_back(t.task_id());
+  }
+  return out;
+}
+
+// (fire_time_ms, timer_seq) of each timer.
+std::vector<std::pair<int64_t, int64_t>> positions(const TimerPage& page) {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (const auto& t : page.timers) {
+    out.emplace_back(t.fire_time_ms(), t.timer_seq());
+  }
+  return out;
+}
+
+class StoreConformanceTest : public ::testing::TestWithParam<StoreFactory> {
+ protected:
+  void SetUp() override {
+    auto store = GetParam().open(dir_.sub("store"), kShards);
+    ASSERT_TRUE(store.ok()) << store.status().to_string();
+    store_ = std::move(store).value();
+  }
+
+  std::vector<int64_t> read_ids(const RunKey& key, int64_t from, int limit, bool* more) {
+    auto page = store_->read_events(key, EventId{from}, limit);
+    EXPECT_TRUE(page.ok()) << page.status().to_string();
+    *more = page.ok() && page->more;
+    return page.ok() ? ids(*page) : std::vector<int64_t>{};
+  }
+
+  store_test::TempDir dir_;
+  std::unique_ptr<HistoryStore> store_;
+  const RunKey run_a_ = run_in_shard(0, kShards, "order", "run-a");
+  const RunKey run_b_ = run_in_shard(1, kShards, "order", "run-b");
+};
+
+TEST_P(StoreConformanceTest, ShardCountIsTheOneCreatedWith) {
+  EXPECT_EQ(store_->shard_count(), kShards);
+}
+
+TEST_P(StoreConformanceTest, CommitThenLoadRunRoundTrips) {
+  Transition first = transition(run_a_, 1, 2);
+  ASSERT_TRUE(store_->commit(first).ok());
+  auto loaded = store_->load_run(run_a_);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
+  EXPECT_TRUE(same(*loaded, first.state)) << loaded->DebugString();
+
+  Transition second = transition(run_a_, 3, 1);  // a later transition replaces the state
+  ASSERT_TRUE(store_->commit(second).ok());
+  loaded = store_->load_run(run_a_);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->next_event_id(), 4);
+  EXPECT_TRUE(same(*loaded, second.state));
+}
+
+TEST_P(StoreConformanceTest, MissingRunAndCurrentAreNotFound) {
+  EXPECT_EQ(store_->load_run(run_a_).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->load_current(workflow_of(run_a_)).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->commit(transition(run_a_, 1, 1)).ok());  // no current pointer set
+  EXPECT_EQ(store_->load_current(workflow_of(run_a_)).status().code(), StatusCode::kNotFound);
+  RunKey other_run = run_a_;
+  other_run.run_id.value = "run-a2";
+  EXPECT_EQ(store_->load_run(other_run).status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, CurrentIsSetAndReplacedOnlyWhenTheTransitionCarriesIt) {
+  Transition start = transition(run_a_, 1, 1);
+  start.current.emplace();
+  start.current->set_run_id(run_a_.run_id.value);
+  start.current->set_status(v1::WORKFLOW_EXECUTION_STATUS_RUNNING);
+  ASSERT_TRUE(store_->commit(start).ok());
+  ASSERT_TRUE(store_->commit(transition(run_a_, 2, 1)).ok());
+  auto current = store_->load_current(workflow_of(run_a_));
+  ASSERT_TRUE(current.ok()) << current.status().to_string();
+  EXPECT_TRUE(same(*current, *start.current));
+
+  Transition close = transition(run_a_, 3, 1);
+  close.current = *start.current;
+  close.current->set_status(v1::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  close.current->set_close_time_ms(77);
+  ASSERT_TRUE(store_->commit(close).ok());
+  current = store_->load_current(workflow_of(run_a_));
+  ASSERT_TRUE(current.ok());
+  EXPECT_TRUE(same(*current, *close.current));
+}
+
+TEST_P(StoreConformanceTest, EventsAppendAcrossCommitsAndPage) {
+  ASSERT_TRUE(store_->commit(transition(run_a_, 1, 3)).ok());
+  ASSERT_TRUE(store_->commit(transition(run_a_, 4, 4)).ok());
+  bool more = false;
+  EXPECT_THAT(read_ids(run_a_, 1, 3, &more), ElementsAre(1, 2, 3));
+  EXPECT_TRUE(more);
+  EXPECT_THAT(read_ids(run_a_, 4, 3, &more), ElementsAre(4, 5, 6));
+  EXPECT_TRUE(more);
+  EXPECT_THAT(read_ids(run_a_, 5, 3, &more), ElementsAre(5, 6, 7));  // exactly the rest
+  EXPECT_FALSE(more);
+  EXPECT_THAT(read_ids(run_a_, 7, 3, &more), ElementsAre(7));
+  EXPECT_FALSE(more);
+  EXPECT_THAT(read_ids(run_a_, 8, 3, &more), IsEmpty());
+  EXPECT_FALSE(more);
+  EXPECT_THAT(read_ids(run_a_, 0, 100, &more), ElementsAre(1, 2, 3, 4, 5, 6, 7));
+  EXPECT_FALSE(more);
+  auto page = store_->read_events(run_a_, EventId{2}, 1);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->events.size(), 1u);
+  EXPECT_TRUE(same(page->events[0], event(2)));
+}
+
+TEST_P(StoreConformanceTest, EventsOfRunsWithPrefixRelatedIdsStayApart) {
+  RunKey short_id = run_a_;
+  RunKey long_id = run_a_;
+  long_id.run_id.value = run_a_.run_id.value + "0";  // "run-a" is a prefix of "run-a0"
+  ASSERT_TRUE(store_->commit(transition(long_id, 1, 5)).ok());
+  ASSERT_TRUE(store_->commit(transition(short_id, 1, 2)).ok());
+  bool more = true;
+  EXPECT_THAT(read_ids(short_id, 1, 10, &more), ElementsAre(1, 2));
+  EXPECT_FALSE(more);
+  EXPECT_THAT(read_ids(long_id, 1, 10, &more), ElementsAre(1, 2, 3, 4, 5));
+  RunKey unknown = run_a_;
+  unknown.run_id.value = "run";
+  EXPECT_THAT(read_ids(unknown, 1, 10, &more), IsEmpty());
+  EXPECT_FALSE(more);
+}
+
+TEST_P(StoreConformanceTest, RejectsInvalidRequestsAndWritesNothing) {
+  Transition gap = transition(run_a_, 1, 3);
+  gap.events[1].set_event_id(5);
+  EXPECT_EQ(store_->commit(gap).code(), StatusCode::kInvalidArgument);
+  Transition bad_next = transition(run_a_, 1, 3);
+  bad_next.state.set_next_event_id(9);
+  EXPECT_EQ(store_->commit(bad_next).code(), StatusCode::kInvalidArgument);
+  Transition cross_shard = transition(run_a_, 1, 1);
+  cross_shard.add_tasks.push_back(task(run_b_, 1));
+  Status status = store_->commit(cross_shard);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr(run_a_.run_id.value));
+  Transition zero_task = transition(run_a_, 1, 1);
+  zero_task.add_tasks.push_back(task(run_a_, 0));
+  EXPECT_EQ(store_->commit(zero_task).code(), StatusCode::kInvalidArgument);
+  RunKey out_of_range = run_a_;
+  out_of_range.shard = ShardId{kShards};
+  EXPECT_EQ(store_->commit(transition(out_of_range, 1, 1)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->load_run(out_of_range).status().code(), StatusCode::kInvalidArgument);
+
+  EXPECT_EQ(store_->load_run(run_a_).status().code(), StatusCode::kNotFound);
+  auto max = store_->max_sequence();
+  ASSERT_TRUE(max.ok());
+  EXPECT_EQ(*max, 0);
+  EXPECT_EQ(store_->read_events(run_a_, EventId{1}, 0).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->scan_tasks(ShardId{-1}, -1, 10).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->scan_timers(ShardId{kShards}, -1, -1, 10).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, TasksAddedThenRemovedByALaterTransition) {
+  Transition schedule = transition(run_a_, 1, 1);
+  schedule.add_tasks = {task(run_a_, 10), task(run_a_, 11)};
+  ASSERT_TRUE(store_->commit(schedule).ok());
+  auto page = store_->scan_tasks(run_a_.shard, -1, 10);
+  ASSERT_TRUE(page.ok()) << page.status().to_string();
+  ASSERT_THAT(ids(*page), ElementsAre(10, 11));
+  EXPECT_TRUE(same(page->tasks[0], task(run_a_, 10)));
+
+  Transition consume = transition(run_a_, 2, 1);
+  consume.remove_tasks = {task(run_a_, 10)};
+  consume.add_tasks = {task(run_a_, 12)};
+  ASSERT_TRUE(store_->commit(consume).ok());
+  page = store_->scan_tasks(run_a_.shard, -1, 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(ids(*page), ElementsAre(11, 12));
+}
+
+TEST_P(StoreConformanceTest, ScanTasksPagesWithinOneShard) {
+  Transition in_a = transition(run_a_, 1, 1);
+  Transition in_b = transition(run_b_, 1, 1);
+  for (int64_t id : {1, 3, 255, 256, 70000}) {
+    in_a.add_tasks.push_back(task(run_a_, id));
+  }
+  for (int64_t id : {2, 4, 300}) {
+    in_b.add_tasks.push_back(task(run_b_, id));
+  }
+  ASSERT_TRUE(store_->commit(in_b).ok());
+  ASSERT_TRUE(store_->commit(in_a).ok());
+
+  auto page = store_->scan_tasks(run_a_.shard, -1, 2);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(ids(*page), ElementsAre(1, 3));
+  page = store_->scan_tasks(run_a_.shard, 3, 2);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(ids(*page), ElementsAre(255, 256));
+  page = store_->scan_tasks(run_a_.shard, 256, 2);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(ids(*page), ElementsAre(70000));
+  page = store_->scan_tasks(run_a_.shard, 70000, 2);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(ids(*page), IsEmpty());
+  page = store_->scan_tasks(run_a_.shard, 2, 10);  // a position between tasks
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(ids(*page), ElementsAre(3, 255, 256, 70000));
+
+  page = store_->scan_tasks(run_b_.shard, 0, 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(ids(*page), ElementsAre(2, 4, 300));
+  page = store_->scan_tasks(ShardId{2}, -1, 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(ids(*page), IsEmpty());
+}
+
+TEST_P(StoreConformanceTest, TimersOrderedByFireTimeThenSeqPerShard) {
+  const int64_t big = int64_t{1} << 32;
+  Transition arm = transition(run_a_, 1, 1);
+  arm.add_timers = {timer(run_a_, big, 1), timer(run_a_, 256, 7), timer(run_a_, 255, 9),
+                    timer(run_a_, 256, 3), timer(run_a_, 0, 20)};
+  Transition other = transition(run_b_, 1, 1);
+  other.add_timers = {timer(run_b_, 1, 2), timer(run_b_, 300, 4)};
+  ASSERT_TRUE(store_->commit(arm).ok());
+  ASSERT_TRUE(store_->commit(other).ok());
+
+  using P = std::pair<int64_t, int64_t>;
+  auto page = store_->scan_timers(run_a_.shard, -1, -1, 100);
+  ASSERT_TRUE(page.ok()) << page.status().to_string();
+  EXPECT_THAT(positions(*page), ElementsAre(P{0, 20}, P{255, 9}, P{256, 3}, P{256, 7}, P{big, 1}));
+  EXPECT_TRUE(same(page->timers[0], timer(run_a_, 0, 20)));
+
+  page = store_->scan_timers(run_a_.shard, -1, -1, 2);  // page by the last position returned
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(positions(*page), ElementsAre(P{0, 20}, P{255, 9}));
+  page = store_->scan_timers(run_a_.shard, 255, 9, 2);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(positions(*page), ElementsAre(P{256, 3}, P{256, 7}));
+  page = store_->scan_timers(run_a_.shard, 256, 7, 2);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(positions(*page), ElementsAre(P{big, 1}));
+  page = store_->scan_timers(run_a_.shard, big, 1, 2);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(positions(*page), IsEmpty());
+  page = store_->scan_timers(run_a_.shard, 256, 4, 10);  // between two timers of one fire time
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(positions(*page), ElementsAre(P{256, 7}, P{big, 1}));
+  page = store_->scan_timers(run_a_.shard, 256, -1, 10);  // every timer at 256 and after
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(positions(*page), ElementsAre(P{256, 3}, P{256, 7}, P{big, 1}));
+
+  page = store_->scan_timers(run_b_.shard, -1, -1, 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(positions(*page), ElementsAre(P{1, 2}, P{300, 4}));
+}
+
+TEST_P(StoreConformanceTest, TimersRemovedByTransitionOrForgotten) {
+  Transition arm = transition(run_a_, 1, 1);
+  arm.add_timers = {timer(run_a_, 10, 1), timer(run_a_, 20, 2), timer(run_a_, 30, 3)};
+  ASSERT_TRUE(store_->commit(arm).ok());
+  Transition fire = transition(run_a_, 2, 1);
+  fire.remove_timers = {timer(run_a_, 10, 1)};
+  ASSERT_TRUE(store_->commit(fire).ok());
+  ASSERT_TRUE(store_->forget_timers({timer(run_a_, 30, 3), timer(run_a_, 99, 99)}).ok());
+  using P = std::pair<int64_t, int64_t>;
+  auto page = store_->scan_timers(run_a_.shard, -1, -1, 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(positions(*page), ElementsAre(P{20, 2}));
+}
+
+TEST_P(StoreConformanceTest, MaxSequenceIsTheHighestEverAdded) {
+  auto max = store_->max_sequence();
+  ASSERT_TRUE(max.ok());
+  EXPECT_EQ(*max, 0);
+  Transition add = transition(run_a_, 1, 1);
+  add.add_tasks = {task(run_a_, 5)};
+  add.add_timers = {timer(run_a_, 1000, 9)};
+  ASSERT_TRUE(store_->commit(add).ok());
+  max = store_->max_sequence();
+  ASSERT_TRUE(max.ok());
+  EXPECT_EQ(*max, 9);
+
+  Transition remove = transition(run_a_, 2, 1);
+  remove.remove_tasks = {task(run_a_, 5)};
+  remove.remove_timers = {timer(run_a_, 1000, 9)};
+  remove.add_tasks = {task(run_a_, 3)};  // lower than the mark: it stays
+  ASSERT_TRUE(store_->commit(remove).ok());
+  max = store_->max_sequence();
+  ASSERT_TRUE(max.ok());
+  EXPECT_EQ(*max, 9);
+
+  Transition higher = transition(run_b_, 1, 1);
+  higher.add_tasks = {task(run_b_, 300)};
+  ASSERT_TRUE(store_->commit(higher).ok());
+  max = store_->max_sequence();
+  ASSERT_TRUE(max.ok());
+  EXPECT_EQ(*max, 300);
+}
+
+TEST_P(StoreConformanceTest, ConcurrentCommitsKeepTheHighestSequence) {
+  constexpr int kThreads = 4;
+  constexpr int kCommitsPerThread = 20;
+  std::vector<std::thread> threads;
+  std::vector<Status> failures(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      RunKey key = run_in_shard(t % kShards, kShards, "conc", "run-" + std::to_string(t));
+      for (int i = 0; i < kCommitsPerThread; ++i) {
+        Transition tr = transition(key, i + 1, 1);
+        tr.add_tasks = {task(key, 1 + t + kThreads * i)};  // distinct, interleaved sequences
+        Status s = store_->commit(tr);
+        if (!s.ok()) {
+          failures[t] = s;
+          return;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  for (const auto& s : failures) {
+    EXPECT_TRUE(s.ok()) << s.to_string();
+  }
+  auto max = store_->max_sequence();
+  ASSERT_TRUE(max.ok());
+  EXPECT_EQ(*max, kThreads * kCommitsPerThread);
+  auto runs = store_->list_runs_for_testing();
+  ASSERT_TRUE(runs.ok());
+  EXPECT_EQ(runs->size(), static_cast<size_t>(kThreads));
+}
+
+TEST_P(StoreConformanceTest, NamespacesPutGetList) {
+  EXPECT_EQ(store_->get_namespace("default").status().code(), StatusCode::kNotFound);
+  auto empty = store_->list_namespaces();
+  ASSERT_TRUE(empty.ok());
+  EXPECT_THAT(*empty, IsEmpty());
+
+  v1::NamespaceRecord ns;
+  ns.set_name("default");
+  ns.set_retention_ms(1000);
+  ASSERT_TRUE(store_->put_namespace(ns).ok());
+  v1::NamespaceRecord other;
+  other.set_name("agents");
+  other.set_description("agent runs");
+  ASSERT_TRUE(store_->put_namespace(other).ok());
+  ns.set_retention_ms(2000);  // put replaces
+  ASSERT_TRUE(store_->put_namespace(ns).ok());
+
+  auto got = store_->get_namespace("default");
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_TRUE(same(*got, ns));
+  auto all = store_->list_namespaces();
+  ASSERT_TRUE(all.ok());
+  std::vector<std::string> names;
+  for (const auto& n : *all) {
+    names.push_back(n.name());
+  }
+  EXPECT_THAT(names, UnorderedElementsAre("default", "agents"));
+  EXPECT_EQ(store_->get_namespace("defaul").status().code(), StatusCode::kNotFound);
+  v1::NamespaceRecord unnamed;
+  EXPECT_EQ(store_->put_namespace(unnamed).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, ListRunsForTestingSeesEveryRunOfEveryShard) {
+  RunKey run_c = run_in_shard(3, kShards, "other", "run-c");
+  RunKey run_a_next = run_a_;
+  run_a_next.run_id.value = "run-a-continued";
+  for (const RunKey& key : {run_a_, run_b_, run_c, run_a_next}) {
+    ASSERT_TRUE(store_->commit(transition(key, 1, 1)).ok());
+  }
+  auto runs = store_->list_runs_for_testing();
+  ASSERT_TRUE(runs.ok()) << runs.status().to_string();
+  EXPECT_THAT(*runs, UnorderedElementsAre(run_a_, run_b_, run_c, run_a_next));
+}
+
+Result<std::unique_ptr<HistoryStore>> open_memory(const std::string&, int32_t shards) {
+  return make_memory_store(shards);
+}
+
+Result<std::unique_ptr<HistoryStore>> open_rocks(const std::string& dir, int32_t shards) {
+  RocksStoreOptions options;
+  options.path = dir;
+  options.shard_count = shards;
+  options.block_cache_bytes = 8 << 20;
+  return open_rocks_store(options);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllStores, StoreConformanceTest,
+                         ::testing::Values(StoreFactory{"memory", open_memory},
+                                           StoreFactory{"rocksdb", open_rocks}),
+                         [](const ::testing::TestParamInfo<StoreFactory>& info) {
+                           return info.param.name;
+                         });
+
+}  // namespace
+}  // namespace cairn
