@@ -45,6 +45,9 @@ bool running_attempt(const v1::ActivityInfo& info, const v1::TimerRecord& timer)
 
 v1::HistoryEvent activity_started_event(const TransitionContext& tx, const v1::ActivityInfo& info) {
   v1::HistoryEvent e = tx.new_event(v1::EVENT_TYPE_ACTIVITY_TASK_STARTED);
+  // Written at close, but it records the start: its time is when the attempt started (as in
+  // Temporal), so that history shows how long the attempt ran.
+  e.set_event_time_ms(info.started_time_ms());
   auto* a = e.mutable_activity_task_started_event_attributes();
   a->set_scheduled_event_id(info.scheduled_event_id());
   a->set_identity(info.started_identity());

@@ -134,7 +134,8 @@ Status request_cancel_activity(TransitionContext& tx,
                                bool* wake_workflow) {
   int64_t scheduled = c.scheduled_event_id();
   if (tx.ms().activity(scheduled) == nullptr) {
-    // Also when its result is buffered: the next workflow task sees the result instead.
+    // (A result still buffered is caught earlier: complete_workflow_task fails the task as
+    // UNHANDLED_COMMAND so that the workflow sees the result.)
     return invalid_argument(where + ": activity " + std::to_string(scheduled) + " is not pending");
   }
   v1::HistoryEvent e = tx.new_event(v1::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED);

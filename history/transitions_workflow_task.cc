@@ -86,6 +86,48 @@ Result<v1::TaskToken> start_workflow_task(MutableState* ms, const v1::TaskRecord
   return token;
 }
 
+namespace {
+
+// The scheduled event id of an activity that a RequestCancelActivityTask command targets while
+// its closing event is still buffered; 0 when there is none.
+int64_t cancels_a_buffered_result(const MutableState& ms,
+                                  const google::protobuf::RepeatedPtrField<v1::Command>& commands) {
+  for (const v1::Command& c : commands) {
+    if (c.command_type() != v1::COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK) {
+      continue;
+    }
+    int64_t scheduled = c.request_cancel_activity_task_command_attributes().scheduled_event_id();
+    if (ms.activity(scheduled) != nullptr) {
+      continue;
+    }
+    for (const v1::HistoryEvent& b : ms.state().buffered_events()) {
+      int64_t closes = 0;
+      switch (b.event_type()) {
+        case v1::EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+          closes = b.activity_task_completed_event_attributes().scheduled_event_id();
+          break;
+        case v1::EVENT_TYPE_ACTIVITY_TASK_FAILED:
+          closes = b.activity_task_failed_event_attributes().scheduled_event_id();
+          break;
+        case v1::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+          closes = b.activity_task_timed_out_event_attributes().scheduled_event_id();
+          break;
+        case v1::EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+          closes = b.activity_task_canceled_event_attributes().scheduled_event_id();
+          break;
+        default:
+          break;
+      }
+      if (closes == scheduled) {
+        return scheduled;
+      }
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
 Status complete_workflow_task(MutableState* ms, const v1::TaskToken& token,
                               const google::protobuf::RepeatedPtrField<v1::Command>& commands,
                               const std::string& identity, const TransitionEnv& env, Effects* out) {
@@ -99,6 +141,16 @@ Status complete_workflow_task(MutableState* ms, const v1::TaskToken& token,
     failure.set_message("the workflow tried to close while " +
                         std::to_string(ms->state().buffered_events_size()) +
                         " new events were waiting; its commands were dropped");
+    failure.set_source("Server");
+    return fail_started_task(tx, v1::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, failure,
+                             identity, /*next_attempt=*/1);
+  }
+  if (int64_t raced = cancels_a_buffered_result(*ms, commands); raced != 0) {
+    // The workflow asked to cancel an activity whose result arrived while it ran: like Temporal,
+    // drop the commands and run the workflow again, now with the result in its history.
+    v1::Failure failure;
+    failure.set_message("the workflow asked to cancel activity " + std::to_string(raced) +
+                        " whose result arrived meanwhile; its commands were dropped");
     failure.set_source("Server");
     return fail_started_task(tx, v1::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, failure,
                              identity, /*next_attempt=*/1);

@@ -61,6 +61,11 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options, Cloc
   return s;
 }
 
+namespace {
+// How long gRPC may take to send answers already finished when the server shuts down.
+constexpr int64_t kFlushMs = 200;
+}  // namespace
+
 Server::~Server() { shutdown(); }
 
 void Server::shutdown(int64_t grace_ms) {
@@ -72,9 +77,16 @@ void Server::shutdown(int64_t grace_ms) {
     service_->begin_shutdown();  // waiting polls answered empty: workers poll again elsewhere
   }
   if (grpc_) {
+    // Every handler runs on the engine's pool, so an idle pool means every accepted request has
+    // finished its transition and called Finish(). gRPC's own Shutdown(deadline) would also wait
+    // for connected clients to hang up (workers keep their channels open), so it gets only a
+    // short deadline to flush the last answers once our own work is done.
+    if (engine_ && !engine_->pool().wait_idle(std::chrono::milliseconds(grace_ms))) {
+      spdlog::warn("shutdown: requests still running after {} ms; cancelling them", grace_ms);
+    }
     // Wall time from the Clock seam: gRPC deadlines are system_clock instants.
     std::chrono::system_clock::time_point deadline{
-        std::chrono::milliseconds(clock_->now_ms() + grace_ms)};
+        std::chrono::milliseconds(clock_->now_ms() + kFlushMs)};
     grpc_->Shutdown(deadline);
     grpc_->Wait();
   }

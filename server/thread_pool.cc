@@ -50,9 +50,20 @@ void ThreadPool::loop() {
       }
       job = std::move(jobs_.front());
       jobs_.pop_front();
+      ++running_;
     }
     job();
+    {
+      std::lock_guard lock(mu_);
+      --running_;
+    }
+    idle_cv_.notify_all();
   }
+}
+
+bool ThreadPool::wait_idle(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return idle_cv_.wait_for(lock, timeout, [this] { return jobs_.empty() && running_ == 0; });
 }
 
 }  // namespace cairn

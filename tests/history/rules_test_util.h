@@ -49,6 +49,16 @@ inline v1::Failure app_failure(const std::string& message, const std::string& ty
   return f;
 }
 
+// A retry policy; 0 leaves a field unset (its default applies).
+inline v1::RetryPolicy retry_policy(int64_t initial_ms, double coefficient,
+                                    int32_t maximum_attempts) {
+  v1::RetryPolicy p;
+  p.set_initial_interval_ms(initial_ms);
+  p.set_backoff_coefficient(coefficient);
+  p.set_maximum_attempts(maximum_attempts);
+  return p;
+}
+
 struct ActivityOptions {
   std::string id = "a1";
   std::string type = "echo";
@@ -57,7 +67,7 @@ struct ActivityOptions {
   int64_t schedule_to_start = 0;
   int64_t start_to_close = 10'000;
   int64_t heartbeat = 0;
-  v1::RetryPolicy retry;
+  v1::RetryPolicy retry = v1::RetryPolicy();  // unset: the defaults
 };
 
 inline v1::Command schedule_activity(const ActivityOptions& o = {}) {
