@@ -1,0 +1,112 @@
+// hello: `hello worker` runs the hello.greet worker until SIGINT/SIGTERM; `hello run` starts a
+// greeting, sends the punctuation signal, waits for the result and prints the run's history as
+// a timeline.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "cairn/client.h"
+#include "cairn/history.h"
+#include "cairn/worker.h"
+#include "greet.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+int run_worker(const std::string& address, const std::string& task_queue) {
+  cairn::Client client({.address = address});
+  cairn::Worker worker(client, {.task_queue = task_queue});
+  hello::register_all(worker);
+  std::cout << "hello worker: polling task queue " << task_queue << " on " << address
+            << " (Ctrl-C to stop)" << std::endl;
+  worker.run_until_signal();
+  std::cout << "hello worker: stopped" << std::endl;
+  return 0;
+}
+
+void print_timeline(const std::vector<cairn::v1::HistoryEvent>& events) {
+  if (events.empty()) {
+    return;
+  }
+  int64_t t0 = events.front().event_time_ms();
+  std::cout << "History (" << events.size() << " events):\n";
+  for (const auto& e : events) {
+    char prefix[64];
+    std::snprintf(prefix, sizeof(prefix), "%4lld  +%6lldms  ",
+                  static_cast<long long>(e.event_id()),
+                  static_cast<long long>(e.event_time_ms() - t0));
+    std::cout << prefix << cairn::event_type_name(e.event_type());
+    std::string detail = cairn::event_detail(e);
+    if (!detail.empty()) {
+      std::cout << "  " << detail;
+    }
+    std::cout << "\n";
+  }
+}
+
+int run_greeting(const std::string& address, const std::string& task_queue,
+                 const std::string& name, const std::string& punctuation, const std::string& id,
+                 int timeout_s) {
+  cairn::Client client({.address = address});
+  if (!client.wait_until_ready(10s)) {
+    std::cerr << "hello: cairn-server at " << address << " is not answering\n";
+    return 1;
+  }
+  cairn::StartWorkflowOptions opts;
+  opts.id = id.empty() ? "hello-" + std::to_string(std::chrono::system_clock::now()
+                                                        .time_since_epoch()
+                                                        .count())
+                       : id;
+  opts.task_queue = task_queue;
+  auto handle = client.start(hello::kWorkflow, opts, name);
+  std::cout << "Started workflow " << handle.workflow_id() << " (run " << handle.run_id() << ")"
+            << std::endl;
+  if (!punctuation.empty()) {
+    handle.signal(hello::kPunctuationSignal, punctuation);
+  }
+  std::string result = handle.result<std::string>(std::chrono::seconds(timeout_s));
+  std::cout << "Result: " << result << "\n";
+  print_timeline(handle.history());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hello: the Cairn hello-world workflow"};
+  app.require_subcommand(1);
+  std::string address = "127.0.0.1:7233";
+  std::string task_queue = hello::kTaskQueue;
+
+  auto* worker = app.add_subcommand("worker", "run the hello worker until SIGINT/SIGTERM");
+  worker->add_option("--address", address, "cairn-server address")->capture_default_str();
+  worker->add_option("--task-queue", task_queue, "task queue to poll")->capture_default_str();
+
+  std::string name = "World";
+  std::string punctuation;
+  std::string id;
+  int timeout_s = 60;
+  auto* run = app.add_subcommand("run", "start hello.greet, wait for its result, print history");
+  run->add_option("--address", address, "cairn-server address")->capture_default_str();
+  run->add_option("--task-queue", task_queue, "task queue of the workers")->capture_default_str();
+  run->add_option("--name", name, "who to greet")->capture_default_str();
+  run->add_option("--punctuation", punctuation, "sent as the punctuation signal");
+  run->add_option("--id", id, "workflow id (default: generated)");
+  run->add_option("--timeout", timeout_s, "seconds to wait for the result")->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (worker->parsed()) {
+      return run_worker(address, task_queue);
+    }
+    return run_greeting(address, task_queue, name, punctuation, id, timeout_s);
+  } catch (const cairn::Error& e) {
+    std::cerr << "hello: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,123 @@
+// Client: starts, signals, cancels, terminates and inspects workflow runs over gRPC, and waits
+// for their results. Thread-safe; one Client (one channel) is meant to be shared by the whole
+// process, including its Workers. WorkflowHandle is a cheap copyable value bound to a Client.
+#pragma once
+
+#include <grpcpp/channel.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cairn/errors.h"
+#include "cairn/options.h"
+#include "cairn/payload.h"
+#include "cairn/v1/service.grpc.pb.h"
+
+namespace cairn {
+
+struct ClientOptions {
+  std::string address = "127.0.0.1:7233";
+  std::string ns = "default";
+  std::string identity;  // empty: "<pid>@<hostname>"
+};
+
+namespace detail {
+
+// What a Client shares with its handles and workers.
+struct ClientCore {
+  ClientOptions options;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::WorkflowService::Stub> stub;
+};
+
+}  // namespace detail
+
+class WorkflowHandle {
+ public:
+  WorkflowHandle(std::shared_ptr<detail::ClientCore> core, std::string workflow_id,
+                 std::string run_id);
+
+  const std::string& workflow_id() const { return workflow_id_; }
+  // Empty for a handle made without a run id: it then addresses the current run.
+  const std::string& run_id() const { return run_id_; }
+
+  // Waits (long-polls) until the run closes and returns its result, following continue-as-new.
+  // Throws WorkflowFailedError (failed, canceled, terminated, timed out; status() says which),
+  // TimeoutError when `timeout` passes first, RpcError for other server errors, PayloadError when
+  // the result is not a T. Survives server restarts while waiting.
+  template <class T = void>
+  T result(std::chrono::milliseconds timeout = std::chrono::hours(24)) {
+    v1::Payloads p = result_payloads(timeout);
+    if constexpr (!std::is_void_v<T>) {
+      return from_payloads<T>(p);
+    }
+  }
+  v1::Payloads result_payloads(std::chrono::milliseconds timeout);
+
+  // Sends signal `name` with `args`. Throws RpcError (e.g. NOT_FOUND for a closed run).
+  template <class... A>
+  void signal(const std::string& name, const A&... args) {
+    signal_payloads(name, to_payloads(args...));
+  }
+  void signal_payloads(const std::string& name, const v1::Payloads& input);
+
+  // Asks the run to cancel: its workflow code sees CanceledError. Throws RpcError.
+  void cancel(const std::string& reason = "");
+  // Closes the run at once, without running workflow code. Throws RpcError.
+  void terminate(const std::string& reason = "");
+  v1::DescribeWorkflowExecutionResponse describe();
+  // Every event of the run so far, paging through the server's answers. Throws RpcError.
+  std::vector<v1::HistoryEvent> history();
+
+ private:
+  std::shared_ptr<detail::ClientCore> core_;
+  std::string workflow_id_;
+  std::string run_id_;
+};
+
+class Client {
+ public:
+  // Connects lazily: the constructor does not wait for the server (see wait_until_ready()).
+  explicit Client(ClientOptions options);
+
+  // Starts workflow `type` with `args`. Throws RpcError: ALREADY_EXISTS when the id policies
+  // refuse, INVALID_ARGUMENT for bad options, UNAVAILABLE when the server is down.
+  template <class... A>
+  WorkflowHandle start(const std::string& type, const StartWorkflowOptions& options,
+                       const A&... args) {
+    return start_payloads(type, options, to_payloads(args...));
+  }
+  WorkflowHandle start_payloads(const std::string& type, const StartWorkflowOptions& options,
+                                const v1::Payloads& input);
+
+  // Sends signal `signal_name` with `signal_args` to the running run of options.id, starting
+  // it (without workflow arguments) first when none runs.
+  template <class... A>
+  WorkflowHandle signal_with_start(const std::string& type, const StartWorkflowOptions& options,
+                                   const std::string& signal_name, const A&... signal_args) {
+    return signal_with_start_payloads(type, options, v1::Payloads(), signal_name,
+                                      to_payloads(signal_args...));
+  }
+  WorkflowHandle signal_with_start_payloads(const std::string& type,
+                                            const StartWorkflowOptions& options,
+                                            const v1::Payloads& input,
+                                            const std::string& signal_name,
+                                            const v1::Payloads& signal_input);
+
+  WorkflowHandle handle(const std::string& workflow_id, const std::string& run_id = "");
+
+  // Raw access to the generated stub (thread-safe), e.g. for admin calls.
+  v1::WorkflowService::Stub& stub() { return *core_->stub; }
+  const ClientOptions& options() const { return core_->options; }
+  const std::shared_ptr<detail::ClientCore>& core() const { return core_; }
+
+  // True once the server answers GetSystemInfo, false when `timeout` passes first.
+  bool wait_until_ready(std::chrono::milliseconds timeout);
+
+ private:
+  std::shared_ptr<detail::ClientCore> core_;
+};
+
+}  // namespace cairn

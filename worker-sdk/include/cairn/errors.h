@@ -1,0 +1,146 @@
+// The typed exceptions of the SDK surface: what workflow and activity authors throw and catch,
+// and what clients see. The SDK converts them to and from the proto Failure at the boundary
+// (see failure conversion in worker-sdk/src/failure.h). Plain value types; thread-compatible.
+#pragma once
+
+#include <grpcpp/support/status_code_enum.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "cairn/v1/common.pb.h"
+
+namespace cairn {
+
+// Base of every exception the SDK throws.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+// An error of the user's own, carried across the wire with its type and retry flag.
+// Thrown by an activity: the server retries it unless `non_retryable` or its type is listed in
+// the retry policy's non_retryable_error_types. Escaping a workflow: fails the workflow.
+class ApplicationError : public Error {
+ public:
+  explicit ApplicationError(const std::string& message, std::string type = "",
+                            bool non_retryable = false, v1::Payloads details = {})
+      : Error(message),
+        type_(std::move(type)),
+        non_retryable_(non_retryable),
+        details_(std::move(details)) {}
+
+  const std::string& type() const { return type_; }
+  bool non_retryable() const { return non_retryable_; }
+  const v1::Payloads& details() const { return details_; }
+
+ private:
+  std::string type_;
+  bool non_retryable_;
+  v1::Payloads details_;
+};
+
+// A payload that cannot be converted to the requested type (bad JSON, wrong shape, missing
+// argument). Non-retryable: the same input fails the same way on every attempt.
+class PayloadError : public ApplicationError {
+ public:
+  explicit PayloadError(const std::string& message)
+      : ApplicationError(message, "PayloadError", /*non_retryable=*/true) {}
+};
+
+// What a workflow sees when an activity finally failed, timed out or was canceled; `cause()` is
+// the activity's own failure (application, timeout or canceled failure).
+class ActivityError : public Error {
+ public:
+  ActivityError(const std::string& message, std::string activity_type, std::string activity_id,
+                v1::RetryState retry_state, v1::Failure cause)
+      : Error(message),
+        activity_type_(std::move(activity_type)),
+        activity_id_(std::move(activity_id)),
+        retry_state_(retry_state),
+        cause_(std::move(cause)) {}
+
+  const std::string& activity_type() const { return activity_type_; }
+  const std::string& activity_id() const { return activity_id_; }
+  v1::RetryState retry_state() const { return retry_state_; }
+  const v1::Failure& cause() const { return cause_; }
+  // The cause's application error type ("" when the cause is a timeout or cancellation).
+  const std::string& cause_type() const { return cause_.application_failure_info().type(); }
+
+ private:
+  std::string activity_type_;
+  std::string activity_id_;
+  v1::RetryState retry_state_;
+  v1::Failure cause_;
+};
+
+// A timeout: an activity's (as an ActivityError's cause), or a client-side wait that ran out.
+class TimeoutError : public Error {
+ public:
+  explicit TimeoutError(const std::string& message,
+                        v1::TimeoutType type = v1::TIMEOUT_TYPE_UNSPECIFIED)
+      : Error(message), timeout_type_(type) {}
+  v1::TimeoutType timeout_type() const { return timeout_type_; }
+
+ private:
+  v1::TimeoutType timeout_type_;
+};
+
+// Cancellation reached this code: in a workflow, a blocked wait after the run was asked to
+// cancel (letting it escape cancels the workflow); in an activity, throw it to report that the
+// activity honoured a cancel request.
+class CanceledError : public Error {
+ public:
+  explicit CanceledError(const std::string& message = "canceled", v1::Payloads details = {})
+      : Error(message), details_(std::move(details)) {}
+  const v1::Payloads& details() const { return details_; }
+
+ private:
+  v1::Payloads details_;
+};
+
+class TerminatedError : public Error {
+ public:
+  explicit TerminatedError(const std::string& message) : Error(message) {}
+};
+
+// Replayed workflow code issued commands that do not match the recorded history. Fails the
+// workflow task (not the workflow): a fixed worker can continue the run.
+class NonDeterminismError : public Error {
+ public:
+  NonDeterminismError(const std::string& message, int64_t event_id)
+      : Error(message), event_id_(event_id) {}
+  int64_t event_id() const { return event_id_; }
+
+ private:
+  int64_t event_id_;
+};
+
+// A client waited for a result and the run closed without one: failed, canceled, terminated or
+// timed out. `failure()` is the run's failure when it has one.
+class WorkflowFailedError : public Error {
+ public:
+  WorkflowFailedError(const std::string& message, v1::WorkflowExecutionStatus status,
+                      v1::Failure failure = {})
+      : Error(message), status_(status), failure_(std::move(failure)) {}
+  v1::WorkflowExecutionStatus status() const { return status_; }
+  const v1::Failure& failure() const { return failure_; }
+
+ private:
+  v1::WorkflowExecutionStatus status_;
+  v1::Failure failure_;
+};
+
+// A gRPC call to the server failed; the message is the server's.
+class RpcError : public Error {
+ public:
+  RpcError(grpc::StatusCode code, const std::string& message)
+      : Error(message), code_(code) {}
+  grpc::StatusCode code() const { return code_; }
+
+ private:
+  grpc::StatusCode code_;
+};
+
+}  // namespace cairn

@@ -1,0 +1,52 @@
+// Options of activities and workflow starts. Plain aggregates meant for designated
+// initializers: `{.start_to_close = 10s, .retry = {.maximum_attempts = 3}}`. Zero means "unset":
+// the server fills Temporal's defaults (see proto/cairn/v1/common.proto).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cairn/v1/common.pb.h"
+
+namespace cairn {
+
+// Defaults (server side, when zero): initial 1 s, coefficient 2.0, maximum 100 x initial,
+// unlimited attempts for activities.
+struct RetryPolicy {
+  std::chrono::milliseconds initial_interval{0};
+  double backoff_coefficient = 0;
+  std::chrono::milliseconds maximum_interval{0};
+  int32_t maximum_attempts = 0;  // 0: unlimited; 1: no retries
+  std::vector<std::string> non_retryable_error_types;
+};
+
+// At least one of schedule_to_close and start_to_close must be set.
+struct ActivityOptions {
+  std::string task_queue;  // empty: the workflow's task queue
+  std::chrono::milliseconds schedule_to_close{0};
+  std::chrono::milliseconds schedule_to_start{0};
+  std::chrono::milliseconds start_to_close{0};
+  std::chrono::milliseconds heartbeat{0};
+  RetryPolicy retry;
+  std::string activity_id;  // empty: the command's sequence number
+};
+
+struct StartWorkflowOptions {
+  std::string id;          // empty: a random UUID
+  std::string task_queue;  // required
+  std::chrono::milliseconds execution_timeout{0};  // 0: unlimited
+  std::chrono::milliseconds run_timeout{0};        // 0: unlimited
+  std::chrono::milliseconds task_timeout{0};       // 0: 10 s
+  v1::WorkflowIdReusePolicy id_reuse_policy = v1::WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED;
+  v1::WorkflowIdConflictPolicy id_conflict_policy = v1::WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED;
+  std::optional<RetryPolicy> retry;  // unset: the workflow is not retried
+  std::string request_id;            // empty: a random UUID per call
+};
+
+// The proto form of `policy`.
+v1::RetryPolicy to_proto(const RetryPolicy& policy);
+
+}  // namespace cairn

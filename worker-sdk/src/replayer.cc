@@ -1,0 +1,573 @@
+// The replay loop: events in history order, workflow code run at each completed workflow task's
+// WorkflowTaskStarted (and at the current one), commands matched against their events.
+#include "replayer.h"
+
+#include <cstdio>
+#include <stdexcept>
+
+#include "cairn/history.h"
+#include "failure.h"
+
+namespace cairn::detail {
+namespace {
+
+constexpr char kSideEffectMarker[] = "SideEffect";
+constexpr char kSideEffectKey[] = "data";
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+bool is_command_event(v1::EventType type) {
+  switch (type) {
+    case v1::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+    case v1::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
+    case v1::EVENT_TYPE_TIMER_STARTED:
+    case v1::EVENT_TYPE_TIMER_CANCELED:
+    case v1::EVENT_TYPE_MARKER_RECORDED:
+    case v1::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+    case v1::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+    case v1::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
+    case v1::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Whether `command` is the one that produced `event`: the same kind, and the same identity
+// (activity type and id, timer id, marker name, canceled activity).
+bool matches(const v1::HistoryEvent& e, const v1::Command& c) {
+  switch (e.event_type()) {
+    case v1::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
+      if (c.command_type() != v1::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK) {
+        return false;
+      }
+      const auto& ea = e.activity_task_scheduled_event_attributes();
+      const auto& ca = c.schedule_activity_task_command_attributes();
+      return ea.activity_type().name() == ca.activity_type().name() &&
+             ea.activity_id() == ca.activity_id();
+    }
+    case v1::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
+      return c.command_type() == v1::COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK &&
+             e.activity_task_cancel_requested_event_attributes().scheduled_event_id() ==
+                 c.request_cancel_activity_task_command_attributes().scheduled_event_id();
+    case v1::EVENT_TYPE_TIMER_STARTED:
+      return c.command_type() == v1::COMMAND_TYPE_START_TIMER &&
+             e.timer_started_event_attributes().timer_id() ==
+                 c.start_timer_command_attributes().timer_id();
+    case v1::EVENT_TYPE_TIMER_CANCELED:
+      return c.command_type() == v1::COMMAND_TYPE_CANCEL_TIMER &&
+             e.timer_canceled_event_attributes().timer_id() ==
+                 c.cancel_timer_command_attributes().timer_id();
+    case v1::EVENT_TYPE_MARKER_RECORDED:
+      return c.command_type() == v1::COMMAND_TYPE_RECORD_MARKER &&
+             e.marker_recorded_event_attributes().marker_name() ==
+                 c.record_marker_command_attributes().marker_name();
+    case v1::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+      return c.command_type() == v1::COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION;
+    case v1::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+      return c.command_type() == v1::COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION;
+    case v1::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
+      return c.command_type() == v1::COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION;
+    case v1::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+      return c.command_type() == v1::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION;
+    default:
+      return false;
+  }
+}
+
+// For each event: does the workflow code run at it? True for a WorkflowTaskStarted whose task
+// completed, or the current (last, still open) one; false for tasks that failed or timed out —
+// their commands never took effect.
+std::vector<bool> code_runs_at(const std::vector<const v1::HistoryEvent*>& events) {
+  std::vector<bool> runs(events.size(), false);
+  v1::EventType next_close = v1::EVENT_TYPE_UNSPECIFIED;
+  for (size_t i = events.size(); i-- > 0;) {
+    v1::EventType t = events[i]->event_type();
+    if (t == v1::EVENT_TYPE_WORKFLOW_TASK_COMPLETED || t == v1::EVENT_TYPE_WORKFLOW_TASK_FAILED ||
+        t == v1::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT) {
+      next_close = t;
+    } else if (t == v1::EVENT_TYPE_WORKFLOW_TASK_STARTED) {
+      runs[i] = next_close == v1::EVENT_TYPE_UNSPECIFIED ||
+                next_close == v1::EVENT_TYPE_WORKFLOW_TASK_COMPLETED;
+      next_close = v1::EVENT_TYPE_UNSPECIFIED;
+    }
+  }
+  return runs;
+}
+
+}  // namespace
+
+Replayer::Replayer(WorkflowFunction fn, WorkflowInfo info, StackPool& stacks)
+    : fn_(std::move(fn)), info_(std::move(info)), stacks_(stacks), rng_(fnv1a(info_.run_id)) {}
+
+Replayer::~Replayer() {
+  // Unwind a suspended workflow fiber while the state its code may touch still exists.
+  fiber_.reset();
+}
+
+ReplayResult Replayer::replay(const google::protobuf::RepeatedPtrField<v1::HistoryEvent>& events) {
+  std::vector<const v1::HistoryEvent*> ptrs;
+  ptrs.reserve(events.size());
+  for (const auto& e : events) {
+    ptrs.push_back(&e);
+  }
+  return run(ptrs);
+}
+
+ReplayResult Replayer::replay(const std::vector<v1::HistoryEvent>& events) {
+  std::vector<const v1::HistoryEvent*> ptrs;
+  ptrs.reserve(events.size());
+  for (const auto& e : events) {
+    ptrs.push_back(&e);
+  }
+  return run(ptrs);
+}
+
+ReplayResult Replayer::run(const std::vector<const v1::HistoryEvent*>& events) {
+  // Side effects recorded earlier are needed when the code asks for them, which is before
+  // their MarkerRecorded events come up in the loop below.
+  for (const auto* e : events) {
+    if (e->event_type() == v1::EVENT_TYPE_MARKER_RECORDED &&
+        e->marker_recorded_event_attributes().marker_name() == kSideEffectMarker) {
+      const auto& details = e->marker_recorded_event_attributes().details();
+      auto it = details.find(kSideEffectKey);
+      recorded_side_effects_.push_back(it == details.end() ? v1::Payloads() : it->second);
+    }
+  }
+  std::vector<bool> runs = code_runs_at(events);
+  size_t last_task = events.size();
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (runs[i]) {
+      last_task = i;
+    }
+  }
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!apply(*events[i], runs[i], i == last_task)) {
+      return *failed_;
+    }
+  }
+  ReplayResult result;
+  for (auto& p : pending_) {
+    result.commands.push_back(std::move(p.command));
+  }
+  pending_.clear();
+  return result;
+}
+
+bool Replayer::apply(const v1::HistoryEvent& e, bool run_code, bool last_task) {
+  if (is_command_event(e.event_type())) {
+    return match_command_event(e);
+  }
+  switch (e.event_type()) {
+    case v1::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: {
+      const auto& a = e.workflow_execution_started_event_attributes();
+      input_ = a.input();
+      info_.workflow_type = a.workflow_type().name();
+      info_.task_queue = a.task_queue();
+      info_.attempt = a.attempt() > 0 ? a.attempt() : 1;
+      started_ = true;
+      return true;
+    }
+    case v1::EVENT_TYPE_WORKFLOW_TASK_STARTED:
+      return run_code ? run_workflow_task(e, last_task) : true;
+    case v1::EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+    case v1::EVENT_TYPE_ACTIVITY_TASK_FAILED:
+    case v1::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+    case v1::EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+      resolve_activity(e);
+      return true;
+    case v1::EVENT_TYPE_TIMER_FIRED: {
+      auto it = timers_.find(e.timer_fired_event_attributes().timer_id());
+      if (it != timers_.end()) {
+        it->second->ready = true;
+        timers_.erase(it);
+      }
+      return true;
+    }
+    case v1::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: {
+      const auto& a = e.workflow_execution_signaled_event_attributes();
+      signals_[a.signal_name()].push_back(a.input());
+      return true;
+    }
+    case v1::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+      cancel_requested_ = true;
+      return true;
+    default:
+      return true;  // task bookkeeping, activity starts, terminations: nothing for the code
+  }
+}
+
+bool Replayer::match_command_event(const v1::HistoryEvent& e) {
+  if (pending_.empty()) {
+    non_determinism(e.event_id(), describe_event(e), "nothing");
+    return false;
+  }
+  PendingCommand& p = pending_.front();
+  if (!matches(e, p.command)) {
+    non_determinism(e.event_id(), describe_event(e), describe_command(p.command));
+    return false;
+  }
+  if (e.event_type() == v1::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && p.activity) {
+    p.activity->scheduled_event_id = e.event_id();
+    activities_[e.event_id()] = p.activity;
+  }
+  pending_.pop_front();
+  return true;
+}
+
+void Replayer::resolve_activity(const v1::HistoryEvent& e) {
+  int64_t scheduled = 0;
+  switch (e.event_type()) {
+    case v1::EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+      scheduled = e.activity_task_completed_event_attributes().scheduled_event_id();
+      break;
+    case v1::EVENT_TYPE_ACTIVITY_TASK_FAILED:
+      scheduled = e.activity_task_failed_event_attributes().scheduled_event_id();
+      break;
+    case v1::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+      scheduled = e.activity_task_timed_out_event_attributes().scheduled_event_id();
+      break;
+    default:
+      scheduled = e.activity_task_canceled_event_attributes().scheduled_event_id();
+      break;
+  }
+  auto it = activities_.find(scheduled);
+  if (it == activities_.end()) {
+    return;
+  }
+  std::shared_ptr<ActivityRecord> a = it->second;
+  activities_.erase(it);
+  FutureState& s = *a->state;
+  if (s.ready) {
+    return;  // already resolved by cancellation
+  }
+  s.ready = true;
+  switch (e.event_type()) {
+    case v1::EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+      s.value = e.activity_task_completed_event_attributes().result();
+      break;
+    case v1::EVENT_TYPE_ACTIVITY_TASK_FAILED: {
+      const auto& f = e.activity_task_failed_event_attributes();
+      s.error = activity_error(a->type, a->id, f.retry_state(), f.failure(), scheduled);
+      break;
+    }
+    case v1::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: {
+      const auto& f = e.activity_task_timed_out_event_attributes();
+      s.error = activity_error(a->type, a->id, f.retry_state(), f.failure(), scheduled);
+      break;
+    }
+    default: {
+      v1::Failure canceled;
+      canceled.set_message("activity canceled");
+      *canceled.mutable_canceled_failure_info()->mutable_details() =
+          e.activity_task_canceled_event_attributes().details();
+      s.error = activity_error(a->type, a->id, v1::RETRY_STATE_CANCEL_REQUESTED, canceled,
+                               scheduled);
+      break;
+    }
+  }
+}
+
+bool Replayer::run_workflow_task(const v1::HistoryEvent& e, bool last_task) {
+  if (!pending_.empty()) {
+    // The code issued more commands in the previous task than history recorded for it.
+    non_determinism(e.event_id(), describe_event(e) + " and no event for the command",
+                    describe_command(pending_.front().command));
+    return false;
+  }
+  if (!started_) {
+    v1::Failure f;
+    f.set_source(kFailureSource);
+    f.set_message("history has no WorkflowExecutionStarted event before event " +
+                  std::to_string(e.event_id()));
+    fail_task(v1::WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE, f);
+    return false;
+  }
+  now_ = std::chrono::system_clock::time_point(std::chrono::milliseconds(e.event_time_ms()));
+  replaying_ = !last_task;
+  if (closed_) {
+    return true;
+  }
+  if (!fiber_) {
+    fiber_ = std::make_unique<Fiber>(stacks_, [this] { fiber_body(); });
+  }
+  if (cancel_requested_ && !cancel_propagated_) {
+    propagate_cancel();
+  }
+  fiber_->resume();
+  return !failed_.has_value();
+}
+
+void Replayer::propagate_cancel() {
+  cancel_propagated_ = true;
+  for (auto& [scheduled, a] : activities_) {
+    if (a->state->ready) {
+      continue;
+    }
+    v1::Command c;
+    c.set_command_type(v1::COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK);
+    c.mutable_request_cancel_activity_task_command_attributes()->set_scheduled_event_id(scheduled);
+    issue(std::move(c));
+    a->state->ready = true;
+    a->state->error = std::make_exception_ptr(
+        CanceledError("activity " + a->type + " (id " + a->id + ") canceled: workflow canceled"));
+  }
+  std::vector<std::string> open;
+  for (auto& [id, state] : timers_) {
+    open.push_back(id);
+  }
+  for (const auto& id : open) {
+    cancel_timer(id);
+  }
+}
+
+void Replayer::cancel_timer(const std::string& timer_id) {
+  auto it = timers_.find(timer_id);
+  if (it == timers_.end()) {
+    return;
+  }
+  v1::Command c;
+  c.set_command_type(v1::COMMAND_TYPE_CANCEL_TIMER);
+  c.mutable_cancel_timer_command_attributes()->set_timer_id(timer_id);
+  issue(std::move(c));
+  it->second->ready = true;
+  if (cancel_requested_) {
+    it->second->error =
+        std::make_exception_ptr(CanceledError("timer " + timer_id + " canceled: workflow canceled"));
+  }
+  timers_.erase(it);
+}
+
+void Replayer::fiber_body() {
+  WorkflowContext ctx(*this);
+  try {
+    v1::Payloads result = fn_(ctx, input_);
+    v1::Command c;
+    c.set_command_type(v1::COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION);
+    *c.mutable_complete_workflow_execution_command_attributes()->mutable_result() =
+        std::move(result);
+    issue(std::move(c));
+  } catch (const boost::context::detail::forced_unwind&) {
+    throw;  // the fiber is being destroyed while blocked: let Boost unwind its stack
+  } catch (const ContinueAsNewRequest& r) {
+    v1::Command c;
+    c.set_command_type(v1::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION);
+    auto* a = c.mutable_continue_as_new_workflow_execution_command_attributes();
+    a->mutable_workflow_type()->set_name(r.workflow_type);
+    a->set_task_queue(r.task_queue);
+    *a->mutable_input() = r.input;
+    issue(std::move(c));
+  } catch (const NonDeterminismError&) {
+    v1::Failure f = to_failure(std::current_exception());
+    fail_task(v1::WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR, f);
+  } catch (const CanceledError& e) {
+    v1::Command c;
+    if (cancel_requested_) {
+      c.set_command_type(v1::COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION);
+      *c.mutable_cancel_workflow_execution_command_attributes()->mutable_details() = e.details();
+    } else {
+      c.set_command_type(v1::COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION);
+      *c.mutable_fail_workflow_execution_command_attributes()->mutable_failure() =
+          to_failure(std::current_exception());
+    }
+    issue(std::move(c));
+  } catch (const Error&) {
+    // A cairn error (ApplicationError, ActivityError, ...) fails the workflow.
+    v1::Command c;
+    c.set_command_type(v1::COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION);
+    *c.mutable_fail_workflow_execution_command_attributes()->mutable_failure() =
+        to_failure(std::current_exception());
+    issue(std::move(c));
+  } catch (...) {
+    // Anything else is a bug in the workflow code: fail the task, so that a fixed worker can
+    // continue the run.
+    v1::Failure f = to_failure(std::current_exception());
+    f.set_message("workflow code threw: " + f.message());
+    fail_task(v1::WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE, f);
+  }
+  closed_ = true;
+}
+
+void Replayer::fail_task(v1::WorkflowTaskFailedCause cause, v1::Failure failure) {
+  if (failed_) {
+    return;
+  }
+  ReplayResult r;
+  r.task_failed = true;
+  r.cause = cause;
+  r.failure = std::move(failure);
+  failed_ = std::move(r);
+}
+
+void Replayer::non_determinism(int64_t event_id, const std::string& history_has,
+                               const std::string& code_issued) {
+  std::string message = "non-determinism at event " + std::to_string(event_id) +
+                        ": history has " + history_has + ", workflow code issued " + code_issued;
+  v1::Failure f;
+  f.set_source(kFailureSource);
+  f.set_message(message);
+  f.mutable_application_failure_info()->set_type("NonDeterminismError");
+  fail_task(v1::WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR, f);
+}
+
+void Replayer::issue(v1::Command command, std::shared_ptr<ActivityRecord> activity) {
+  pending_.push_back(PendingCommand{std::move(command), std::move(activity)});
+}
+
+std::shared_ptr<FutureState> Replayer::schedule_activity(const std::string& type,
+                                                         v1::Payloads input,
+                                                         const ActivityOptions& o) {
+  auto state = std::make_shared<FutureState>();
+  if (cancel_requested_) {
+    state->ready = true;
+    state->error = std::make_exception_ptr(
+        CanceledError("activity " + type + " not scheduled: workflow canceled"));
+    return state;
+  }
+  auto record = std::make_shared<ActivityRecord>();
+  record->type = type;
+  record->id = o.activity_id.empty() ? std::to_string(++seq_) : o.activity_id;
+  record->state = state;
+  v1::Command c;
+  c.set_command_type(v1::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK);
+  auto* a = c.mutable_schedule_activity_task_command_attributes();
+  a->set_activity_id(record->id);
+  a->mutable_activity_type()->set_name(type);
+  a->set_task_queue(o.task_queue);
+  *a->mutable_input() = std::move(input);
+  a->set_schedule_to_close_timeout_ms(o.schedule_to_close.count());
+  a->set_schedule_to_start_timeout_ms(o.schedule_to_start.count());
+  a->set_start_to_close_timeout_ms(o.start_to_close.count());
+  a->set_heartbeat_timeout_ms(o.heartbeat.count());
+  *a->mutable_retry_policy() = to_proto(o.retry);
+  issue(std::move(c), std::move(record));
+  return state;
+}
+
+std::shared_ptr<FutureState> Replayer::start_timer(std::chrono::milliseconds duration) {
+  auto state = std::make_shared<FutureState>();
+  if (cancel_requested_) {
+    state->ready = true;
+    state->error = std::make_exception_ptr(CanceledError("timer not started: workflow canceled"));
+    return state;
+  }
+  if (duration.count() <= 0) {
+    state->ready = true;  // nothing to wait for; no command, as in Temporal
+    return state;
+  }
+  std::string id = std::to_string(++seq_);
+  v1::Command c;
+  c.set_command_type(v1::COMMAND_TYPE_START_TIMER);
+  c.mutable_start_timer_command_attributes()->set_timer_id(id);
+  c.mutable_start_timer_command_attributes()->set_start_to_fire_timeout_ms(duration.count());
+  issue(std::move(c));
+  timers_[id] = state;
+  return state;
+}
+
+void Replayer::await(FutureState& state) {
+  while (!state.ready) {
+    if (!fiber_ || !fiber_->running()) {
+      throw std::logic_error("cairn: a workflow future was awaited outside workflow code");
+    }
+    fiber_->yield();
+  }
+}
+
+std::optional<v1::Payloads> Replayer::pop_signal(const std::string& name) {
+  auto it = signals_.find(name);
+  if (it == signals_.end() || it->second.empty()) {
+    return std::nullopt;
+  }
+  v1::Payloads p = std::move(it->second.front());
+  it->second.pop_front();
+  return p;
+}
+
+std::optional<v1::Payloads> Replayer::try_receive_signal(const std::string& name) {
+  return pop_signal(name);
+}
+
+std::optional<v1::Payloads> Replayer::receive_signal(
+    const std::string& name, std::optional<std::chrono::milliseconds> timeout) {
+  if (auto p = pop_signal(name)) {
+    return p;
+  }
+  if (cancel_requested_) {
+    throw CanceledError("waiting for signal " + name + ": workflow canceled");
+  }
+  std::shared_ptr<FutureState> timer;
+  std::string timer_id;
+  if (timeout) {
+    if (timeout->count() <= 0) {
+      return std::nullopt;
+    }
+    timer = start_timer(*timeout);
+    timer_id = std::to_string(seq_);
+  }
+  for (;;) {
+    if (auto p = pop_signal(name)) {
+      if (timer && !timer->ready) {
+        cancel_timer(timer_id);  // the signal won: the timer is no longer needed
+      }
+      return p;
+    }
+    if (timer && timer->ready) {
+      if (timer->error) {
+        std::rethrow_exception(timer->error);
+      }
+      return std::nullopt;
+    }
+    if (cancel_requested_) {
+      throw CanceledError("waiting for signal " + name + ": workflow canceled");
+    }
+    if (!fiber_ || !fiber_->running()) {
+      throw std::logic_error("cairn: a signal was awaited outside workflow code");
+    }
+    fiber_->yield();
+  }
+}
+
+v1::Payloads Replayer::side_effect(const std::function<v1::Payloads()>& fn) {
+  size_t k = side_effect_seq_++;
+  v1::Payloads value = k < recorded_side_effects_.size() ? recorded_side_effects_[k] : fn();
+  v1::Command c;
+  c.set_command_type(v1::COMMAND_TYPE_RECORD_MARKER);
+  auto* a = c.mutable_record_marker_command_attributes();
+  a->set_marker_name(kSideEffectMarker);
+  (*a->mutable_details())[kSideEffectKey] = value;
+  issue(std::move(c));
+  return value;
+}
+
+std::string Replayer::uuid() {
+  uint64_t hi = rng_();
+  uint64_t lo = rng_();
+  hi = (hi & 0xffffffffffff0fffull) | 0x0000000000004000ull;  // version 4
+  lo = (lo & 0x3fffffffffffffffull) | 0x8000000000000000ull;  // variant 1
+  char buf[37];
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
+                static_cast<unsigned>(hi & 0xffff), static_cast<unsigned>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xffffffffffffull));
+  return buf;
+}
+
+}  // namespace cairn::detail
+
+namespace cairn {
+
+ReplayResult replay_workflow_task(const detail::WorkflowFunction& fn, const WorkflowInfo& info,
+                                  const std::vector<v1::HistoryEvent>& events) {
+  detail::Replayer replayer(fn, info);
+  return replayer.replay(events);
+}
+
+}  // namespace cairn

@@ -1,0 +1,383 @@
+// Worker lifecycle, the long-poll loops, and workflow tasks (replayed by Replayer).
+#include "cairn/worker.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <stdexcept>
+
+#include "failure.h"
+#include "replayer.h"
+#include "rpc.h"
+#include "worker_impl.h"
+
+namespace cairn {
+namespace detail {
+namespace {
+
+constexpr std::chrono::milliseconds kInitialBackoff{100};
+constexpr std::chrono::milliseconds kMaxBackoff{5000};
+
+}  // namespace
+
+WorkerImpl::WorkerImpl(Client& client, WorkerOptions options)
+    : core_(client.core()),
+      options_(std::move(options)),
+      stacks_(options_.fiber_stack_bytes),
+      free_slots_(options_.max_concurrent_activities) {
+  if (options_.task_queue.empty()) {
+    throw std::invalid_argument("cairn::Worker: task_queue is required");
+  }
+  if (options_.workflow_pollers < 1 || options_.activity_pollers < 1 ||
+      options_.max_concurrent_activities < 1) {
+    throw std::invalid_argument(
+        "cairn::Worker: pollers and max_concurrent_activities must be at least 1");
+  }
+  if (options_.identity.empty()) {
+    options_.identity = core_->options.identity;
+  }
+}
+
+WorkerImpl::~WorkerImpl() { stop(); }
+
+void WorkerImpl::add_workflow(const std::string& name, WorkflowFunction fn) {
+  std::lock_guard lock(mu_);
+  if (started_) {
+    throw std::logic_error("cairn::Worker: register workflow " + name + " before start()");
+  }
+  workflows_[name] = std::move(fn);
+}
+
+void WorkerImpl::add_activity(const std::string& name, ActivityFunction fn) {
+  std::lock_guard lock(mu_);
+  if (started_) {
+    throw std::logic_error("cairn::Worker: register activity " + name + " before start()");
+  }
+  activities_[name] = std::move(fn);
+}
+
+void WorkerImpl::start() {
+  std::lock_guard lock(mu_);
+  if (started_ || stopping_) {
+    return;
+  }
+  started_ = true;
+  if (!workflows_.empty()) {
+    for (int i = 0; i < options_.workflow_pollers; ++i) {
+      pollers_.emplace_back([this] { workflow_poll_loop(); });
+    }
+  }
+  if (!activities_.empty()) {
+    for (int i = 0; i < options_.activity_pollers; ++i) {
+      pollers_.emplace_back([this] { activity_poll_loop(); });
+    }
+  }
+  spdlog::info("cairn worker {} polling task queue {} ({} workflows, {} activities)",
+               options_.identity, options_.task_queue, workflows_.size(), activities_.size());
+}
+
+void WorkerImpl::stop() {
+  std::lock_guard stop_lock(stop_mu_);
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) {
+      return;
+    }
+    stopping_ = true;
+    // End the long-polls now; tasks already received still run to completion.
+    for (grpc::ClientContext* ctx : polls_) {
+      ctx->TryCancel();
+    }
+    cv_.notify_all();
+  }
+  for (auto& t : pollers_) {
+    t.join();
+  }
+  pollers_.clear();
+  std::vector<std::thread> executors;
+  {
+    std::lock_guard lock(mu_);
+    executors_stopping_ = true;
+    executors.swap(executors_);
+    cv_.notify_all();
+  }
+  for (auto& t : executors) {
+    t.join();  // each drains the queued activities first
+  }
+  std::lock_guard lock(mu_);
+  stopped_ = true;
+  cv_.notify_all();
+}
+
+void WorkerImpl::wait_stopped() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return stopped_; });
+}
+
+bool WorkerImpl::stopping() {
+  std::lock_guard lock(mu_);
+  return stopping_;
+}
+
+bool WorkerImpl::begin_poll(grpc::ClientContext* ctx) {
+  std::lock_guard lock(mu_);
+  if (stopping_) {
+    return false;
+  }
+  polls_.insert(ctx);
+  return true;
+}
+
+void WorkerImpl::end_poll(grpc::ClientContext* ctx) {
+  std::lock_guard lock(mu_);
+  polls_.erase(ctx);
+}
+
+void WorkerImpl::wait_backoff(std::chrono::milliseconds& backoff) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, backoff, [&] { return stopping_; });
+  backoff = std::min(backoff * 2, kMaxBackoff);
+}
+
+void WorkerImpl::workflow_poll_loop() {
+  v1::PollWorkflowTaskQueueRequest req;
+  req.set_namespace_(core_->options.ns);
+  req.set_task_queue(options_.task_queue);
+  req.set_identity(options_.identity);
+  auto backoff = kInitialBackoff;
+  for (;;) {
+    // wait_for_ready: while the server is down (or restarting) the poll waits for it.
+    auto ctx = make_context(kLongPollTimeout, /*wait_for_ready=*/true);
+    if (!begin_poll(ctx.get())) {
+      return;
+    }
+    v1::PollWorkflowTaskQueueResponse task;
+    grpc::Status st = core_->stub->PollWorkflowTaskQueue(ctx.get(), req, &task);
+    end_poll(ctx.get());
+    if (st.ok()) {
+      backoff = kInitialBackoff;
+      if (!task.task_token().empty()) {
+        handle_workflow_task(task);  // even while stopping: the task is ours now
+      }
+      continue;
+    }
+    if (stopping()) {
+      return;
+    }
+    if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      continue;
+    }
+    spdlog::warn("cairn worker: workflow task poll on {} failed: {}: {}", options_.task_queue,
+                 status_code_name(st.error_code()), st.error_message());
+    wait_backoff(backoff);
+  }
+}
+
+void WorkerImpl::handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& task) {
+  const std::string& type = task.workflow_type().name();
+  const std::string& wid = task.workflow_execution().workflow_id();
+  ReplayResult out;
+  auto it = workflows_.find(type);
+  if (it == workflows_.end()) {
+    out.task_failed = true;
+    out.cause = v1::WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE;
+    out.failure.set_source(kFailureSource);
+    out.failure.set_message("workflow type " + type + " is not registered on worker " +
+                            options_.identity + " (task queue " + options_.task_queue + ")");
+  } else {
+    WorkflowInfo info;
+    info.namespace_ = core_->options.ns;
+    info.workflow_id = wid;
+    info.run_id = task.workflow_execution().run_id();
+    info.workflow_type = type;
+    info.task_queue = options_.task_queue;
+    try {
+      Replayer replayer(it->second, info, stacks_);
+      out = replayer.replay(task.history().events());
+    } catch (const std::exception& e) {
+      out = ReplayResult();
+      out.task_failed = true;
+      out.cause = v1::WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE;
+      out.failure.set_source(kFailureSource);
+      out.failure.set_message(std::string("replay failed: ") + e.what());
+    }
+  }
+  auto ctx = make_context(kRpcTimeout, /*wait_for_ready=*/true);
+  grpc::Status st;
+  if (out.task_failed) {
+    spdlog::warn("cairn worker: workflow task of {} ({}) failed: {}", wid, type,
+                 out.failure.message());
+    v1::RespondWorkflowTaskFailedRequest req;
+    req.set_task_token(task.task_token());
+    req.set_cause(out.cause);
+    *req.mutable_failure() = out.failure;
+    req.set_identity(options_.identity);
+    v1::RespondWorkflowTaskFailedResponse resp;
+    st = core_->stub->RespondWorkflowTaskFailed(ctx.get(), req, &resp);
+  } else {
+    v1::RespondWorkflowTaskCompletedRequest req;
+    req.set_task_token(task.task_token());
+    for (auto& c : out.commands) {
+      *req.add_commands() = std::move(c);
+    }
+    req.set_identity(options_.identity);
+    v1::RespondWorkflowTaskCompletedResponse resp;
+    st = core_->stub->RespondWorkflowTaskCompleted(ctx.get(), req, &resp);
+  }
+  if (!st.ok()) {
+    // The server times the task out and hands it out again.
+    spdlog::warn("cairn worker: answering the workflow task of {} failed: {}: {}", wid,
+                 status_code_name(st.error_code()), st.error_message());
+  }
+}
+
+void WorkerImpl::activity_poll_loop() {
+  v1::PollActivityTaskQueueRequest req;
+  req.set_namespace_(core_->options.ns);
+  req.set_task_queue(options_.task_queue);
+  req.set_identity(options_.identity);
+  auto backoff = kInitialBackoff;
+  for (;;) {
+    // Poll only with a free slot, so that no task waits in this worker for a thread.
+    if (!acquire_slot()) {
+      return;
+    }
+    auto ctx = make_context(kLongPollTimeout, /*wait_for_ready=*/true);
+    if (!begin_poll(ctx.get())) {
+      release_slot();
+      return;
+    }
+    auto task = std::make_shared<v1::PollActivityTaskQueueResponse>();
+    grpc::Status st = core_->stub->PollActivityTaskQueue(ctx.get(), req, task.get());
+    end_poll(ctx.get());
+    if (st.ok() && !task->task_token().empty()) {
+      backoff = kInitialBackoff;
+      submit([this, task] {
+        run_activity(*task);
+        release_slot();
+      });
+      continue;
+    }
+    release_slot();
+    if (st.ok()) {
+      backoff = kInitialBackoff;
+      continue;
+    }
+    if (stopping()) {
+      return;
+    }
+    if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      continue;
+    }
+    spdlog::warn("cairn worker: activity task poll on {} failed: {}: {}", options_.task_queue,
+                 status_code_name(st.error_code()), st.error_message());
+    wait_backoff(backoff);
+  }
+}
+
+bool WorkerImpl::acquire_slot() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return stopping_ || free_slots_ > 0; });
+  if (stopping_) {
+    return false;
+  }
+  --free_slots_;
+  return true;
+}
+
+void WorkerImpl::release_slot() {
+  std::lock_guard lock(mu_);
+  ++free_slots_;
+  cv_.notify_all();
+}
+
+void WorkerImpl::submit(std::function<void()> job) {
+  std::lock_guard lock(mu_);
+  jobs_.push_back(std::move(job));
+  // Every queued job needs an executor of its own: activities may block for a long time.
+  if (static_cast<int>(jobs_.size()) > idle_executors_) {
+    executors_.emplace_back([this] { executor_loop(); });
+  } else {
+    cv_.notify_all();
+  }
+}
+
+void WorkerImpl::executor_loop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    ++idle_executors_;
+    cv_.wait(lock, [&] { return !jobs_.empty() || executors_stopping_; });
+    --idle_executors_;
+    if (jobs_.empty()) {
+      return;  // stopping, and nothing left to run
+    }
+    auto job = std::move(jobs_.front());
+    jobs_.pop_front();
+    lock.unlock();
+    job();
+    lock.lock();
+  }
+}
+
+}  // namespace detail
+
+namespace {
+
+int g_signal_pipe[2] = {-1, -1};
+
+void on_termination_signal(int) {
+  char c = 1;
+  ssize_t n = ::write(g_signal_pipe[1], &c, 1);
+  (void)n;
+}
+
+}  // namespace
+
+Worker::Worker(Client& client, WorkerOptions options)
+    : impl_(std::make_unique<detail::WorkerImpl>(client, std::move(options))) {}
+
+Worker::~Worker() { impl_->stop(); }
+
+void Worker::register_workflow_payloads(const std::string& name, detail::WorkflowFunction fn) {
+  impl_->add_workflow(name, std::move(fn));
+}
+
+void Worker::register_activity_payloads(const std::string& name, detail::ActivityFunction fn) {
+  impl_->add_activity(name, std::move(fn));
+}
+
+void Worker::start() { impl_->start(); }
+void Worker::stop() { impl_->stop(); }
+
+void Worker::run() {
+  impl_->start();
+  impl_->wait_stopped();
+}
+
+void Worker::run_until_signal() {
+  // A self-pipe: the handler may run on any thread (gRPC's included); the pipe wakes this one.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (::pipe2(g_signal_pipe, O_CLOEXEC) != 0) {
+      throw std::runtime_error("cairn::Worker: pipe2 failed");
+    }
+  });
+  struct sigaction sa {};
+  sa.sa_handler = on_termination_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  impl_->start();
+  char c;
+  while (::read(g_signal_pipe[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  spdlog::info("cairn worker: signal received, stopping");
+  impl_->stop();
+}
+
+const WorkerOptions& Worker::options() const { return impl_->options(); }
+
+}  // namespace cairn
