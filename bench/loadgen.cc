@@ -1,0 +1,270 @@
+// cairn-loadgen: the load generator for DESIGN.md's benchmark workloads, run as its own process
+// against a running cairn-server (loopback), with the workers in-process by default.
+//
+//   hello  the hello example end to end (start, signal, wait for the result), sequential
+//   w1a    three sequential activities, one caller: 30 warm-up then N sequential runs
+//   w1b    the same workflow, C concurrent callers, N runs in all: workflows/s
+//   w2     N workflows each sleeping 2 s on a durable timer: time until all complete
+//
+// Prints a human summary on stderr and one JSON object on stdout. Bounded in count and time.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cairn/client.h"
+#include "cairn/worker.h"
+#include "greet.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kTaskQueue[] = "bench";
+
+struct Config {
+  std::string address = "127.0.0.1:7233";
+  std::string workload = "w1a";
+  int count = 300;
+  int warmup = 30;
+  int concurrency = 64;
+  int sleep_ms = 2000;
+  int server_pid = 0;
+  bool worker = true;
+  int pollers = 4;
+};
+
+// Latency samples in microseconds, summarised as percentiles.
+struct Samples {
+  std::vector<double> us;
+  double percentile(double p) const {
+    if (us.empty()) {
+      return 0;
+    }
+    std::vector<double> s = us;
+    std::sort(s.begin(), s.end());
+    size_t i = std::min(s.size() - 1, static_cast<size_t>(p / 100.0 * (s.size() - 1) + 0.5));
+    return s[i];
+  }
+  nlohmann::json summary_ms() const {
+    return {{"count", us.size()},
+            {"p50_ms", percentile(50) / 1000},
+            {"p90_ms", percentile(90) / 1000},
+            {"p99_ms", percentile(99) / 1000},
+            {"max_ms", percentile(100) / 1000}};
+  }
+};
+
+// Peak resident set of a process in MiB (VmHWM), 0 when unknown.
+double peak_rss_mib(int pid) {
+  if (pid <= 0) {
+    return 0;
+  }
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      return std::stod(line.substr(6)) / 1024.0;
+    }
+  }
+  return 0;
+}
+
+void register_workloads(cairn::Worker& w) {
+  w.register_activity("bench.step", [](std::string input) { return input + "+"; });
+  w.register_workflow("bench.three_steps", [](cairn::WorkflowContext& ctx, std::string input) {
+    cairn::ActivityOptions o{.start_to_close = 10s};
+    for (int i = 0; i < 3; ++i) {
+      input = ctx.activity<std::string>("bench.step", input, o).get();
+    }
+    return input;
+  });
+  w.register_workflow("bench.sleep", [](cairn::WorkflowContext& ctx, int ms) {
+    ctx.sleep(std::chrono::milliseconds(ms));
+    return ms;
+  });
+  hello::register_all(w);
+}
+
+std::string run_id_prefix() {
+  return std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+}
+
+cairn::StartWorkflowOptions options(const std::string& id, const std::string& queue) {
+  cairn::StartWorkflowOptions o;
+  o.id = id;
+  o.task_queue = queue;
+  return o;
+}
+
+// One three-step workflow, start to result; returns the latency in microseconds.
+double three_steps(cairn::Client& client, const std::string& id) {
+  auto t0 = Clock::now();
+  auto h = client.start("bench.three_steps", options(id, kTaskQueue), std::string(100, 'x'));
+  auto out = h.result<std::string>(60s);
+  if (out.size() != 103) {
+    throw std::runtime_error("unexpected result of " + id + ": " + out);
+  }
+  return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+}
+
+nlohmann::json run_sequential(cairn::Client& client, const Config& cfg, const std::string& kind) {
+  std::string prefix = kind + "-" + run_id_prefix() + "-";
+  auto one = [&](int i) -> double {
+    std::string id = prefix + std::to_string(i);
+    if (kind == "hello") {
+      auto t0 = Clock::now();
+      auto h = client.start(hello::kWorkflow, options(id, hello::kTaskQueue), std::string("Ada"));
+      h.signal(hello::kPunctuationSignal, std::string("!"));
+      h.result<std::string>(60s);
+      return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+    }
+    return three_steps(client, id);
+  };
+  for (int i = 0; i < cfg.warmup; ++i) {
+    one(-1 - i);
+  }
+  Samples s;
+  for (int i = 0; i < cfg.count; ++i) {
+    s.us.push_back(one(i));
+    if ((i + 1) % 100 == 0) {
+      spdlog::info("{}: {}/{} done", kind, i + 1, cfg.count);
+    }
+  }
+  return s.summary_ms();
+}
+
+nlohmann::json run_w1b(cairn::Client& client, const Config& cfg) {
+  std::string prefix = "w1b-" + run_id_prefix() + "-";
+  std::atomic<int> next{0};
+  std::mutex mu;
+  Samples s;
+  auto t0 = Clock::now();
+  std::vector<std::thread> callers;
+  for (int c = 0; c < cfg.concurrency; ++c) {
+    callers.emplace_back([&] {
+      std::vector<double> mine;
+      for (int i = next++; i < cfg.count; i = next++) {
+        mine.push_back(three_steps(client, prefix + std::to_string(i)));
+      }
+      std::lock_guard lock(mu);
+      s.us.insert(s.us.end(), mine.begin(), mine.end());
+    });
+  }
+  for (auto& t : callers) {
+    t.join();
+  }
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  auto out = s.summary_ms();
+  out["seconds"] = secs;
+  out["workflows_per_s"] = cfg.count / secs;
+  out["concurrency"] = cfg.concurrency;
+  return out;
+}
+
+nlohmann::json run_w2(cairn::Client& client, const Config& cfg) {
+  std::string prefix = "w2-" + run_id_prefix() + "-";
+  auto t0 = Clock::now();
+  std::vector<cairn::WorkflowHandle> handles;
+  handles.reserve(cfg.count);
+  for (int i = 0; i < cfg.count; ++i) {
+    handles.push_back(
+        client.start("bench.sleep", options(prefix + std::to_string(i), kTaskQueue), cfg.sleep_ms));
+  }
+  double started = std::chrono::duration<double>(Clock::now() - t0).count();
+  spdlog::info("w2: {} workflows started in {:.2f} s; waiting for them", cfg.count, started);
+  std::atomic<int> next{0};
+  std::vector<std::thread> waiters;
+  for (int c = 0; c < 32; ++c) {
+    waiters.emplace_back([&] {
+      for (int i = next++; i < cfg.count; i = next++) {
+        handles[i].result<int>(120s);
+      }
+    });
+  }
+  for (auto& t : waiters) {
+    t.join();
+  }
+  double all = std::chrono::duration<double>(Clock::now() - t0).count();
+  return {{"count", cfg.count},
+          {"sleep_ms", cfg.sleep_ms},
+          {"start_seconds", started},
+          {"all_complete_seconds", all},
+          {"server_peak_rss_mib", peak_rss_mib(cfg.server_pid)}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config cfg;
+  CLI::App app{"cairn-loadgen: runs a benchmark workload against a cairn-server"};
+  app.add_option("--address", cfg.address, "cairn-server address")->capture_default_str();
+  app.add_option("--workload", cfg.workload, "hello | w1a | w1b | w2")
+      ->check(CLI::IsMember({"hello", "w1a", "w1b", "w2"}))
+      ->capture_default_str();
+  app.add_option("--count", cfg.count, "measured workflows")->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  app.add_option("--warmup", cfg.warmup, "warm-up workflows (w1a, hello)")
+      ->check(CLI::Range(0, 10'000))->capture_default_str();
+  app.add_option("--concurrency", cfg.concurrency, "concurrent callers (w1b)")
+      ->check(CLI::Range(1, 1024))->capture_default_str();
+  app.add_option("--sleep-ms", cfg.sleep_ms, "timer duration (w2)")->capture_default_str();
+  app.add_option("--server-pid", cfg.server_pid, "reads the server's peak RSS (w2)");
+  app.add_option("--pollers", cfg.pollers, "in-process worker pollers per kind")
+      ->capture_default_str();
+  app.add_flag("!--no-worker", cfg.worker, "use workers started elsewhere");
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::warn);
+
+  cairn::ClientOptions co;
+  co.address = cfg.address;
+  cairn::Client client(co);
+  if (!client.wait_until_ready(10s)) {
+    std::cerr << "cairn-loadgen: no cairn-server answers at " << cfg.address
+              << "; start one (cairn-server --listen " << cfg.address << ") or pass --address\n";
+    return 2;
+  }
+  std::vector<std::unique_ptr<cairn::Worker>> workers;
+  if (cfg.worker) {
+    for (const char* queue : {kTaskQueue, hello::kTaskQueue}) {
+      cairn::WorkerOptions wo;
+      wo.task_queue = queue;
+      wo.workflow_pollers = cfg.pollers;
+      wo.activity_pollers = cfg.pollers;
+      workers.push_back(std::make_unique<cairn::Worker>(client, wo));
+      register_workloads(*workers.back());
+      workers.back()->start();
+    }
+  }
+  spdlog::set_level(spdlog::level::info);
+  nlohmann::json result;
+  try {
+    if (cfg.workload == "hello" || cfg.workload == "w1a") {
+      result = run_sequential(client, cfg, cfg.workload);
+    } else if (cfg.workload == "w1b") {
+      result = run_w1b(client, cfg);
+    } else {
+      result = run_w2(client, cfg);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "cairn-loadgen: " << cfg.workload << " failed: " << e.what() << "\n";
+    return 1;
+  }
+  for (auto& w : workers) {
+    w->stop();
+  }
+  result["workload"] = cfg.workload;
+  std::cout << result.dump() << std::endl;
+  return 0;
+}
