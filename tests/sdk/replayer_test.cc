@@ -334,5 +334,37 @@ TEST(ReplayerTest, BadWorkflowInputFailsTheWorkflowWithAPayloadError) {
             "PayloadError");
 }
 
+TEST(ReplayerTest, BlockedWorkflowCodeIsUnwoundWhenTheTaskEnds) {
+  bool destroyed = false;
+  struct Guard {
+    bool* flag;
+    ~Guard() { *flag = true; }
+  };
+  auto wf = [&destroyed](WorkflowContext& ctx) {
+    Guard g{&destroyed};
+    return ctx.signal<int>("never").wait();
+  };
+  HistoryBuilder h("wf");
+  ReplayResult r = replay(wf, info(), h.events());
+  EXPECT_TRUE(r.commands.empty());
+  EXPECT_TRUE(destroyed);  // the fiber's stack was unwound, destructors ran
+}
+
+TEST(ReplayerTest, ContinueAsNewIssuesTheCommandWithTheNewInput) {
+  auto wf = [](WorkflowContext& ctx, int n) -> int {
+    if (n < 3) {
+      ctx.continue_as_new(n + 1);
+    }
+    return n;
+  };
+  HistoryBuilder h("counter", to_payloads(1));
+  ReplayResult r = replay(wf, info(), h.events());
+  ASSERT_EQ(r.commands.size(), 1u);
+  EXPECT_EQ(r.commands[0].command_type(), v1::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION);
+  const auto& a = r.commands[0].continue_as_new_workflow_execution_command_attributes();
+  EXPECT_EQ(a.workflow_type().name(), "counter");
+  EXPECT_EQ(from_payloads<int>(a.input()), 2);
+}
+
 }  // namespace
 }  // namespace cairn::testing

@@ -92,8 +92,7 @@ void WorkerImpl::run_activity(const v1::PollActivityTaskQueueResponse& task) {
     failure = to_failure(std::current_exception());
   }
 
-  // wait_for_ready: a result produced while the server restarts is still delivered.
-  auto rpc = make_context(kRpcTimeout, /*wait_for_ready=*/true);
+  // Retried while the server restarts: a result produced meanwhile is still delivered.
   grpc::Status st;
   switch (outcome) {
     case Outcome::kCompleted: {
@@ -102,7 +101,9 @@ void WorkerImpl::run_activity(const v1::PollActivityTaskQueueResponse& task) {
       *req.mutable_result() = std::move(result);
       req.set_identity(options_.identity);
       v1::RespondActivityTaskCompletedResponse resp;
-      st = core_->stub->RespondActivityTaskCompleted(rpc.get(), req, &resp);
+      st = call_with_retry([&](grpc::ClientContext* rpc) {
+        return core_->stub->RespondActivityTaskCompleted(rpc, req, &resp);
+      });
       break;
     }
     case Outcome::kFailed: {
@@ -113,7 +114,9 @@ void WorkerImpl::run_activity(const v1::PollActivityTaskQueueResponse& task) {
       *req.mutable_failure() = failure;
       req.set_identity(options_.identity);
       v1::RespondActivityTaskFailedResponse resp;
-      st = core_->stub->RespondActivityTaskFailed(rpc.get(), req, &resp);
+      st = call_with_retry([&](grpc::ClientContext* rpc) {
+        return core_->stub->RespondActivityTaskFailed(rpc, req, &resp);
+      });
       break;
     }
     case Outcome::kCanceled: {
@@ -122,7 +125,9 @@ void WorkerImpl::run_activity(const v1::PollActivityTaskQueueResponse& task) {
       *req.mutable_details() = cancel_details;
       req.set_identity(options_.identity);
       v1::RespondActivityTaskCanceledResponse resp;
-      st = core_->stub->RespondActivityTaskCanceled(rpc.get(), req, &resp);
+      st = call_with_retry([&](grpc::ClientContext* rpc) {
+        return core_->stub->RespondActivityTaskCanceled(rpc, req, &resp);
+      });
       break;
     }
   }

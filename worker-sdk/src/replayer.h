@@ -26,6 +26,10 @@ namespace cairn::detail {
 
 using cairn::ReplayResult;
 
+// Side effects are recorded as markers with this name, their value under this details key.
+inline constexpr char kSideEffectMarker[] = "SideEffect";
+inline constexpr char kSideEffectKey[] = "data";
+
 class Replayer final : public WorkflowCore {
  public:
   // `info` needs workflow_id and run_id; the rest is read from WorkflowExecutionStarted.

@@ -5,9 +5,11 @@
 #include <grpcpp/client_context.h>
 #include <grpcpp/support/status.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "cairn/errors.h"
 
@@ -27,6 +29,28 @@ std::unique_ptr<grpc::ClientContext> make_context(std::chrono::milliseconds time
 void check(const grpc::Status& status, const std::string& what);
 
 std::string status_code_name(grpc::StatusCode code);
+
+// Runs call(context) until it returns something other than UNAVAILABLE or `budget` is spent.
+// For task answers: after a server restart the task token is usually still valid, and a
+// duplicate answer is refused with NOT_FOUND, so retrying beats waiting for the task timeout.
+template <class Call>
+grpc::Status call_with_retry(Call&& call, std::chrono::milliseconds budget = kRpcTimeout) {
+  using std::chrono::milliseconds;
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  milliseconds backoff{50};
+  for (;;) {
+    auto remaining = std::chrono::duration_cast<milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    auto ctx = make_context(std::max(remaining, milliseconds(1)), /*wait_for_ready=*/true);
+    grpc::Status st = call(ctx.get());
+    if (st.error_code() != grpc::StatusCode::UNAVAILABLE ||
+        std::chrono::steady_clock::now() + backoff >= deadline) {
+      return st;
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, milliseconds(1000));
+  }
+}
 std::string default_identity();
 // A random (non-deterministic) UUID v4, for request ids and workflow ids.
 std::string random_uuid();

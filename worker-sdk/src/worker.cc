@@ -205,7 +205,6 @@ void WorkerImpl::handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& t
       out.failure.set_message(std::string("replay failed: ") + e.what());
     }
   }
-  auto ctx = make_context(kRpcTimeout, /*wait_for_ready=*/true);
   grpc::Status st;
   if (out.task_failed) {
     spdlog::warn("cairn worker: workflow task of {} ({}) failed: {}", wid, type,
@@ -216,7 +215,9 @@ void WorkerImpl::handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& t
     *req.mutable_failure() = out.failure;
     req.set_identity(options_.identity);
     v1::RespondWorkflowTaskFailedResponse resp;
-    st = core_->stub->RespondWorkflowTaskFailed(ctx.get(), req, &resp);
+    st = call_with_retry([&](grpc::ClientContext* ctx) {
+      return core_->stub->RespondWorkflowTaskFailed(ctx, req, &resp);
+    });
   } else {
     v1::RespondWorkflowTaskCompletedRequest req;
     req.set_task_token(task.task_token());
@@ -225,7 +226,9 @@ void WorkerImpl::handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& t
     }
     req.set_identity(options_.identity);
     v1::RespondWorkflowTaskCompletedResponse resp;
-    st = core_->stub->RespondWorkflowTaskCompleted(ctx.get(), req, &resp);
+    st = call_with_retry([&](grpc::ClientContext* ctx) {
+      return core_->stub->RespondWorkflowTaskCompleted(ctx, req, &resp);
+    });
   }
   if (!st.ok()) {
     // The server times the task out and hands it out again.
