@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <string_view>
 
+#include "history/child_rules.h"
 #include "history/retry_policy.h"
+#include "history/update_rules.h"
 
 namespace cairn::rules {
 namespace {
@@ -22,6 +24,11 @@ Attrs expected_attributes(v1::CommandType type) {
     case v1::COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: return Attrs::kCancelWorkflowExecutionCommandAttributes;
     case v1::COMMAND_TYPE_RECORD_MARKER: return Attrs::kRecordMarkerCommandAttributes;
     case v1::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: return Attrs::kContinueAsNewWorkflowExecutionCommandAttributes;
+    case v1::COMMAND_TYPE_ACCEPT_WORKFLOW_UPDATE: return Attrs::kAcceptWorkflowUpdateCommandAttributes;
+    case v1::COMMAND_TYPE_COMPLETE_WORKFLOW_UPDATE: return Attrs::kCompleteWorkflowUpdateCommandAttributes;
+    case v1::COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: return Attrs::kStartChildWorkflowExecutionCommandAttributes;
+    case v1::COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: return Attrs::kSignalExternalWorkflowExecutionCommandAttributes;
+    case v1::COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION: return Attrs::kRequestCancelExternalWorkflowExecutionCommandAttributes;
     default: return Attrs::ATTRIBUTES_NOT_SET;
   }
 }
@@ -314,9 +321,6 @@ Result<CommandPlan> check_commands(const google::protobuf::RepeatedPtrField<v1::
                               describe_command(commands.Get(close_index), close_index) +
                               ", which closes the run");
     }
-    if (c.command_type() == v1::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION) {
-      return Status(StatusCode::kUnimplemented, where + ": continue-as-new is not supported yet");
-    }
     if (is_close_command(c.command_type())) {
       close_index = i;
       plan.closes = true;
@@ -342,10 +346,31 @@ Status apply_command(TransitionContext& tx, const v1::Command& command, int inde
     case v1::COMMAND_TYPE_RECORD_MARKER:
       return record_marker(tx, command.record_marker_command_attributes(), where,
                            completed_event_id);
+    case v1::COMMAND_TYPE_ACCEPT_WORKFLOW_UPDATE:
+      return accept_update(tx, command.accept_workflow_update_command_attributes(), where,
+                           completed_event_id);
+    case v1::COMMAND_TYPE_COMPLETE_WORKFLOW_UPDATE:
+      return complete_update(tx, command.complete_workflow_update_command_attributes(), where,
+                             completed_event_id);
     case v1::COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
     case v1::COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
     case v1::COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
       return close_run(tx, command, where, completed_event_id);
+    case v1::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+      return continue_as_new_command(
+          tx, command.continue_as_new_workflow_execution_command_attributes(), where,
+          completed_event_id);
+    case v1::COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
+      return start_child_command(tx, command.start_child_workflow_execution_command_attributes(),
+                                 where, completed_event_id);
+    case v1::COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
+      return signal_external_command(
+          tx, command.signal_external_workflow_execution_command_attributes(), where,
+          completed_event_id);
+    case v1::COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
+      return cancel_external_command(
+          tx, command.request_cancel_external_workflow_execution_command_attributes(), where,
+          completed_event_id);
     default:
       return invalid_argument(where + ": unsupported command type");
   }

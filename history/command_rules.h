@@ -16,7 +16,7 @@ struct CommandPlan {
 
 // Checks the list as a whole before anything changes: every command has a known type and its
 // attributes, and nothing follows a close command. kInvalidArgument naming the command's
-// (0-based) index and type; kUnimplemented for continue-as-new.
+// (0-based) index and type.
 Result<CommandPlan> check_commands(const google::protobuf::RepeatedPtrField<v1::Command>& commands,
                                    const std::string& run);
 

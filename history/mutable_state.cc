@@ -40,7 +40,10 @@ Attrs expected_attributes(v1::EventType type) {
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: return Attrs::kWorkflowExecutionSignaledEventAttributes;
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: return Attrs::kWorkflowExecutionTerminatedEventAttributes;
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: return Attrs::kWorkflowExecutionContinuedAsNewEventAttributes;
-    default: return Attrs::ATTRIBUTES_NOT_SET;
+    case v1::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+    case v1::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+      return state_apply::update_event_attributes(type);
+    default: return state_apply::child_event_attributes(type);
   }
 }
 
@@ -57,7 +60,7 @@ bool bufferable(v1::EventType type) {
     case v1::EVENT_TYPE_TIMER_FIRED:
       return true;
     default:
-      return false;
+      return state_apply::is_bufferable_child_event(type);
   }
 }
 
@@ -98,6 +101,7 @@ void apply_started(v1::RunState& s, const v1::HistoryEvent& e) {
   }
   s.set_attempt(a.attempt());
   s.set_start_request_id(a.request_id());
+  state_apply::apply_parent(s, a);
 }
 
 Status apply_workflow_task_event(v1::RunState& s, const v1::HistoryEvent& e, const std::string& run) {
@@ -231,6 +235,10 @@ Status MutableState::apply(const v1::HistoryEvent& event) {
     st = state_apply::apply_activity_event(state_, event, run);
   } else if (state_apply::is_timer_event(event.event_type())) {
     st = state_apply::apply_timer_event(state_, event, run);
+  } else if (state_apply::is_child_event(event.event_type())) {
+    st = state_apply::apply_child_event(state_, event, run);
+  } else if (state_apply::is_update_event(event.event_type())) {
+    st = state_apply::apply_update_event(state_, event, run);
   } else {
     st = apply_workflow_event(state_, event, run);
   }

@@ -50,6 +50,30 @@ class MutableState {
   google::protobuf::RepeatedPtrField<v1::HistoryEvent>* mutable_buffered_events() {
     return state_.mutable_buffered_events();
   }
+  // Sticky execution (non-event state): the queue of the worker that has the run cached, and the
+  // task record of a workflow task waiting there.
+  void set_sticky(const std::string& queue, int64_t schedule_to_start_timeout_ms) {
+    state_.set_sticky_task_queue(queue);
+    state_.set_sticky_schedule_to_start_timeout_ms(schedule_to_start_timeout_ms);
+  }
+  void clear_sticky() {
+    state_.clear_sticky_task_queue();
+    state_.clear_sticky_schedule_to_start_timeout_ms();
+    state_.clear_sticky_task_id();
+  }
+  void set_sticky_task_id(int64_t task_id) { state_.set_sticky_task_id(task_id); }
+  // A closed run owes nothing more to its children and external requests (their transfer tasks
+  // were written when it closed).
+  void clear_children_and_requests() {
+    state_.clear_children();
+    state_.clear_pending_signals();
+    state_.clear_pending_cancels();
+  }
+  // Workflow updates by id (history/transitions_update.cc): admitted and rejected ones are
+  // non-event state; events 41 and 43 move them to accepted and completed.
+  google::protobuf::Map<std::string, v1::UpdateInfo>* mutable_updates() {
+    return state_.mutable_updates();
+  }
   // Signal / cancel request ids seen recently on this run (deduplication window).
   bool seen_request_id(const std::string& request_id) const;
   // Remembers `request_id` (ignored when empty), dropping the oldest beyond `max_ids`.

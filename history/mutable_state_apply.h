@@ -32,4 +32,20 @@ Status apply_activity_event(v1::RunState& state, const v1::HistoryEvent& event,
 Status apply_timer_event(v1::RunState& state, const v1::HistoryEvent& event,
                          const std::string& run);
 
+// Child workflows and signals / cancel requests to other runs (mutable_state_children.cc).
+// The attributes a child / external event type must carry; ATTRIBUTES_NOT_SET for other types.
+v1::HistoryEvent::AttributesCase child_event_attributes(v1::EventType type);
+bool is_child_event(v1::EventType type);
+// The outcomes that arrive from other runs (not the *Initiated events) may be buffered.
+bool is_bufferable_child_event(v1::EventType type);
+Status apply_child_event(v1::RunState& state, const v1::HistoryEvent& event, const std::string& run);
+// The parent of a child run, from its WorkflowExecutionStarted.
+void apply_parent(v1::RunState& state, const v1::WorkflowExecutionStartedEventAttributes& a);
+
+// Workflow updates (mutable_state_updates.cc): UpdateAccepted and UpdateCompleted. Never buffered
+// (they come from the workflow's own commands).
+v1::HistoryEvent::AttributesCase update_event_attributes(v1::EventType type);
+bool is_update_event(v1::EventType type);
+Status apply_update_event(v1::RunState& state, const v1::HistoryEvent& event, const std::string& run);
+
 }  // namespace cairn::state_apply

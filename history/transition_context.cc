@@ -1,5 +1,7 @@
 #include "history/transition_context.h"
 
+#include "history/child_rules.h"
+
 #include <algorithm>
 
 namespace cairn::rules {
@@ -121,13 +123,21 @@ Result<int> TransitionContext::flush_buffered() {
 }
 
 Status TransitionContext::schedule_workflow_task(int32_t attempt, bool immediate) {
+  // Only a first attempt can be sticky: a failed or timed-out task has ended stickiness (the
+  // worker's cached run no longer matches history).
+  bool sticky = attempt == 1 && !state().sticky_task_queue().empty();
+  const std::string queue = sticky ? state().sticky_task_queue() : state().task_queue();
   v1::HistoryEvent e = new_event(v1::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
   auto* a = e.mutable_workflow_task_scheduled_event_attributes();
-  a->set_task_queue(state().task_queue());
+  a->set_task_queue(queue);
   a->set_start_to_close_timeout_ms(state().workflow_task_timeout_ms());
   a->set_attempt(attempt);
   CAIRN_ASSIGN_OR_RETURN(int64_t id, append(std::move(e)));
-  if (immediate || attempt <= 2) {
+  if (sticky) {
+    ms_->set_sticky_task_id(add_task(v1::TASK_KIND_WORKFLOW, queue, id, attempt));
+    add_timer(v1::TIMER_KIND_WORKFLOW_TASK_STICKY_SCHEDULE_TO_START,
+              now() + state().sticky_schedule_to_start_timeout_ms(), id, attempt);
+  } else if (immediate || attempt <= 2) {
     add_task(v1::TASK_KIND_WORKFLOW, state().task_queue(), id, attempt);
   } else {
     add_timer(v1::TIMER_KIND_WORKFLOW_TASK_RETRY, now() + workflow_task_retry_backoff_ms(attempt),
@@ -136,8 +146,32 @@ Status TransitionContext::schedule_workflow_task(int32_t attempt, bool immediate
   return Status();
 }
 
-void TransitionContext::add_task(v1::TaskKind kind, const std::string& task_queue,
-                                 int64_t scheduled_event_id, int32_t attempt) {
+void TransitionContext::unstick() {
+  const v1::RunState& s = state();
+  if (s.sticky_task_queue().empty()) {
+    return;
+  }
+  const v1::WorkflowTaskInfo& wft = s.workflow_task();
+  if (s.sticky_task_id() != 0 && ms_->has_workflow_task() && !ms_->workflow_task_started() &&
+      wft.task_queue() == s.sticky_task_queue()) {
+    v1::TaskRecord stale;
+    stale.set_task_id(s.sticky_task_id());
+    stale.set_shard(env_.shard);
+    stale.set_kind(v1::TASK_KIND_WORKFLOW);
+    stale.set_namespace_(s.namespace_());
+    stale.set_task_queue(s.sticky_task_queue());
+    stale.set_workflow_id(s.workflow_id());
+    stale.set_run_id(s.run_id());
+    stale.set_scheduled_event_id(wft.scheduled_event_id());
+    stale.set_attempt(wft.attempt());
+    out_->remove_tasks.push_back(std::move(stale));
+    add_task(v1::TASK_KIND_WORKFLOW, s.task_queue(), wft.scheduled_event_id(), wft.attempt());
+  }
+  ms_->clear_sticky();
+}
+
+int64_t TransitionContext::add_task(v1::TaskKind kind, const std::string& task_queue,
+                                    int64_t scheduled_event_id, int32_t attempt) {
   v1::TaskRecord t;
   t.set_task_id(env_.seq->next());
   t.set_shard(env_.shard);
@@ -149,7 +183,9 @@ void TransitionContext::add_task(v1::TaskKind kind, const std::string& task_queu
   t.set_scheduled_event_id(scheduled_event_id);
   t.set_attempt(attempt);
   t.set_created_time_ms(env_.now_ms);
+  int64_t id = t.task_id();
   out_->add_tasks.push_back(std::move(t));
+  return id;
 }
 
 void TransitionContext::add_timer(v1::TimerKind kind, int64_t fire_time_ms, int64_t event_id,
@@ -178,6 +214,7 @@ void TransitionContext::mark_closed() {
   current.set_close_time_ms(state().close_time_ms());
   out_->current = std::move(current);
   out_->closed = true;
+  on_run_closed(*this);  // transfer tasks owed to the parent and the children
 }
 
 int64_t workflow_task_retry_backoff_ms(int32_t attempt) {

@@ -50,10 +50,16 @@ class TransitionContext {
 
   // WorkflowTaskScheduled with `attempt`, and its dispatch: a task at once for attempts 1 and 2
   // or when `immediate`, else a WORKFLOW_TASK_RETRY timer after workflow_task_retry_backoff_ms().
+  // A first attempt of a sticky run goes to the sticky queue, with a timer that moves it back to
+  // the normal queue if no sticky poller starts it in time.
   Status schedule_workflow_task(int32_t attempt, bool immediate);
+  // Moves a workflow task waiting on the sticky queue to the normal queue and ends stickiness.
+  // No events. A no-op when the run is not sticky.
+  void unstick();
 
-  void add_task(v1::TaskKind kind, const std::string& task_queue, int64_t scheduled_event_id,
-                int32_t attempt);
+  // Adds a task record to the transition; returns its task id.
+  int64_t add_task(v1::TaskKind kind, const std::string& task_queue, int64_t scheduled_event_id,
+                   int32_t attempt);
   void add_timer(v1::TimerKind kind, int64_t fire_time_ms, int64_t event_id, int32_t attempt,
                  const std::string& timer_id = std::string());
 

@@ -42,6 +42,18 @@ struct Limits {
   int64_t default_workflow_task_timeout_ms = 10'000;
   int64_t max_workflow_task_timeout_ms = 120'000;
   int32_t max_recent_request_ids = 64;        // dedup window for signals/cancels per run
+  int64_t default_sticky_schedule_to_start_timeout_ms = 5'000;
+  int64_t max_sticky_schedule_to_start_timeout_ms = 60'000;
+  // Child workflows and requests to other runs pending at once (Temporal's defaults).
+  int32_t max_pending_children = 2000;
+  int32_t max_pending_signals = 2000;   // SignalExternalWorkflowExecution awaiting their outcome
+  int32_t max_pending_cancels = 2000;   // RequestCancelExternalWorkflowExecution, likewise
+  // History size. Past a suggest threshold every WorkflowTaskStarted carries
+  // suggest_continue_as_new; past a max the run is terminated (a warning is logged at 80%).
+  int64_t history_suggest_events = 4 * 1024;
+  int64_t history_suggest_bytes = 4LL << 20;
+  int64_t history_max_events = 51'200;
+  int64_t history_max_bytes = 50LL << 20;
 };
 
 // Source of task ids and timer sequence numbers (unique and increasing across restarts: the
@@ -116,6 +128,21 @@ Result<v1::TaskToken> start_workflow_task(MutableState* ms, const v1::TaskRecord
 Status complete_workflow_task(MutableState* ms, const v1::TaskToken& token,
                               const google::protobuf::RepeatedPtrField<v1::Command>& commands,
                               const std::string& identity, const TransitionEnv& env, Effects* out);
+
+// Sticky execution. The worker completing the current workflow task keeps the run cached and asks
+// for the run's next tasks on its own queue: they go there, carrying only the new events, until
+// one is not started within the timeout (then it moves to the normal queue), a workflow task
+// fails or times out, or the worker resets stickiness. No events: stickiness is a dispatch
+// preference, not part of the run's history.
+// kInvalidArgument for an empty or over-long queue name, the run's own task queue, or a timeout
+// outside (0, max_sticky_schedule_to_start_timeout_ms] (0 means the default).
+// REQUIRES: called in the transition that completes the workflow task, before
+// complete_workflow_task(), so that a task it schedules already goes to the sticky queue.
+Status set_sticky_queue(MutableState* ms, const std::string& queue, int64_t schedule_to_start_ms,
+                        const Limits& limits);
+// Ends stickiness (the worker evicted the run, or stops): a task waiting on the sticky queue moves
+// to the normal queue. Returns false when the run was not sticky (nothing to write).
+Result<bool> reset_sticky_queue(MutableState* ms, const TransitionEnv& env, Effects* out);
 
 // WorkflowTaskFailed and a new attempt: at once for attempt 2, then after a backoff
 // (1 s, 2 s, … capped at 30 s) through a WORKFLOW_TASK_RETRY timer. kNotFound for a stale token.

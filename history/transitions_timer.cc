@@ -53,6 +53,7 @@ Result<bool> fire_timer(MutableState* ms, const v1::TimerRecord& timer, const Tr
       return fire_run_timeout(tx);
     case v1::TIMER_KIND_WORKFLOW_TASK_START_TO_CLOSE:
     case v1::TIMER_KIND_WORKFLOW_TASK_RETRY:
+    case v1::TIMER_KIND_WORKFLOW_TASK_STICKY_SCHEDULE_TO_START:
       return rules::fire_workflow_task_timer(tx, timer);
     case v1::TIMER_KIND_ACTIVITY_SCHEDULE_TO_START:
     case v1::TIMER_KIND_ACTIVITY_START_TO_CLOSE:

@@ -1,5 +1,6 @@
 // The workflow task lifecycle: scheduled → started → completed (with commands) / failed / timed
 // out, with the buffer of events that arrived meanwhile flushed after the task closes.
+#include "history/child_rules.h"
 #include "history/command_rules.h"
 #include "history/timer_rules.h"
 #include "history/transition_context.h"
@@ -36,6 +37,7 @@ Status fail_started_task(TransitionContext& tx, v1::WorkflowTaskFailedCause caus
                          const v1::Failure& failure, const std::string& identity,
                          int32_t next_attempt) {
   const v1::WorkflowTaskInfo wft = tx.state().workflow_task();
+  tx.unstick();  // the worker's cached run went past what history now says
   v1::HistoryEvent e = tx.new_event(v1::EVENT_TYPE_WORKFLOW_TASK_FAILED);
   auto* a = e.mutable_workflow_task_failed_event_attributes();
   a->set_scheduled_event_id(wft.scheduled_event_id());
@@ -48,6 +50,17 @@ Status fail_started_task(TransitionContext& tx, v1::WorkflowTaskFailedCause caus
   return tx.schedule_workflow_task(next_attempt, /*immediate=*/false);
 }
 
+// A workflow task record is live when it is on the run's normal queue, or is the one record on
+// its sticky queue. A sticky record that fell back to the normal queue may still sit in the
+// matcher's memory; it must not start the task a second time.
+bool on_current_queue(const v1::RunState& s, const v1::TaskRecord& task) {
+  if (task.task_queue() == s.task_queue()) {
+    return true;
+  }
+  return !s.sticky_task_queue().empty() && task.task_queue() == s.sticky_task_queue() &&
+         task.task_id() == s.sticky_task_id();
+}
+
 }  // namespace
 
 Result<v1::TaskToken> start_workflow_task(MutableState* ms, const v1::TaskRecord& task,
@@ -57,17 +70,20 @@ Result<v1::TaskToken> start_workflow_task(MutableState* ms, const v1::TaskRecord
   if (task.kind() != v1::TASK_KIND_WORKFLOW || !ms->is_open() ||
       task.run_id() != ms->state().run_id() || !ms->has_workflow_task() ||
       ms->workflow_task_started() || wft.scheduled_event_id() != task.scheduled_event_id() ||
-      wft.attempt() != task.attempt()) {
+      wft.attempt() != task.attempt() || !on_current_queue(ms->state(), task)) {
     return not_found("run " + ms->run_name() + ": workflow task (scheduled " +
                      std::to_string(task.scheduled_event_id()) + ", attempt " +
                      std::to_string(task.attempt()) + ") not found (stale task)");
   }
   TransitionContext tx(ms, env, out);
+  ms->set_sticky_task_id(0);  // the sticky task record (if it was one) is removed below
   v1::HistoryEvent e = tx.new_event(v1::EVENT_TYPE_WORKFLOW_TASK_STARTED);
   auto* a = e.mutable_workflow_task_started_event_attributes();
   a->set_scheduled_event_id(task.scheduled_event_id());
   a->set_identity(identity);
   a->set_request_id(request_id);
+  a->set_history_size_bytes(ms->state().history_size_bytes());
+  a->set_suggest_continue_as_new(rules::suggest_continue_as_new(ms->state(), *env.limits));
   CAIRN_ASSIGN_OR_RETURN(int64_t started, tx.append(std::move(e)));
   int32_t attempt = ms->state().workflow_task().attempt();
   tx.add_timer(v1::TIMER_KIND_WORKFLOW_TASK_START_TO_CLOSE,
@@ -197,6 +213,16 @@ Result<bool> fire_workflow_task_timer(TransitionContext& tx, const v1::TimerReco
       wft.attempt() != timer.attempt()) {
     return false;
   }
+  if (timer.kind() == v1::TIMER_KIND_WORKFLOW_TASK_STICKY_SCHEDULE_TO_START) {
+    // The sticky worker did not start the task in time (gone, or busy): back to the normal
+    // queue, where any worker takes it with the full history.
+    if (ms.workflow_task_started() || ms.state().sticky_task_queue().empty() ||
+        wft.task_queue() != ms.state().sticky_task_queue()) {
+      return false;
+    }
+    tx.unstick();
+    return true;
+  }
   if (timer.kind() == v1::TIMER_KIND_WORKFLOW_TASK_RETRY) {
     if (ms.workflow_task_started()) {
       return false;
@@ -215,6 +241,7 @@ Result<bool> fire_workflow_task_timer(TransitionContext& tx, const v1::TimerReco
   a->set_started_event_id(wft.started_event_id());
   a->set_timeout_type(v1::TIMEOUT_TYPE_START_TO_CLOSE);
   CAIRN_RETURN_IF_ERROR(tx.append(std::move(e)).status());
+  tx.unstick();
   CAIRN_RETURN_IF_ERROR(tx.flush_buffered().status());
   CAIRN_RETURN_IF_ERROR(tx.schedule_workflow_task(wft.attempt() + 1, /*immediate=*/true));
   return true;

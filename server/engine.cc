@@ -1,5 +1,7 @@
 #include "server/engine.h"
 
+#include "history/transitions_child.h"
+
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -71,6 +73,11 @@ Status Engine::recover() {
       CAIRN_ASSIGN_OR_RETURN(auto page, store_->scan_tasks(shard, after, kScanPage));
       for (auto& task : page.tasks) {
         after = task.task_id();
+        if (task.kind() == v1::TASK_KIND_TRANSFER) {
+          submit_transfer(task);  // a cross-run effect not known to be done: redo (idempotent)
+          ++tasks;
+          continue;
+        }
         matcher_.offer(QueueKey{task.namespace_(), task.task_queue(), task.kind()}, task);
         ++tasks;
       }
@@ -140,6 +147,19 @@ Status Engine::transition_impl(const RunKey& key, bool create, const Body& body)
   scope.env.limits = &options_.limits;
   scope.env.shard = key.shard.value;
   CAIRN_RETURN_IF_ERROR(body(scope));
+  if (!scope.skip_commit && ms.is_open()) {
+    CAIRN_ASSIGN_OR_RETURN(HistoryLimitCheck limits,
+                           enforce_history_limits(&ms, scope.env, &scope.effects));
+    if (limits.terminated) {
+      spdlog::warn("run {}: terminated: history of {} events / {} bytes is over the limit",
+                   key.debug_string(), limits.events, limits.bytes);
+    } else if (limits.crossed_warning) {
+      spdlog::warn("run {}: history has {} events / {} bytes, over 80% of the limit ({} events / "
+                   "{} bytes); the run will be terminated past it: continue as new",
+                   key.debug_string(), limits.events, limits.bytes,
+                   options_.limits.history_max_events, options_.limits.history_max_bytes);
+    }
+  }
   if (scope.skip_commit) {
     if (!scope.effects.remove_timers.empty()) {
       Status st = store_->forget_timers(scope.effects.remove_timers);
@@ -167,6 +187,10 @@ Status Engine::transition_impl(const RunKey& key, bool create, const Body& body)
 
   // Dispatch only after commit: a task handed to a worker is always on disk first.
   for (auto& task : scope.effects.add_tasks) {
+    if (task.kind() == v1::TASK_KIND_TRANSFER) {
+      submit_transfer(task);
+      continue;
+    }
     matcher_.offer(QueueKey{task.namespace_(), task.task_queue(), task.kind()}, task);
   }
   if (!scope.effects.add_timers.empty()) {
@@ -356,6 +380,14 @@ Status Engine::fire_timer_now(const v1::TimerRecord& timer) {
                  timer.timer_seq(), v1::TimerKind_Name(timer.kind()), st.to_string());
   }
   return st;
+}
+
+void Engine::submit_transfer(const v1::TaskRecord& task) {
+  if (!transfer_executor_ || options_.hold_transfers_for_testing) {
+    spdlog::debug("transfer task {} left on disk: no executor", task.task_id());
+    return;
+  }
+  pool_->submit([this, task] { transfer_executor_(*this, task); });
 }
 
 size_t Engine::cached_runs_for_testing() {

@@ -20,6 +20,7 @@
 #include "scheduler/clock.h"
 #include "scheduler/matcher.h"
 #include "scheduler/timer_queue.h"
+#include "server/query_registry.h"
 #include "server/thread_pool.h"
 
 namespace cairn {
@@ -32,6 +33,9 @@ struct EngineOptions {
   uint64_t seed = 0;                 // run-id generator seed; 0: random
   bool timer_thread = true;          // false with a ManualClock: timers fire inside advance()
   int32_t stripes = 1024;            // per-workflow-id lock stripes
+  // Crash tests: transfer tasks are written but never executed by this process (a restart
+  // without the flag runs them from disk).
+  bool hold_transfers_for_testing = false;
 };
 
 // A party waiting for new events of one run (GetWorkflowExecutionHistory long-poll).
@@ -96,9 +100,17 @@ class Engine {
   void unwatch(const RunKey& key, const HistoryWatcher* watcher);
 
   std::string new_run_id();
+
+  // Transfer tasks (TASK_KIND_TRANSFER: cross-run effects) are handed to this executor on the
+  // pool after the transition that wrote them commits, and again after a restart (recover()).
+  // It must be idempotent and remove the task record when done. Set before start().
+  using TransferExecutor = std::function<void(Engine&, const v1::TaskRecord&)>;
+  void set_transfer_executor(TransferExecutor executor) { transfer_executor_ = std::move(executor); }
   HistoryStore& store() { return *store_; }
   Clock& clock() { return *clock_; }
   Matcher& matcher() { return matcher_; }
+  // Queries and update validations waiting for a worker (in memory only).
+  QueryRegistry& queries() { return queries_; }
   ThreadPool& pool() { return *pool_; }
   const EngineOptions& options() const { return options_; }
   int32_t shard_count() const { return store_->shard_count(); }
@@ -125,12 +137,14 @@ class Engine {
   void on_timer(const v1::TimerRecord& timer);
   Status fire_timer_now(const v1::TimerRecord& timer);
   Status recover();
+  void submit_transfer(const v1::TaskRecord& task);
 
   HistoryStore* store_;
   Clock* clock_;
   EngineOptions options_;
   Sequence seq_;
   Matcher matcher_;
+  QueryRegistry queries_;
   std::unique_ptr<TimerQueue> timers_;
   std::unique_ptr<ThreadPool> pool_;
   std::vector<std::mutex> stripes_;
@@ -148,6 +162,7 @@ class Engine {
   std::mutex rng_mu_;
   std::mt19937_64 rng_;  // guarded by rng_mu_
   std::atomic<bool> stopped_{false};
+  TransferExecutor transfer_executor_;
 };
 
 }  // namespace cairn

@@ -29,6 +29,27 @@ int main(int argc, char** argv) {
   app.add_option("--max-payload-bytes", options.engine.limits.max_payload_bytes,
                  "largest accepted payload")
       ->capture_default_str();
+  auto& limits = options.engine.limits;
+  app.add_option("--history-suggest-events", limits.history_suggest_events,
+                 "suggest continue-as-new to workflows past this many history events")
+      ->capture_default_str();
+  app.add_option("--history-suggest-bytes", limits.history_suggest_bytes,
+                 "suggest continue-as-new to workflows past this history size")
+      ->capture_default_str();
+  app.add_option("--history-max-events", limits.history_max_events,
+                 "terminate a run whose history passes this many events")
+      ->capture_default_str();
+  app.add_option("--history-max-bytes", limits.history_max_bytes,
+                 "terminate a run whose history passes this size")
+      ->capture_default_str();
+  app.add_option("--max-pending-children", limits.max_pending_children,
+                 "child workflows a run may have pending at once")
+      ->capture_default_str();
+  app.add_option("--max-pending-signals", limits.max_pending_signals,
+                 "signals to other workflows a run may have pending at once")
+      ->capture_default_str();
+  app.add_flag("--hold-transfers-for-testing", options.engine.hold_transfers_for_testing,
+               "crash tests only: write cross-run transfer tasks but never execute them");
   app.add_option("--port-file", port_file, "write the bound port to this file once serving");
   app.add_flag("!--no-sync", options.sync,
                "do not fsync commits (benchmarks only: acknowledged work can be lost)");

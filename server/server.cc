@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/handlers/transfer.h"
+
 namespace cairn {
 
 Status validate_server_options(const ServerOptions& o) {
@@ -43,6 +45,7 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options, Cloc
   ro.sync = options.sync;
   CAIRN_ASSIGN_OR_RETURN(s->store_, open_rocks_store(ro));
   s->engine_ = std::make_unique<Engine>(s->store_.get(), clock, options.engine);
+  s->engine_->set_transfer_executor(handlers::execute_transfer);
   CAIRN_RETURN_IF_ERROR(s->engine_->start());
   s->service_ = std::make_unique<WorkflowServiceImpl>(s->engine_.get());
   s->service_->start(options.engine.timer_thread);

@@ -45,12 +45,21 @@ class WorkflowServiceImpl final : public v1::WorkflowService::CallbackService {
   Reactor* PollWorkflowTaskQueue(Ctx*, const v1::PollWorkflowTaskQueueRequest*, v1::PollWorkflowTaskQueueResponse*) override;
   Reactor* RespondWorkflowTaskCompleted(Ctx*, const v1::RespondWorkflowTaskCompletedRequest*, v1::RespondWorkflowTaskCompletedResponse*) override;
   Reactor* RespondWorkflowTaskFailed(Ctx*, const v1::RespondWorkflowTaskFailedRequest*, v1::RespondWorkflowTaskFailedResponse*) override;
+  Reactor* ResetStickyTaskQueue(Ctx*, const v1::ResetStickyTaskQueueRequest*, v1::ResetStickyTaskQueueResponse*) override;
   Reactor* PollActivityTaskQueue(Ctx*, const v1::PollActivityTaskQueueRequest*, v1::PollActivityTaskQueueResponse*) override;
   Reactor* RecordActivityTaskHeartbeat(Ctx*, const v1::RecordActivityTaskHeartbeatRequest*, v1::RecordActivityTaskHeartbeatResponse*) override;
   Reactor* RespondActivityTaskCompleted(Ctx*, const v1::RespondActivityTaskCompletedRequest*, v1::RespondActivityTaskCompletedResponse*) override;
   Reactor* RespondActivityTaskFailed(Ctx*, const v1::RespondActivityTaskFailedRequest*, v1::RespondActivityTaskFailedResponse*) override;
   Reactor* RespondActivityTaskCanceled(Ctx*, const v1::RespondActivityTaskCanceledRequest*, v1::RespondActivityTaskCanceledResponse*) override;
   Reactor* GetSystemInfo(Ctx*, const v1::GetSystemInfoRequest*, v1::GetSystemInfoResponse*) override;
+  // Async activity completion, queries and updates (service_query.cc for the waiting ones).
+  Reactor* RecordActivityTaskHeartbeatById(Ctx*, const v1::RecordActivityTaskHeartbeatByIdRequest*, v1::RecordActivityTaskHeartbeatByIdResponse*) override;
+  Reactor* RespondActivityTaskCompletedById(Ctx*, const v1::RespondActivityTaskCompletedByIdRequest*, v1::RespondActivityTaskCompletedByIdResponse*) override;
+  Reactor* RespondActivityTaskFailedById(Ctx*, const v1::RespondActivityTaskFailedByIdRequest*, v1::RespondActivityTaskFailedByIdResponse*) override;
+  Reactor* RespondActivityTaskCanceledById(Ctx*, const v1::RespondActivityTaskCanceledByIdRequest*, v1::RespondActivityTaskCanceledByIdResponse*) override;
+  Reactor* RespondQueryTaskCompleted(Ctx*, const v1::RespondQueryTaskCompletedRequest*, v1::RespondQueryTaskCompletedResponse*) override;
+  Reactor* QueryWorkflow(Ctx*, const v1::QueryWorkflowRequest*, v1::QueryWorkflowResponse*) override;
+  Reactor* UpdateWorkflowExecution(Ctx*, const v1::UpdateWorkflowExecutionRequest*, v1::UpdateWorkflowExecutionResponse*) override;
 
   // The deadline of a long-poll: the client's deadline less a margin, capped at max_poll_ms.
   int64_t poll_deadline_ms(Ctx* ctx) const;

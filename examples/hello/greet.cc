@@ -16,6 +16,8 @@ std::string greet(cairn::WorkflowContext& ctx, std::string name) {
       .get();
 }
 
+void register_all(cairn::Replayer& replayer) { replayer.register_workflow(kWorkflow, &greet); }
+
 void register_all(cairn::Worker& worker) {
   worker.register_workflow(kWorkflow, &greet);
   worker.register_activity("hello.compose", [](std::string name) { return "Hello, " + name; });

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "cairn/replayer.h"
 #include "cairn/worker.h"
 
 namespace hello {
@@ -18,5 +19,7 @@ std::string greet(cairn::WorkflowContext& ctx, std::string name);
 
 // Registers hello.greet, hello.compose and hello.decorate on `worker`.
 void register_all(cairn::Worker& worker);
+// Registers hello.greet on `replayer` (for `hello worker --replay FILE`).
+void register_all(cairn::Replayer& replayer);
 
 }  // namespace hello

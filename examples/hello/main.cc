@@ -1,6 +1,7 @@
-// hello: `hello worker` runs the hello.greet worker until SIGINT/SIGTERM; `hello run` starts a
-// greeting, sends the punctuation signal, waits for the result and prints the run's history as
-// a timeline.
+// hello: `hello worker` runs the hello.greet worker until SIGINT/SIGTERM (or, with --replay
+// FILE, replays an exported history against the workflow code); `hello run` starts a greeting,
+// sends the punctuation signal, waits for the result and prints the run's history as a
+// timeline; `hello export` writes a run's history in the history JSON export format.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -11,6 +12,8 @@
 
 #include "cairn/client.h"
 #include "cairn/history.h"
+#include "cairn/history_json.h"
+#include "cairn/main.h"
 #include "cairn/worker.h"
 #include "greet.h"
 
@@ -18,14 +21,27 @@ namespace {
 
 using namespace std::chrono_literals;
 
-int run_worker(const std::string& address, const std::string& task_queue) {
+// `hello worker [--address A] [--task-queue Q] [--replay FILE]`: the SDK's standard worker main.
+int run_worker(int argc, char** argv) {
+  cairn::WorkerMainOptions options;
+  options.program = "hello worker";
+  options.worker.task_queue = hello::kTaskQueue;
+  return cairn::run_worker_main(
+      argc, argv, [](auto& registry) { hello::register_all(registry); }, options);
+}
+
+int export_history(const std::string& address, const std::string& id, const std::string& run_id,
+                   const std::string& out) {
   cairn::Client client({.address = address});
-  cairn::Worker worker(client, {.task_queue = task_queue});
-  hello::register_all(worker);
-  std::cout << "hello worker: polling task queue " << task_queue << " on " << address
-            << " (Ctrl-C to stop)" << std::endl;
-  worker.run_until_signal();
-  std::cout << "hello worker: stopped" << std::endl;
+  cairn::WorkflowHistory h;
+  h.workflow_id = id;
+  h.run_id = run_id.empty()
+                 ? client.handle(id).describe().workflow_execution_info().execution().run_id()
+                 : run_id;
+  h.events = client.handle(id, h.run_id).history();
+  cairn::save_history_json(out, h);
+  std::cout << "Exported " << h.events.size() << " events of workflow " << id << " (run "
+            << h.run_id << ") to " << out << std::endl;
   return 0;
 }
 
@@ -78,14 +94,18 @@ int run_greeting(const std::string& address, const std::string& task_queue,
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "worker") {
+    return run_worker(argc - 1, argv + 1);  // its own flags: see cairn/main.h
+  }
   CLI::App app{"hello: the Cairn hello-world workflow"};
   app.require_subcommand(1);
   std::string address = "127.0.0.1:7233";
   std::string task_queue = hello::kTaskQueue;
 
-  auto* worker = app.add_subcommand("worker", "run the hello worker until SIGINT/SIGTERM");
-  worker->add_option("--address", address, "cairn-server address")->capture_default_str();
-  worker->add_option("--task-queue", task_queue, "task queue to poll")->capture_default_str();
+  // Parsed by run_worker_main() (see above); listed here for --help.
+  app.add_subcommand("worker",
+                     "run the hello worker until SIGINT/SIGTERM, or --replay FILE "
+                     "(see hello worker --help)");
 
   std::string name = "World";
   std::string punctuation;
@@ -99,10 +119,18 @@ int main(int argc, char** argv) {
   run->add_option("--id", id, "workflow id (default: generated)");
   run->add_option("--timeout", timeout_s, "seconds to wait for the result")->capture_default_str();
 
+  std::string run_id;
+  std::string out;
+  auto* exp = app.add_subcommand("export", "write a run's history as history JSON");
+  exp->add_option("--address", address, "cairn-server address")->capture_default_str();
+  exp->add_option("--id", id, "workflow id")->required();
+  exp->add_option("--run-id", run_id, "run id (default: the current run)");
+  exp->add_option("--out", out, "output file")->required();
+
   CLI11_PARSE(app, argc, argv);
   try {
-    if (worker->parsed()) {
-      return run_worker(address, task_queue);
+    if (exp->parsed()) {
+      return export_history(address, id, run_id, out);
     }
     return run_greeting(address, task_queue, name, punctuation, id, timeout_s);
   } catch (const cairn::Error& e) {

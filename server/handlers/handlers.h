@@ -31,6 +31,10 @@ Status request_cancel_workflow(Engine& e, const v1::RequestCancelWorkflowExecuti
                                v1::RequestCancelWorkflowExecutionResponse* resp);
 Status terminate_workflow(Engine& e, const v1::TerminateWorkflowExecutionRequest& req,
                           v1::TerminateWorkflowExecutionResponse* resp);
+// Ends a run's sticky execution (its worker evicted it): later tasks go to the normal queue.
+// kNotFound for an unknown run.
+Status reset_sticky_task_queue(Engine& e, const v1::ResetStickyTaskQueueRequest& req,
+                               v1::ResetStickyTaskQueueResponse* resp);
 Status describe_workflow(Engine& e, const v1::DescribeWorkflowExecutionRequest& req,
                          v1::DescribeWorkflowExecutionResponse* resp);
 
@@ -64,5 +68,47 @@ Status respond_activity_canceled(Engine& e, const v1::RespondActivityTaskCancele
                                  v1::RespondActivityTaskCanceledResponse* resp);
 
 Status get_system_info(Engine& e, const v1::GetSystemInfoRequest& req, v1::GetSystemInfoResponse* resp);
+
+// Async activity completion by (namespace, workflow id, run id, activity id): the same rules as
+// the token-based calls, for the activity's current attempt. kNotFound when the activity is not
+// pending or its attempt is not running.
+Status record_activity_heartbeat_by_id(Engine& e, const v1::RecordActivityTaskHeartbeatByIdRequest& req,
+                                       v1::RecordActivityTaskHeartbeatByIdResponse* resp);
+Status respond_activity_completed_by_id(Engine& e,
+                                        const v1::RespondActivityTaskCompletedByIdRequest& req,
+                                        v1::RespondActivityTaskCompletedByIdResponse* resp);
+Status respond_activity_failed_by_id(Engine& e, const v1::RespondActivityTaskFailedByIdRequest& req,
+                                     v1::RespondActivityTaskFailedByIdResponse* resp);
+Status respond_activity_canceled_by_id(Engine& e,
+                                       const v1::RespondActivityTaskCanceledByIdRequest& req,
+                                       v1::RespondActivityTaskCanceledByIdResponse* resp);
+
+// Queries (query.cc). offer_query() registers `query` on the run and puts a TASK_KIND_QUERY
+// record on its workflow task queue; `on_answer` runs once, on the answering thread. kNotFound
+// for an unknown run.
+Status check_query_request(Engine& e, const v1::QueryWorkflowRequest& req);
+Result<std::string> offer_query(Engine& e, const RunKey& key, v1::WorkflowQuery query,
+                                QueryRegistry::Callback on_answer);
+// OK for an answered query; kInvalidArgument for an unknown query type, kFailedPrecondition for
+// a handler that failed, each with the worker's message.
+Status query_answer_status(const v1::RespondQueryTaskCompletedRequest& answer,
+                           const std::string& query_type);
+// A poller took a query record: the run's whole history and the query. kNotFound when the query
+// is gone (the poller polls on).
+Status start_query_task(Engine& e, const v1::TaskRecord& task,
+                        const v1::PollWorkflowTaskQueueRequest& req,
+                        v1::PollWorkflowTaskQueueResponse* resp);
+Status respond_query_task_completed(Engine& e, const v1::RespondQueryTaskCompletedRequest& req,
+                                    v1::RespondQueryTaskCompletedResponse* resp);
+
+// Updates (update.cc). admit_update() returns false when the id was known already.
+Status check_update_request(Engine& e, const v1::UpdateWorkflowExecutionRequest& req);
+Result<bool> admit_update(Engine& e, const RunKey& key, const std::string& update_id,
+                          const v1::UpdateWorkflowExecutionRequest& req);
+// True (resp filled) when the update reached `wait_stage`, was rejected or completed; false while
+// it is still on its way. kFailedPrecondition when the run closed before that.
+Result<bool> read_update_outcome(Engine& e, const RunKey& key, const std::string& update_id,
+                                 v1::UpdateWaitStage wait_stage,
+                                 v1::UpdateWorkflowExecutionResponse* resp);
 
 }  // namespace cairn::handlers

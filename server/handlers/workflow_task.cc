@@ -1,5 +1,6 @@
 // Handlers: the workflow-task half of the worker protocol — starting a polled task,
 // RespondWorkflowTaskCompleted and RespondWorkflowTaskFailed.
+#include "history/update_rules.h"
 #include "server/handlers/handlers.h"
 
 namespace cairn::handlers {
@@ -34,12 +35,19 @@ Status check_poll(Engine& e, const std::string& ns, const std::string& task_queu
 Status start_workflow_task(Engine& e, const v1::TaskRecord& task,
                            const v1::PollWorkflowTaskQueueRequest& req,
                            v1::PollWorkflowTaskQueueResponse* resp) {
+  if (task.kind() == v1::TASK_KIND_QUERY) {
+    return start_query_task(e, task, req, resp);
+  }
   RunKey key{ShardId{task.shard()}, task.namespace_(), task.workflow_id(), RunId{task.run_id()}};
   v1::TaskToken token;
   v1::RunState after;
+  bool sticky = false;
   Status st = e.run_transition(key, [&](Engine::Scope& s) -> Status {
+    sticky = task.task_queue() != s.ms->state().task_queue();
     CAIRN_ASSIGN_OR_RETURN(token, cairn::start_workflow_task(s.ms, task, req.identity(), "", s.env,
                                                              &s.effects));
+    resp->clear_updates();
+    cairn::deliver_updates(s.ms, token.started_event_id(), resp->mutable_updates());
     const v1::RunState& rs = s.ms->state();
     after.set_last_completed_workflow_task_started_event_id(
         rs.last_completed_workflow_task_started_event_id());
@@ -48,8 +56,12 @@ Status start_workflow_task(Engine& e, const v1::TaskRecord& task,
     return Status();
   });
   CAIRN_RETURN_IF_ERROR(st);
-  // The full history up to and including WorkflowTaskStarted (no sticky cache yet).
+  // Up to and including WorkflowTaskStarted: everything, or for a sticky worker (which has the
+  // run cached as of its last completed task) only what came after that task started.
   int64_t from = 1;
+  if (sticky && after.last_completed_workflow_task_started_event_id() > 0) {
+    from = after.last_completed_workflow_task_started_event_id() + 1;
+  }
   for (;;) {
     CAIRN_ASSIGN_OR_RETURN(auto page, e.store().read_events(key, EventId{from}, kHistoryReadPage));
     for (auto& ev : page.events) {
@@ -80,8 +92,28 @@ Status respond_workflow_task_completed(Engine& e, const v1::RespondWorkflowTaskC
   CAIRN_ASSIGN_OR_RETURN(v1::TaskToken token, decode_task_token(req.task_token()));
   CAIRN_ASSIGN_OR_RETURN(RunKey key, token_key(e, token, v1::TASK_KIND_WORKFLOW));
   return e.run_transition(key, [&](Engine::Scope& s) {
-    return cairn::complete_workflow_task(s.ms, token, req.commands(), req.identity(), s.env,
-                                         &s.effects);
+    if (req.has_sticky_attributes()) {
+      CAIRN_RETURN_IF_ERROR(cairn::set_sticky_queue(
+          s.ms, req.sticky_attributes().worker_task_queue(),
+          req.sticky_attributes().schedule_to_start_timeout_ms(), e.options().limits));
+    }
+    CAIRN_RETURN_IF_ERROR(cairn::reject_updates(s.ms, req.update_rejections()));
+    CAIRN_RETURN_IF_ERROR(cairn::complete_workflow_task(s.ms, token, req.commands(),
+                                                        req.identity(), s.env, &s.effects));
+    return cairn::finish_update_delivery(s.ms, token.started_event_id(), s.env, &s.effects);
+  });
+}
+
+Status reset_sticky_task_queue(Engine& e, const v1::ResetStickyTaskQueueRequest& req,
+                               v1::ResetStickyTaskQueueResponse* resp) {
+  std::string ns = ns_or_default(req.namespace_());
+  CAIRN_RETURN_IF_ERROR(e.check_namespace(ns));
+  CAIRN_ASSIGN_OR_RETURN(RunKey key, e.resolve(ns, req.execution().workflow_id(),
+                                               req.execution().run_id()));
+  return e.run_transition(key, [&](Engine::Scope& s) -> Status {
+    CAIRN_ASSIGN_OR_RETURN(bool changed, cairn::reset_sticky_queue(s.ms, s.env, &s.effects));
+    s.skip_commit = !changed;
+    return Status();
   });
 }
 

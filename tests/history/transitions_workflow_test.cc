@@ -286,8 +286,9 @@ TEST_F(WorkflowRulesTest, InvalidCommandsNameTheCommandAndChangeNothing) {
   }
   v1::Command can;
   can.set_command_type(v1::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION);
-  can.mutable_continue_as_new_workflow_execution_command_attributes();
-  EXPECT_EQ(rejected_commands(token, {can}).code(), StatusCode::kUnimplemented);
+  can.mutable_continue_as_new_workflow_execution_command_attributes()->set_workflow_run_timeout_ms(
+      -1);
+  EXPECT_EQ(rejected_commands(token, {can}).code(), StatusCode::kInvalidArgument);
   // The task is still open to a valid answer.
   EXPECT_TRUE(complete_wft(token, {schedule_activity()}).ok());
 }

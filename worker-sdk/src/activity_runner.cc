@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cairn/activity.h"
+#include "codec_boundary.h"
 #include "failure.h"
 #include "rpc.h"
 #include "worker_impl.h"
@@ -22,7 +23,7 @@ class GrpcHeartbeater final : public Heartbeater {
   bool heartbeat(const v1::Payloads& details) override {
     v1::RecordActivityTaskHeartbeatRequest req;
     req.set_task_token(token_);
-    *req.mutable_details() = details;
+    *req.mutable_details() = encode_payloads(core_.options.codecs, details);
     req.set_identity(identity_);
     v1::RecordActivityTaskHeartbeatResponse resp;
     auto ctx = make_context(kRpcTimeout);
@@ -62,7 +63,21 @@ ActivityInfo activity_info(const v1::PollActivityTaskQueueResponse& t, const std
 
 }  // namespace
 
-void WorkerImpl::run_activity(const v1::PollActivityTaskQueueResponse& task) {
+void WorkerImpl::run_activity(const v1::PollActivityTaskQueueResponse& raw_task) {
+  // Payloads arrive as the client's codecs encoded them; the function sees them decoded. One
+  // this worker cannot decode (say, a wrong key) fails the attempt retryably: a correctly
+  // configured worker may take the next one.
+  const CodecChain& codecs = core_->options.codecs;
+  v1::PollActivityTaskQueueResponse scratch;
+  const v1::PollActivityTaskQueueResponse* decoded_task = &raw_task;
+  std::exception_ptr decode_error;
+  try {
+    decoded_task = &decoded(codecs, raw_task, &scratch);
+  } catch (const std::exception& e) {
+    decode_error = std::make_exception_ptr(ApplicationError(
+        std::string("cannot decode the activity's payloads: ") + e.what(), "PayloadDecodeError"));
+  }
+  const v1::PollActivityTaskQueueResponse& task = *decoded_task;
   const std::string& type = task.activity_type().name();
   GrpcHeartbeater heartbeater(*core_, task.task_token(), options_.identity);
   ActivityContext ctx(activity_info(task, core_->options.ns, options_.task_queue),
@@ -72,13 +87,20 @@ void WorkerImpl::run_activity(const v1::PollActivityTaskQueueResponse& task) {
   v1::Failure failure;
   v1::Payloads cancel_details;
   try {
+    if (decode_error) {
+      std::rethrow_exception(decode_error);
+    }
     auto it = activities_.find(type);
     if (it == activities_.end()) {
       throw ApplicationError("activity type " + type + " is not registered on worker " +
                                  options_.identity + " (task queue " + options_.task_queue + ")",
                              "ActivityNotRegistered");
     }
-    result = it->second(ctx, task.input());
+    result = encode_payloads(codecs, it->second(ctx, task.input()));
+  } catch (const CompleteAsync&) {
+    spdlog::debug("cairn worker: activity {} ({}) left pending for async completion", type,
+                  task.activity_id());
+    return;  // completed later by a client, with the task token or the activity id
   } catch (const CanceledError& e) {
     if (ctx.cancel_requested()) {
       outcome = Outcome::kCanceled;
@@ -88,6 +110,14 @@ void WorkerImpl::run_activity(const v1::PollActivityTaskQueueResponse& task) {
       failure = to_failure(std::current_exception());
     }
   } catch (...) {
+    outcome = Outcome::kFailed;
+    failure = to_failure(std::current_exception());
+  }
+  try {
+    encode_outgoing(codecs, &failure);
+    cancel_details = encode_payloads(codecs, cancel_details);
+  } catch (...) {
+    // Details that cannot be encoded are not sent in the clear: report the encoding failure.
     outcome = Outcome::kFailed;
     failure = to_failure(std::current_exception());
   }

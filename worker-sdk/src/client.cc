@@ -50,6 +50,7 @@ v1::StartWorkflowExecutionRequest start_request(const detail::ClientCore& core,
   if (o.retry) {
     *req.mutable_retry_policy() = to_proto(*o.retry);
   }
+  encode_payloads_in(core.options.codecs, &req);
   return req;
 }
 
@@ -103,7 +104,7 @@ WorkflowHandle Client::signal_with_start_payloads(const std::string& type,
   v1::SignalWithStartWorkflowExecutionRequest req;
   *req.mutable_start() = start_request(*core_, type, o, input);
   req.set_signal_name(signal_name);
-  *req.mutable_signal_input() = signal_input;
+  *req.mutable_signal_input() = encode_payloads(core_->options.codecs, signal_input);
   v1::SignalWithStartWorkflowExecutionResponse resp;
   auto ctx = detail::make_context(detail::kRpcTimeout);
   detail::check(core_->stub->SignalWithStartWorkflowExecution(ctx.get(), req, &resp),
@@ -128,6 +129,7 @@ WorkflowHandle::WorkflowHandle(std::shared_ptr<detail::ClientCore> core, std::st
 v1::Payloads WorkflowHandle::result_payloads(std::chrono::milliseconds timeout) {
   const auto deadline = steady_clock::now() + timeout;
   std::string run_id = run_id_;
+  bool followed = false;  // run_id is the next run of a continue-as-new
   milliseconds backoff{100};
   for (;;) {
     auto remaining = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
@@ -148,9 +150,12 @@ v1::Payloads WorkflowHandle::result_payloads(std::chrono::milliseconds timeout) 
       if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
         continue;
       }
+      // The next run of a continue-as-new is started by the server just after the previous
+      // one closes (a transfer task): until then it is not found.
       if (st.error_code() == grpc::StatusCode::UNAVAILABLE ||
-          st.error_code() == grpc::StatusCode::CANCELLED) {
-        std::this_thread::sleep_for(std::min(backoff, remaining));
+          st.error_code() == grpc::StatusCode::CANCELLED ||
+          (followed && st.error_code() == grpc::StatusCode::NOT_FOUND)) {
+        std::this_thread::sleep_for(std::min(followed ? milliseconds(10) : backoff, remaining));
         backoff = std::min(backoff * 2, kMaxBackoff);
         continue;
       }
@@ -169,6 +174,9 @@ v1::Payloads WorkflowHandle::result_payloads(std::chrono::milliseconds timeout) 
     if (close == nullptr) {
       continue;  // answered at the poll's deadline: poll again
     }
+    v1::HistoryEvent decoded = *close;
+    decode_payloads_in(core_->options.codecs, &decoded);
+    close = &decoded;
     std::string who = "workflow " + workflow_id_ + " (run " + run_id + ")";
     switch (close->event_type()) {
       case v1::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
@@ -202,6 +210,7 @@ v1::Payloads WorkflowHandle::result_payloads(std::chrono::milliseconds timeout) 
       default:  // continued as new: wait for the new run
         run_id = close->workflow_execution_continued_as_new_event_attributes()
                      .new_execution_run_id();
+        followed = true;
         break;
     }
   }
@@ -212,7 +221,7 @@ void WorkflowHandle::signal_payloads(const std::string& name, const v1::Payloads
   req.set_namespace_(core_->options.ns);
   *req.mutable_workflow_execution() = execution(workflow_id_, run_id_);
   req.set_signal_name(name);
-  *req.mutable_input() = input;
+  *req.mutable_input() = encode_payloads(core_->options.codecs, input);
   req.set_identity(core_->options.identity);
   req.set_request_id(detail::random_uuid());
   v1::SignalWorkflowExecutionResponse resp;
@@ -254,6 +263,7 @@ v1::DescribeWorkflowExecutionResponse WorkflowHandle::describe() {
   auto ctx = detail::make_context(detail::kRpcTimeout);
   detail::check(core_->stub->DescribeWorkflowExecution(ctx.get(), req, &resp),
                 "describe workflow " + workflow_id_);
+  decode_payloads_in(core_->options.codecs, &resp);
   return resp;
 }
 

@@ -30,9 +30,11 @@ bool is_command_event(v1::EventType type) {
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+    case v1::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+    case v1::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
       return true;
     default:
-      return false;
+      return is_external_command_event(type);  // child_replay.cc
   }
 }
 
@@ -61,10 +63,24 @@ bool matches(const v1::HistoryEvent& e, const v1::Command& c) {
       return c.command_type() == v1::COMMAND_TYPE_CANCEL_TIMER &&
              e.timer_canceled_event_attributes().timer_id() ==
                  c.cancel_timer_command_attributes().timer_id();
-    case v1::EVENT_TYPE_MARKER_RECORDED:
-      return c.command_type() == v1::COMMAND_TYPE_RECORD_MARKER &&
-             e.marker_recorded_event_attributes().marker_name() ==
-                 c.record_marker_command_attributes().marker_name();
+    case v1::EVENT_TYPE_MARKER_RECORDED: {
+      if (c.command_type() != v1::COMMAND_TYPE_RECORD_MARKER) {
+        return false;
+      }
+      const auto& ea = e.marker_recorded_event_attributes();
+      const auto& ca = c.record_marker_command_attributes();
+      if (ea.marker_name() != ca.marker_name()) {
+        return false;
+      }
+      // Markers with an identity (patch id, local activity id) must name the same one.
+      auto cid = ca.details().find(kMarkerIdKey);
+      if (cid == ca.details().end()) {
+        return true;
+      }
+      auto eid = ea.details().find(kMarkerIdKey);
+      return eid != ea.details().end() &&
+             eid->second.SerializeAsString() == cid->second.SerializeAsString();
+    }
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
       return c.command_type() == v1::COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION;
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
@@ -73,8 +89,16 @@ bool matches(const v1::HistoryEvent& e, const v1::Command& c) {
       return c.command_type() == v1::COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION;
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
       return c.command_type() == v1::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION;
+    case v1::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+      return c.command_type() == v1::COMMAND_TYPE_ACCEPT_WORKFLOW_UPDATE &&
+             e.workflow_execution_update_accepted_event_attributes().update_id() ==
+                 c.accept_workflow_update_command_attributes().update_id();
+    case v1::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+      return c.command_type() == v1::COMMAND_TYPE_COMPLETE_WORKFLOW_UPDATE &&
+             e.workflow_execution_update_completed_event_attributes().update_id() ==
+                 c.complete_workflow_update_command_attributes().update_id();
     default:
-      return false;
+      return matches_external(e, c);  // child_replay.cc
   }
 }
 
@@ -138,13 +162,17 @@ ReplayResult Replayer::run(const std::vector<const v1::HistoryEvent*>& events) {
     }
   }
   std::vector<bool> runs = code_runs_at(events);
+  scan_patch_markers(events, runs);
+  scan_local_activity_markers(events);
+  size_t end = events.size();
+  prepare_handlers(events, runs, &end);
   size_t last_task = events.size();
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (runs[i]) {
+  for (size_t i = 0; i < end; ++i) {
+    if (runs[i] && query_ == nullptr) {  // a query replays only what already happened
       last_task = i;
     }
   }
-  for (size_t i = 0; i < events.size(); ++i) {
+  for (size_t i = 0; i < end; ++i) {
     if (!apply(*events[i], runs[i], i == last_task)) {
       return *failed_;
     }
@@ -168,10 +196,19 @@ bool Replayer::apply(const v1::HistoryEvent& e, bool run_code, bool last_task) {
       info_.workflow_type = a.workflow_type().name();
       info_.task_queue = a.task_queue();
       info_.attempt = a.attempt() > 0 ? a.attempt() : 1;
+      if (a.workflow_task_timeout_ms() > 0) {
+        task_timeout_ = std::chrono::milliseconds(a.workflow_task_timeout_ms());
+      }
+      info_.parent_workflow_id = a.parent_workflow_execution().workflow_id();
+      info_.continued_from_run_id = a.continued_from_run_id();
       started_ = true;
       return true;
     }
     case v1::EVENT_TYPE_WORKFLOW_TASK_STARTED:
+      info_.continue_as_new_suggested =
+          e.workflow_task_started_event_attributes().suggest_continue_as_new();
+      info_.history_length = e.event_id();
+      info_.history_size_bytes = e.workflow_task_started_event_attributes().history_size_bytes();
       return run_code ? run_workflow_task(e, last_task) : true;
     case v1::EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
     case v1::EVENT_TYPE_ACTIVITY_TASK_FAILED:
@@ -196,11 +233,15 @@ bool Replayer::apply(const v1::HistoryEvent& e, bool run_code, bool last_task) {
       cancel_requested_ = true;
       return true;
     default:
+      resolve_external(e);  // child workflows, signals / cancels to other runs (child_replay.cc)
       return true;  // task bookkeeping, activity starts, terminations: nothing for the code
   }
 }
 
 bool Replayer::match_command_event(const v1::HistoryEvent& e) {
+  if (skips_patch_marker(e)) {
+    return true;  // a Version marker the code no longer asks for (patch removed)
+  }
   if (pending_.empty()) {
     non_determinism(e.event_id(), describe_event(e), "nothing");
     return false;
@@ -212,7 +253,12 @@ bool Replayer::match_command_event(const v1::HistoryEvent& e) {
   }
   if (e.event_type() == v1::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && p.activity) {
     p.activity->scheduled_event_id = e.event_id();
+    p.activity->state->what = "activity " + p.activity->type + " (scheduled event " +
+                              std::to_string(e.event_id()) + ")";
     activities_[e.event_id()] = p.activity;
+  }
+  if (p.external) {
+    externals_[e.event_id()] = p.external;  // keyed by its *Initiated event
   }
   pending_.pop_front();
   return true;
@@ -260,6 +306,13 @@ void Replayer::resolve_activity(const v1::HistoryEvent& e) {
       break;
     }
     default: {
+      if (a->cancel_requested) {
+        // WAIT_CANCELLATION_COMPLETED: the cancellation the code asked for is now complete.
+        s.error = std::make_exception_ptr(CanceledError(
+            "activity " + a->type + " (id " + a->id + ") canceled",
+            e.activity_task_canceled_event_attributes().details()));
+        break;
+      }
       v1::Failure canceled;
       canceled.set_message("activity canceled");
       *canceled.mutable_canceled_failure_info()->mutable_details() =
@@ -288,6 +341,10 @@ bool Replayer::run_workflow_task(const v1::HistoryEvent& e, bool last_task) {
   }
   now_ = std::chrono::system_clock::time_point(std::chrono::milliseconds(e.event_time_ms()));
   replaying_ = !last_task;
+  task_wall_start_ = std::chrono::steady_clock::now();
+  auto patches = task_patches_.find(e.event_id());
+  current_patches_ =
+      patches == task_patches_.end() ? std::set<std::string>() : std::move(patches->second);
   if (closed_) {
     return true;
   }
@@ -298,30 +355,25 @@ bool Replayer::run_workflow_task(const v1::HistoryEvent& e, bool last_task) {
     propagate_cancel();
   }
   fiber_->resume();
+  // Local activities run once the code is blocked; each resolved one lets the code go on.
+  while (!failed_ && !closed_ && run_local_activities()) {
+    fiber_->resume();
+  }
+  // Updates delivered with this task run once the code is blocked (its handlers registered);
+  // then the code runs again to see what they changed.
+  if (!failed_ && run_updates(e, last_task) && !failed_ && !closed_) {
+    fiber_->resume();
+    while (!failed_ && !closed_ && run_local_activities()) {
+      fiber_->resume();
+    }
+  }
   return !failed_.has_value();
 }
 
 void Replayer::propagate_cancel() {
   cancel_propagated_ = true;
-  for (auto& [scheduled, a] : activities_) {
-    if (a->state->ready) {
-      continue;
-    }
-    v1::Command c;
-    c.set_command_type(v1::COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK);
-    c.mutable_request_cancel_activity_task_command_attributes()->set_scheduled_event_id(scheduled);
-    issue(std::move(c));
-    a->state->ready = true;
-    a->state->error = std::make_exception_ptr(
-        CanceledError("activity " + a->type + " (id " + a->id + ") canceled: workflow canceled"));
-  }
-  std::vector<std::string> open;
-  for (auto& [id, state] : timers_) {
-    open.push_back(id);
-  }
-  for (const auto& id : open) {
-    cancel_timer(id);
-  }
+  root_scope_->canceled = true;
+  cancel_canceled_work();  // all but what non-cancellable scopes hold
 }
 
 void Replayer::cancel_timer(const std::string& timer_id) {
@@ -410,7 +462,11 @@ void Replayer::non_determinism(int64_t event_id, const std::string& history_has,
   f.set_source(kFailureSource);
   f.set_message(message);
   f.mutable_application_failure_info()->set_type("NonDeterminismError");
+  bool first = !failed_;
   fail_task(v1::WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR, f);
+  if (first) {  // the structured form, for the Replayer's verdict and tools
+    failed_->non_determinism = NonDeterminism{event_id, history_has, code_issued, message};
+  }
 }
 
 void Replayer::issue(v1::Command command, std::shared_ptr<ActivityRecord> activity) {

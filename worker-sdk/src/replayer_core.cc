@@ -11,16 +11,20 @@ std::shared_ptr<FutureState> Replayer::schedule_activity(const std::string& type
                                                          v1::Payloads input,
                                                          const ActivityOptions& o) {
   auto state = std::make_shared<FutureState>();
-  if (cancel_requested_) {
+  if (scope_->is_canceled()) {
     state->ready = true;
     state->error = std::make_exception_ptr(
-        CanceledError("activity " + type + " not scheduled: workflow canceled"));
+        CanceledError("activity " + type + " not scheduled: its scope is canceled"));
     return state;
   }
   auto record = std::make_shared<ActivityRecord>();
   record->type = type;
   record->id = o.activity_id.empty() ? std::to_string(++seq_) : o.activity_id;
   record->state = state;
+  state->what = "activity " + type + " (activity id " + record->id + ")";
+  record->scope = scope_;
+  record->cancellation_type = o.cancellation_type;
+  open_activities_.push_back(record);
   v1::Command c;
   c.set_command_type(v1::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK);
   auto* a = c.mutable_schedule_activity_task_command_attributes();
@@ -39,9 +43,9 @@ std::shared_ptr<FutureState> Replayer::schedule_activity(const std::string& type
 
 std::shared_ptr<FutureState> Replayer::start_timer(std::chrono::milliseconds duration) {
   auto state = std::make_shared<FutureState>();
-  if (cancel_requested_) {
+  if (scope_->is_canceled()) {
     state->ready = true;
-    state->error = std::make_exception_ptr(CanceledError("timer not started: workflow canceled"));
+    state->error = std::make_exception_ptr(CanceledError("timer not started: scope canceled"));
     return state;
   }
   if (duration.count() <= 0) {
@@ -55,6 +59,8 @@ std::shared_ptr<FutureState> Replayer::start_timer(std::chrono::milliseconds dur
   c.mutable_start_timer_command_attributes()->set_start_to_fire_timeout_ms(duration.count());
   issue(std::move(c));
   timers_[id] = state;
+  state->what = "timer " + id + " (fires at " + format_time(now_ + duration) + ")";
+  timer_scopes_[id] = scope_;
   return state;
 }
 
@@ -63,6 +69,7 @@ void Replayer::await(FutureState& state) {
     if (!fiber_ || !fiber_->running()) {
       throw std::logic_error("cairn: a workflow future was awaited outside workflow code");
     }
+    set_blocked_on(state);
     fiber_->yield();
   }
 }
@@ -86,8 +93,9 @@ std::optional<v1::Payloads> Replayer::receive_signal(
   if (auto p = pop_signal(name)) {
     return p;
   }
-  if (cancel_requested_) {
-    throw CanceledError("waiting for signal " + name + ": workflow canceled");
+  std::shared_ptr<ScopeState> scope = scope_;  // a wait in a non-cancellable scope goes on
+  if (scope->is_canceled()) {
+    throw CanceledError("waiting for signal " + name + ": canceled");
   }
   std::shared_ptr<FutureState> timer;
   std::string timer_id;
@@ -111,12 +119,16 @@ std::optional<v1::Payloads> Replayer::receive_signal(
       }
       return std::nullopt;
     }
-    if (cancel_requested_) {
-      throw CanceledError("waiting for signal " + name + ": workflow canceled");
+    if (scope->is_canceled()) {
+      throw CanceledError("waiting for signal " + name + ": canceled");
     }
     if (!fiber_ || !fiber_->running()) {
       throw std::logic_error("cairn: a signal was awaited outside workflow code");
     }
+    set_blocked_on("signal " + name +
+                   (timeout ? " (timeout " + std::to_string(timeout->count()) + " ms, timer " +
+                                  timer_id + ")"
+                            : std::string()));
     fiber_->yield();
   }
 }

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <stdexcept>
 
+#include "codec_boundary.h"
 #include "failure.h"
 #include "replayer.h"
 #include "rpc.h"
@@ -161,6 +162,8 @@ void WorkerImpl::workflow_poll_loop() {
       backoff = kInitialBackoff;
       if (!task.task_token().empty()) {
         handle_workflow_task(task);  // even while stopping: the task is ours now
+      } else if (task.has_query()) {
+        handle_query_task(task);  // query_task.cc
       }
       continue;
     }
@@ -180,6 +183,7 @@ void WorkerImpl::handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& t
   const std::string& type = task.workflow_type().name();
   const std::string& wid = task.workflow_execution().workflow_id();
   ReplayResult out;
+  std::vector<v1::WorkflowUpdateRejection> rejections;
   auto it = workflows_.find(type);
   if (it == workflows_.end()) {
     out.task_failed = true;
@@ -195,8 +199,21 @@ void WorkerImpl::handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& t
     info.workflow_type = type;
     info.task_queue = options_.task_queue;
     try {
+      // User code sees payloads decoded by the client's codecs, and its commands leave encoded.
+      v1::PollWorkflowTaskQueueResponse scratch;
+      const auto& t = decoded(core_->options.codecs, task, &scratch);
       Replayer replayer(it->second, info, stacks_);
-      out = replayer.replay(task.history().events());
+      replayer.set_local_activities(&activities_);
+      replayer.set_new_updates({t.updates().begin(), t.updates().end()});
+      out = replayer.replay(t.history().events());
+      rejections = replayer.update_rejections();
+      for (auto& c : out.commands) {
+        encode_outgoing(core_->options.codecs, &c);
+      }
+      for (auto& r : rejections) {
+        encode_outgoing(core_->options.codecs, &r);
+      }
+      encode_outgoing(core_->options.codecs, &out.failure);
     } catch (const std::exception& e) {
       out = ReplayResult();
       out.task_failed = true;
@@ -223,6 +240,9 @@ void WorkerImpl::handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& t
     req.set_task_token(task.task_token());
     for (auto& c : out.commands) {
       *req.add_commands() = std::move(c);
+    }
+    for (auto& r : rejections) {
+      *req.add_update_rejections() = std::move(r);
     }
     req.set_identity(options_.identity);
     v1::RespondWorkflowTaskCompletedResponse resp;

@@ -37,6 +37,8 @@ class WorkerImpl {
   void workflow_poll_loop();
   void activity_poll_loop();
   void handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& task);
+  // A query (or update validation) task: replay, answer, no commands (query_task.cc).
+  void handle_query_task(const v1::PollWorkflowTaskQueueResponse& task);
   void run_activity(const v1::PollActivityTaskQueueResponse& task);
   void executor_loop();
   void submit(std::function<void()> job);

@@ -29,6 +29,11 @@ struct ActivityInfo {
   std::chrono::system_clock::time_point started_time;
 };
 
+// Thrown (through ActivityContext::complete_async) to leave the activity pending: the worker
+// does not report it, and a client completes it later by task token or by activity id. Not a
+// cairn::Error, so that activity code catching Error does not swallow it.
+struct CompleteAsync {};
+
 namespace detail {
 
 // Sends heartbeats for one attempt (implemented over gRPC by the worker; faked in tests).
@@ -73,6 +78,11 @@ class ActivityContext {
     }
     return from_payloads<T>(last_details_);
   }
+
+  // Leaves the activity pending (never returns): the worker sends no result, and the activity
+  // is finished later with Client::complete_activity / fail_activity, by info().task_token or
+  // by (workflow id, run id, activity id). Its timeouts still apply.
+  [[noreturn]] void complete_async() { throw CompleteAsync(); }
 
   // True once a heartbeat answered that the activity (or its workflow) is being canceled.
   bool cancel_requested() const { return cancel_requested_; }

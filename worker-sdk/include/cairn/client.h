@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cairn/codec.h"
 #include "cairn/errors.h"
 #include "cairn/options.h"
 #include "cairn/payload.h"
@@ -21,6 +22,11 @@ struct ClientOptions {
   std::string address = "127.0.0.1:7233";
   std::string ns = "default";
   std::string identity;  // empty: "<pid>@<hostname>"
+  // Applied to every payload this client and its workers send (encode, codecs[0] first) and
+  // receive (decode, in reverse): workflow inputs and results, signal arguments, activity
+  // inputs, results and heartbeat details, failure details, memos. Empty: payloads travel as
+  // the converters made them. See cairn/codec.h.
+  CodecChain codecs;
 };
 
 namespace detail {
@@ -68,7 +74,42 @@ class WorkflowHandle {
   // Closes the run at once, without running workflow code. Throws RpcError.
   void terminate(const std::string& reason = "");
   v1::DescribeWorkflowExecutionResponse describe();
-  // Every event of the run so far, paging through the server's answers. Throws RpcError.
+
+  // Runs query `name` with `args` on a worker (the run's history is replayed; nothing is
+  // written) and returns its answer. Works on closed runs. Throws RpcError: INVALID_ARGUMENT for
+  // an unknown query type (the message lists the known ones), FAILED_PRECONDITION when the
+  // handler threw, DEADLINE_EXCEEDED when no worker answered within `timeout`.
+  template <class R, class... A>
+  R query(const std::string& name, const A&... args) {
+    v1::Payloads p = query_payloads(name, to_payloads(args...));
+    if constexpr (!std::is_void_v<R>) {
+      return from_payloads<R>(p);
+    }
+  }
+  v1::Payloads query_payloads(const std::string& name, const v1::Payloads& args,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  // Sends update `name` with `args` and waits for its handler's result. Throws ApplicationError
+  // of type "UpdateRejected" when the validator rejected it (nothing was written), the
+  // handler's failure as ApplicationError, RpcError for server errors. A retried call with the
+  // same update id gets the first call's outcome.
+  template <class R, class... A>
+  R update(const std::string& name, const A&... args) {
+    return update_with_id<R>("", name, args...);
+  }
+  template <class R, class... A>
+  R update_with_id(const std::string& update_id, const std::string& name, const A&... args) {
+    v1::Payloads p = update_payloads(update_id, name, to_payloads(args...));
+    if constexpr (!std::is_void_v<R>) {
+      return from_payloads<R>(p);
+    }
+  }
+  // update_id empty: a fresh one.
+  v1::Payloads update_payloads(const std::string& update_id, const std::string& name,
+                               const v1::Payloads& args,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  // Every event of the run so far, paging through the server's answers. Payloads are as stored:
+  // encoded by ClientOptions::codecs (decode with decode_payloads_in()). Throws RpcError.
   std::vector<v1::HistoryEvent> history();
 
  private:
@@ -107,6 +148,31 @@ class Client {
                                             const v1::Payloads& signal_input);
 
   WorkflowHandle handle(const std::string& workflow_id, const std::string& run_id = "");
+
+  // Async activity completion: finishes an activity that returned "pending"
+  // (ActivityContext::complete_async), by its task token (ActivityInfo::task_token) or by
+  // (workflow id, run id — empty for the current run —, activity id). Throws RpcError: NOT_FOUND
+  // when the activity is no longer waiting (completed, timed out, its run closed).
+  template <class T>
+  void complete_activity(const std::string& task_token, const T& result) {
+    complete_activity_payloads(task_token, to_payloads(result));
+  }
+  template <class T>
+  void complete_activity(const std::string& workflow_id, const std::string& run_id,
+                         const std::string& activity_id, const T& result) {
+    complete_activity_by_id_payloads(workflow_id, run_id, activity_id, to_payloads(result));
+  }
+  void complete_activity_payloads(const std::string& task_token, const v1::Payloads& result);
+  void complete_activity_by_id_payloads(const std::string& workflow_id, const std::string& run_id,
+                                        const std::string& activity_id,
+                                        const v1::Payloads& result);
+  // Fails the activity's current attempt with an ApplicationError (retried per its policy).
+  void fail_activity(const std::string& task_token, const ApplicationError& error);
+  void fail_activity(const std::string& workflow_id, const std::string& run_id,
+                     const std::string& activity_id, const ApplicationError& error);
+  // Records a heartbeat for a pending activity; returns true when it is asked to cancel.
+  bool heartbeat_activity(const std::string& workflow_id, const std::string& run_id,
+                          const std::string& activity_id, const v1::Payloads& details = {});
 
   // Raw access to the generated stub (thread-safe), e.g. for admin calls.
   v1::WorkflowService::Stub& stub() { return *core_->stub; }

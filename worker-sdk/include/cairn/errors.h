@@ -75,6 +75,37 @@ class ActivityError : public Error {
   v1::Failure cause_;
 };
 
+// What a parent sees when a child workflow failed, was canceled, terminated or timed out, or
+// could not start (its workflow id was taken); `cause()` is the child's own failure.
+class ChildWorkflowError : public Error {
+ public:
+  ChildWorkflowError(const std::string& message, std::string workflow_type,
+                     std::string workflow_id, std::string run_id,
+                     v1::WorkflowExecutionStatus status, v1::Failure cause)
+      : Error(message),
+        workflow_type_(std::move(workflow_type)),
+        workflow_id_(std::move(workflow_id)),
+        run_id_(std::move(run_id)),
+        status_(status),
+        cause_(std::move(cause)) {}
+
+  const std::string& workflow_type() const { return workflow_type_; }
+  const std::string& workflow_id() const { return workflow_id_; }
+  const std::string& run_id() const { return run_id_; }  // empty when it never started
+  // FAILED, CANCELED, TERMINATED or TIMED_OUT; UNSPECIFIED when the child could not start.
+  v1::WorkflowExecutionStatus status() const { return status_; }
+  const v1::Failure& cause() const { return cause_; }
+  // The cause's application error type ("" for other kinds of failure).
+  const std::string& cause_type() const { return cause_.application_failure_info().type(); }
+
+ private:
+  std::string workflow_type_;
+  std::string workflow_id_;
+  std::string run_id_;
+  v1::WorkflowExecutionStatus status_;
+  v1::Failure cause_;
+};
+
 // A timeout: an activity's (as an ActivityError's cause), or a client-side wait that ran out.
 class TimeoutError : public Error {
  public:

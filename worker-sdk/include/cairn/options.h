@@ -23,6 +23,13 @@ struct RetryPolicy {
   std::vector<std::string> non_retryable_error_types;
 };
 
+// How the future of a canceled activity resolves (Temporal's ActivityCancellationType).
+enum class ActivityCancellationType {
+  kTryCancel,                  // request cancellation; the future throws CanceledError at once
+  kWaitCancellationCompleted,  // request cancellation; resolve when the server reports the end
+  kAbandon,                    // send no request; the future throws CanceledError at once
+};
+
 // At least one of schedule_to_close and start_to_close must be set.
 struct ActivityOptions {
   std::string task_queue;  // empty: the workflow's task queue
@@ -31,6 +38,22 @@ struct ActivityOptions {
   std::chrono::milliseconds start_to_close{0};
   std::chrono::milliseconds heartbeat{0};
   RetryPolicy retry;
+  std::string activity_id;  // empty: the command's sequence number
+  ActivityCancellationType cancellation_type = ActivityCancellationType::kTryCancel;
+};
+
+// A local activity runs in the worker during the workflow task (no task-queue round trip); its
+// result is recorded as a marker. Every attempt must finish well within the workflow task
+// timeout: the worker spends at most 80% of it on local activities per task, and an attempt
+// still running at that point counts as timed out (start-to-close) and is retried after a
+// durable timer. At least one of schedule_to_close and start_to_close must be set.
+struct LocalActivityOptions {
+  std::chrono::milliseconds start_to_close{0};     // one attempt; 0: schedule_to_close
+  std::chrono::milliseconds schedule_to_close{0};  // all attempts; 0: unlimited
+  RetryPolicy retry;  // zero fields: 1 s initial, x2, max 100 x initial, unlimited attempts
+  // Backoffs up to this long are slept in the worker; longer ones (or ones past the task's
+  // budget) become a durable timer followed by the next attempt. 0: 1 s.
+  std::chrono::milliseconds local_retry_threshold{0};
   std::string activity_id;  // empty: the command's sequence number
 };
 

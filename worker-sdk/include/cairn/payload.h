@@ -1,6 +1,7 @@
 // Payload converters: C++ values to and from proto Payloads. Types with nlohmann to_json /
 // from_json (and every standard type nlohmann knows) travel as "json/plain"; cairn::Bytes as
-// "binary/plain"; std::nullptr_t / std::monostate as "binary/null". Stateless and thread-safe.
+// "binary/plain"; std::nullptr_t / std::monostate as "binary/null"; protobuf messages as
+// "binary/protobuf" or "json/protobuf" (cairn/converters.h). Stateless and thread-safe.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "cairn/converters.h"
 #include "cairn/errors.h"
 #include "cairn/v1/common.pb.h"
 
@@ -57,6 +59,8 @@ v1::Payload to_payload(const T& value) {
     return detail::make_payload(kEncodingNull, "");
   } else if constexpr (detail::is_optional<T>::value) {
     return value ? to_payload(*value) : detail::make_payload(kEncodingNull, "");
+  } else if constexpr (is_proto_message_v<T>) {
+    return detail::proto_to_payload(value, use_proto_json<T>::value);
   } else {
     try {
       nlohmann::json j = value;
@@ -85,6 +89,10 @@ T from_payload(const v1::Payload& payload) {
       detail::throw_payload_error(payload, "cairn::Bytes", "expected binary/plain");
     }
     return Bytes{payload.data()};
+  } else if constexpr (is_proto_message_v<T>) {
+    T message;
+    detail::proto_from_payload(payload, &message);
+    return message;
   } else {
     if (encoding == kEncodingNull) {
       if constexpr (std::is_same_v<T, std::nullptr_t> || std::is_same_v<T, std::monostate>) {

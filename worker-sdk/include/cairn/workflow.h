@@ -11,7 +11,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 
+#include "cairn/cancellation.h"
 #include "cairn/errors.h"
 #include "cairn/options.h"
 #include "cairn/payload.h"
@@ -25,7 +28,16 @@ struct WorkflowInfo {
   std::string workflow_type;
   std::string task_queue;
   int attempt = 1;
+  // From the current WorkflowTaskStarted: the server suggests continue-as-new (the history
+  // passed its threshold), and the history's size so far.
+  bool continue_as_new_suggested = false;
+  int64_t history_length = 0;
+  int64_t history_size_bytes = 0;
+  std::string parent_workflow_id;     // empty for a top-level run
+  std::string continued_from_run_id;  // empty for the first run of a chain
 };
+
+struct ChildWorkflowOptions;  // cairn/child_workflow.h
 
 namespace detail {
 
@@ -35,7 +47,43 @@ struct FutureState {
   bool ready = false;
   v1::Payloads value;
   std::exception_ptr error;
+  std::string what;  // what waiting on it means, for the __stack_trace query
 };
+
+// Query and update handlers over payloads (see WorkflowContext::set_query_handler).
+using PayloadHandler = std::function<v1::Payloads(const v1::Payloads&)>;
+
+template <class F>
+struct handler_traits : handler_traits<decltype(&F::operator())> {};
+template <class R, class... A>
+struct handler_traits<R (*)(A...)> {
+  using result = R;
+  using args = std::tuple<std::decay_t<A>...>;
+};
+template <class C, class R, class... A>
+struct handler_traits<R (C::*)(A...) const> : handler_traits<R (*)(A...)> {};
+template <class C, class R, class... A>
+struct handler_traits<R (C::*)(A...)> : handler_traits<R (*)(A...)> {};
+
+// Wraps `fn(Args...)` (a lambda or function pointer) as a PayloadHandler: arguments decoded in
+// order, the result encoded (void: no payloads).
+template <class F>
+PayloadHandler payload_handler(F fn) {
+  using T = handler_traits<std::decay_t<F>>;
+  using Args = typename T::args;
+  using R = typename T::result;
+  return [fn = std::move(fn)](const v1::Payloads& in) mutable -> v1::Payloads {
+    auto args = [&]<size_t... I>(std::index_sequence<I...>) {
+      return Args{from_payloads<std::tuple_element_t<I, Args>>(in, static_cast<int>(I))...};
+    }(std::make_index_sequence<std::tuple_size_v<Args>>());
+    if constexpr (std::is_void_v<R>) {
+      std::apply(fn, args);
+      return v1::Payloads();
+    } else {
+      return to_payloads(std::apply(fn, args));
+    }
+  };
+}
 
 // Thrown by WorkflowContext::continue_as_new; not a cairn::Error so that workflow code catching
 // Error does not swallow it.
@@ -47,6 +95,13 @@ struct ContinueAsNewRequest {
 
 // The replay engine as workflow code sees it (implemented by worker-sdk/src/replayer.h). Every
 // method must be called from the workflow fiber.
+// A child workflow as workflow code holds it (see WorkflowCore::start_child).
+struct ChildStart {
+  std::string workflow_id;
+  std::shared_ptr<FutureState> started;  // value: the child's run id
+  std::shared_ptr<FutureState> result;
+};
+
 class WorkflowCore {
  public:
   virtual ~WorkflowCore() = default;
@@ -68,6 +123,36 @@ class WorkflowCore {
   virtual bool cancel_requested() const = 0;
   virtual bool is_replaying() const = 0;
   virtual const WorkflowInfo& info() const = 0;
+
+  // Child workflows and requests to other runs (child_replay.cc). The defaults throw: only the
+  // replayer implements them.
+  virtual ChildStart start_child(const std::string& type, v1::Payloads input,
+                                 const ChildWorkflowOptions& options);
+  virtual std::shared_ptr<FutureState> signal_external(const std::string& workflow_id,
+                                                       const std::string& run_id,
+                                                       const std::string& name,
+                                                       v1::Payloads input);
+  virtual std::shared_ptr<FutureState> cancel_external(const std::string& workflow_id,
+                                                       const std::string& run_id);
+
+  // Versioning, local activities, conditions and cancellation scopes (see WorkflowContext).
+  // The defaults throw: only the replayer implements them.
+  virtual bool patched(const std::string& patch_id, bool deprecated);
+  virtual std::shared_ptr<FutureState> schedule_local_activity(
+      const std::string& type, v1::Payloads input, const LocalActivityOptions& options);
+  // Suspends the fiber until `ready()` holds (true) or `timeout` passed first (false).
+  virtual bool await_condition(const std::function<bool()>& ready,
+                               std::optional<std::chrono::milliseconds> timeout);
+  // A new scope below the current one.
+  virtual std::shared_ptr<ScopeState> new_scope(bool non_cancellable);
+  // Makes `scope` current; returns the previous one.
+  virtual std::shared_ptr<ScopeState> swap_scope(std::shared_ptr<ScopeState> scope);
+  virtual void cancel_scope(ScopeState& scope);
+
+  // Queries and updates (query_update.cc). The defaults throw: only the replayer has them.
+  virtual void set_query_handler(const std::string& name, PayloadHandler handler);
+  virtual void set_update_handler(const std::string& name, PayloadHandler handler,
+                                  PayloadHandler validator);
 };
 
 }  // namespace detail
@@ -81,6 +166,8 @@ class Future {
       : core_(core), state_(std::move(state)) {}
 
   bool ready() const { return state_->ready; }
+  // The engine this future belongs to (for the combinators in cairn/combinators.h).
+  detail::WorkflowCore* core() const { return core_; }
 
   T get() {
     core_->await(*state_);
@@ -131,6 +218,9 @@ class SignalChannel {
   std::string name_;
 };
 
+template <class R>
+class ChildWorkflow;  // cairn/child_workflow.h
+
 class WorkflowContext {
  public:
   explicit WorkflowContext(detail::WorkflowCore& core) : core_(&core) {}
@@ -175,6 +265,112 @@ class WorkflowContext {
     return from_payloads<T>(p);
   }
 
+  // Runs activity `type` in this worker, inside the workflow task, retried in-process; the
+  // outcome is recorded as a "LocalActivity" marker and replay reads it from there without
+  // running the function again. The activity must be registered on this worker.
+  // REQUIRES: options set start_to_close or schedule_to_close.
+  template <class R, class A>
+  Future<R> local_activity(const std::string& type, const A& arg,
+                           const LocalActivityOptions& options) {
+    return Future<R>(core_, core_->schedule_local_activity(type, to_payloads(arg), options));
+  }
+  template <class R>
+  Future<R> local_activity(const std::string& type, const LocalActivityOptions& options) {
+    return Future<R>(core_, core_->schedule_local_activity(type, v1::Payloads(), options));
+  }
+  template <class R, class... A>
+  Future<R> local_activity_with(const std::string& type, const LocalActivityOptions& options,
+                                const A&... args) {
+    return Future<R>(core_, core_->schedule_local_activity(type, to_payloads(args...), options));
+  }
+
+  // Versioning. On first execution returns true and records a "Version" marker for `patch_id`;
+  // replaying a workflow task whose recorded commands have no marker for it returns false, so
+  // that running workflows keep the old code path. The answer is remembered for the run.
+  bool patched(const std::string& patch_id) { return core_->patched(patch_id, false); }
+  // Records the marker like patched() but without branching: once no run still needs the old
+  // path, replace `if (ctx.patched(id))` by `ctx.deprecate_patch(id)`; later remove it too.
+  void deprecate_patch(const std::string& patch_id) { core_->patched(patch_id, true); }
+
+  // Waits until `ready()` holds. It is re-evaluated whenever the workflow makes progress (a
+  // new event, a resolved local activity); it must read workflow state only.
+  void await_condition(const std::function<bool()>& ready) {
+    core_->await_condition(ready, std::nullopt);
+  }
+  // The same with a durable timeout: false when `timeout` passed first.
+  bool await_condition(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {
+    return core_->await_condition(ready, timeout);
+  }
+
+  // A new cancellable scope below the current one; see cairn/cancellation.h.
+  CancellationScope cancellation_scope() { return CancellationScope(core_, core_->new_scope(false)); }
+  // A scope that a cancellation of the workflow (or of an enclosing scope) does not reach.
+  CancellationScope non_cancellable_scope() {
+    return CancellationScope(core_, core_->new_scope(true));
+  }
+  // Runs `fn` in a new cancellable (or non-cancellable) scope and returns its result.
+  template <class F>
+  decltype(auto) cancellation_scope(F&& fn) {
+    return cancellation_scope().run(std::forward<F>(fn));
+  }
+  template <class F>
+  decltype(auto) non_cancellable(F&& fn) {
+    return non_cancellable_scope().run(std::forward<F>(fn));
+  }
+
+  // Answers query `name`: `fn(Args...)` returns the answer (any JSON-convertible type). It runs
+  // after the worker replays the run, outside workflow code: it must only read workflow state —
+  // no activities, timers, signals or waiting. A query on a closed run sees the workflow as of
+  // its last wait before the workflow task that closed it (its locals are still alive there).
+  // "__stack_trace" is built in.
+  template <class F>
+  void set_query_handler(const std::string& name, F fn) {
+    core_->set_query_handler(name, detail::payload_handler(std::move(fn)));
+  }
+  // Handles update `name`: `validator(Args...)` (optional) throws to reject the request without
+  // writing history; `handler(Args...)` then runs once, in the workflow task that accepts it, and
+  // its result (or exception) completes the update. The handler may change workflow state and
+  // start activities or timers, but not wait for them (awaiting inside it fails the update).
+  template <class F>
+  void set_update_handler(const std::string& name, F handler) {
+    core_->set_update_handler(name, detail::payload_handler(std::move(handler)), nullptr);
+  }
+  template <class F, class V>
+  void set_update_handler(const std::string& name, F handler, V validator) {
+    core_->set_update_handler(name, detail::payload_handler(std::move(handler)),
+                              detail::payload_handler(std::move(validator)));
+  }
+
+  // Starts child workflow `type`: ctx.child<R>(type, args..., ChildWorkflowOptions{...}); the
+  // last argument is the options, the others are the child's input. The handle's get() waits
+  // for the child's result (ChildWorkflowError when it failed, was canceled, terminated or
+  // timed out, or could not start); started() waits for its start and returns its run id.
+  template <class R, class... T>
+  ChildWorkflow<R> child(const std::string& type, const T&... args_then_options) {
+    static_assert(sizeof...(T) >= 1, "the last argument of child() is its ChildWorkflowOptions");
+    auto all = std::forward_as_tuple(args_then_options...);
+    constexpr size_t n = sizeof...(T) - 1;
+    const auto& options = std::get<n>(all);
+    v1::Payloads input = [&]<size_t... I>(std::index_sequence<I...>) {
+      return to_payloads(std::get<I>(all)...);
+    }(std::make_index_sequence<n>());
+    return ChildWorkflow<R>(core_, core_->start_child(type, std::move(input), options));
+  }
+
+  // Signals run `run_id` (empty: the current run) of `workflow_id`. The future completes when
+  // the signal is in that run's history; get() throws ApplicationError (type
+  // "ExternalWorkflowExecutionNotFound") when there is no such open run.
+  template <class... A>
+  Future<void> signal_external(const std::string& workflow_id, const std::string& run_id,
+                               const std::string& name, const A&... args) {
+    return Future<void>(core_,
+                        core_->signal_external(workflow_id, run_id, name, to_payloads(args...)));
+  }
+  // Asks run `run_id` (empty: current) of `workflow_id` to cancel; completes when requested.
+  Future<void> cancel_external(const std::string& workflow_id, const std::string& run_id = "") {
+    return Future<void>(core_, core_->cancel_external(workflow_id, run_id));
+  }
+
   // Ends this run and starts a new one of the same workflow with `args` (never returns).
   template <class... A>
   [[noreturn]] void continue_as_new(const A&... args) {
@@ -197,3 +393,5 @@ class WorkflowContext {
 };
 
 }  // namespace cairn
+
+#include "cairn/child_workflow.h"  // ChildWorkflow, ChildWorkflowOptions

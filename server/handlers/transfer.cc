@@ -1,0 +1,234 @@
+// Transfer tasks: cross-run effects executed after the transition that wrote them committed.
+// Never one cross-shard write: the target's transition and the source's follow-up are separate
+// commits, each on its own shard, and the task record (in the source's shard) is removed only by
+// the last of them. A crash in between leaves the record on disk; recover() runs it again and the
+// request id / initiated event id make the redo a no-op where it already happened.
+#include "server/handlers/transfer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <functional>
+
+#include "history/transitions_child.h"
+#include "server/handlers/handlers.h"
+
+namespace cairn::handlers {
+namespace {
+
+using Record = std::function<Result<bool>(Engine::Scope&)>;
+
+RunKey source_key(const v1::TaskRecord& task) {
+  return RunKey{ShardId{task.shard()}, task.namespace_(), task.workflow_id(), RunId{task.run_id()}};
+}
+
+// Runs `record` on the source run (may be a no-op) and removes the task in the same write.
+Status record_on_source(Engine& e, const v1::TaskRecord& task, const Record& record) {
+  return e.run_transition(source_key(task), [&](Engine::Scope& s) -> Status {
+    if (record) {
+      CAIRN_RETURN_IF_ERROR(record(s).status());
+    }
+    s.effects.remove_tasks.push_back(task);
+    return Status();
+  });
+}
+
+bool reuse_allowed(v1::WorkflowIdReusePolicy policy, v1::WorkflowExecutionStatus closed) {
+  switch (policy) {
+    case v1::WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:
+      return false;
+    case v1::WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY:
+      return closed != v1::WORKFLOW_EXECUTION_STATUS_COMPLETED &&
+             closed != v1::WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW;
+    default:
+      return true;
+  }
+}
+
+Status start_child(Engine& e, const v1::TaskRecord& task) {
+  const v1::TransferTask& t = task.transfer();
+  const int64_t initiated = t.initiated_event_id();
+  CAIRN_ASSIGN_OR_RETURN(v1::RunState parent, e.read_state(source_key(task)));
+  if (parent.status() != v1::WORKFLOW_EXECUTION_STATUS_RUNNING) {
+    return record_on_source(e, task, nullptr);  // the parent closed first: no child
+  }
+  auto failed = [&](v1::StartChildWorkflowExecutionFailedCause cause) {
+    return record_on_source(e, task, [&](Engine::Scope& s) {
+      return record_start_child_failed(s.ms, initiated, cause, s.env, &s.effects);
+    });
+  };
+  if (!e.check_namespace(t.target_namespace()).ok()) {
+    return failed(v1::START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND);
+  }
+  WorkflowKey wk = e.workflow_key(t.target_namespace(), t.target_workflow_id());
+  std::string child_run;
+  bool taken = false;
+  {
+    auto lock = e.lock_workflow(wk);
+    auto current = e.store().load_current(wk);
+    if (current.ok()) {
+      if (current->start_request_id() == t.request_id()) {
+        child_run = current->run_id();  // a redo: the child started before a crash
+      } else if (current->status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING ||
+                 !reuse_allowed(t.event()
+                                    .start_child_workflow_execution_initiated_event_attributes()
+                                    .workflow_id_reuse_policy(),
+                                current->status())) {
+        taken = true;
+      }
+    } else if (current.status().code() != StatusCode::kNotFound) {
+      return current.status();
+    }
+    if (child_run.empty() && !taken) {
+      RunKey key{wk.shard, wk.ns, wk.workflow_id, RunId{e.new_run_id()}};
+      CAIRN_RETURN_IF_ERROR(e.create_run(key, [&](Engine::Scope& s) {
+        return start_run_from(t.new_run(), key, s.env, s.ms, &s.effects);
+      }));
+      child_run = key.run_id.value;
+      spdlog::debug("started child {} of {}", key.debug_string(), source_key(task).debug_string());
+    }
+  }
+  if (taken) {
+    return failed(v1::START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS);
+  }
+  return record_on_source(e, task, [&](Engine::Scope& s) {
+    return record_child_started(s.ms, initiated, child_run, s.env, &s.effects);
+  });
+}
+
+Status child_closed(Engine& e, const v1::TaskRecord& task) {
+  const v1::TransferTask& t = task.transfer();
+  RunKey parent{shard_for(t.target_namespace(), t.target_workflow_id(), e.shard_count()),
+                t.target_namespace(), t.target_workflow_id(), RunId{t.target_run_id()}};
+  Status st = e.run_transition(parent, [&](Engine::Scope& s) -> Status {
+    CAIRN_ASSIGN_OR_RETURN(bool applied, record_child_closed(s.ms, t.initiated_event_id(),
+                                                             task.run_id(), t.event(), s.env,
+                                                             &s.effects));
+    s.skip_commit = !applied;  // the parent closed, or already knows
+    return Status();
+  });
+  if (!st.ok() && st.code() != StatusCode::kNotFound) {
+    return st;
+  }
+  return record_on_source(e, task, nullptr);
+}
+
+// Signal or cancel request to another run; then the outcome on the source.
+Status external_request(Engine& e, const v1::TaskRecord& task, bool signal) {
+  const v1::TransferTask& t = task.transfer();
+  v1::ExternalWorkflowExecutionFailedCause cause =
+      v1::EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_UNSPECIFIED;
+  if (!e.check_namespace(t.target_namespace()).ok()) {
+    cause = v1::EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND;
+  } else {
+    auto target = e.resolve(t.target_namespace(), t.target_workflow_id(), t.target_run_id());
+    Status st = target.status();
+    if (st.ok()) {
+      const std::string identity = task.workflow_id();
+      st = e.run_transition(*target, [&](Engine::Scope& s) {
+        if (signal) {
+          const auto& a = t.event().signal_external_workflow_execution_initiated_event_attributes();
+          return cairn::signal_workflow(s.ms, a.signal_name(), a.input(), identity, t.request_id(),
+                                        s.env, &s.effects);
+        }
+        const auto& a =
+            t.event().request_cancel_external_workflow_execution_initiated_event_attributes();
+        return cairn::request_cancel_workflow(s.ms, identity, t.request_id(), a.reason(), s.env,
+                                              &s.effects);
+      });
+    }
+    if (st.code() == StatusCode::kNotFound) {
+      cause = v1::EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND;
+    } else if (!st.ok()) {
+      return st;
+    }
+  }
+  return record_on_source(e, task, [&](Engine::Scope& s) {
+    return record_external_outcome(s.ms, signal, t.initiated_event_id(), cause, s.env, &s.effects);
+  });
+}
+
+Status parent_close_policy(Engine& e, const v1::TaskRecord& task) {
+  const v1::TransferTask& t = task.transfer();
+  auto target = e.resolve(t.target_namespace(), t.target_workflow_id(), t.target_run_id());
+  Status st = target.status();
+  if (st.ok()) {
+    const std::string parent = task.workflow_id() + " (run " + task.run_id() + ")";
+    st = e.run_transition(*target, [&](Engine::Scope& s) {
+      if (t.parent_close_policy() == v1::PARENT_CLOSE_POLICY_REQUEST_CANCEL) {
+        return cairn::request_cancel_workflow(s.ms, parent, t.request_id(),
+                                              "parent " + parent + " closed", s.env, &s.effects);
+      }
+      v1::Payloads none;
+      return cairn::terminate_workflow(s.ms, "parent " + parent + " closed (parent close policy "
+                                       "TERMINATE)", none, parent, s.env, &s.effects);
+    });
+  }
+  if (!st.ok() && st.code() != StatusCode::kNotFound) {
+    return st;  // kNotFound: the child is gone or closed already
+  }
+  return record_on_source(e, task, nullptr);
+}
+
+Status continue_as_new(Engine& e, const v1::TaskRecord& task) {
+  const v1::TransferTask& t = task.transfer();
+  WorkflowKey wk = e.workflow_key(task.namespace_(), task.workflow_id());
+  auto lock = e.lock_workflow(wk);
+  CAIRN_ASSIGN_OR_RETURN(v1::CurrentRun current, e.store().load_current(wk));
+  if (current.run_id() == task.run_id()) {
+    // The closed run is still current: start its successor and consume the task in one write
+    // (same workflow id, so the same shard).
+    RunKey key{wk.shard, wk.ns, wk.workflow_id, RunId{t.target_run_id()}};
+    return e.create_run(key, [&](Engine::Scope& s) {
+      CAIRN_RETURN_IF_ERROR(start_run_from(t.new_run(), key, s.env, s.ms, &s.effects));
+      s.effects.remove_tasks.push_back(task);
+      return Status();
+    });
+  }
+  if (current.run_id() != t.target_run_id()) {
+    spdlog::warn("workflow {}: run {} continued as new, but run {} started meanwhile; the new run "
+                 "{} is not started", task.workflow_id(), task.run_id(), current.run_id(),
+                 t.target_run_id());
+  }
+  return e.run_transition_locked(source_key(task), [&](Engine::Scope& s) {
+    s.effects.remove_tasks.push_back(task);
+    return Status();
+  });
+}
+
+}  // namespace
+
+void execute_transfer(Engine& e, const v1::TaskRecord& task) {
+  Status st;
+  switch (task.transfer().type()) {
+    case v1::TRANSFER_TYPE_START_CHILD:
+      st = start_child(e, task);
+      break;
+    case v1::TRANSFER_TYPE_CHILD_CLOSED:
+      st = child_closed(e, task);
+      break;
+    case v1::TRANSFER_TYPE_SIGNAL_EXTERNAL:
+      st = external_request(e, task, /*signal=*/true);
+      break;
+    case v1::TRANSFER_TYPE_CANCEL_EXTERNAL:
+      st = external_request(e, task, /*signal=*/false);
+      break;
+    case v1::TRANSFER_TYPE_PARENT_CLOSE_POLICY:
+      st = parent_close_policy(e, task);
+      break;
+    case v1::TRANSFER_TYPE_CONTINUE_AS_NEW:
+      st = continue_as_new(e, task);
+      break;
+    default:
+      st = invalid_argument("unknown transfer type " +
+                            std::to_string(static_cast<int>(task.transfer().type())));
+      break;
+  }
+  if (!st.ok()) {
+    spdlog::warn("run {}: transfer task {} ({}) not done: {}; it stays on disk and runs again "
+                 "after a restart",
+                 source_key(task).debug_string(), task.task_id(),
+                 v1::TransferType_Name(task.transfer().type()), st.to_string());
+  }
+}
+
+}  // namespace cairn::handlers

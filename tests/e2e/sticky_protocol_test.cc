@@ -1,0 +1,138 @@
+// End to end on the raw protocol: sticky execution. A worker that completes a workflow task with
+// sticky attributes gets the run's next task on its own queue with only the new events; when it
+// does not start it in time, or resets stickiness, the task goes to the normal queue with the
+// full history.
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+
+#include "cairn/v1/service.grpc.pb.h"
+#include "e2e/fixture.h"
+
+namespace cairn::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class StickyProtocolTest : public E2eTest {
+ protected:
+  void SetUp() override {
+    E2eTest::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
+    stub_ = v1::WorkflowService::NewStub(
+        grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
+  }
+
+  static std::unique_ptr<grpc::ClientContext> ctx(std::chrono::milliseconds timeout = 10s) {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->set_deadline(std::chrono::system_clock::now() + timeout);
+    return c;
+  }
+
+  void start(const std::string& id) {
+    v1::StartWorkflowExecutionRequest req;
+    req.set_workflow_id(id);
+    req.mutable_workflow_type()->set_name("raw");
+    req.set_task_queue("main-q");
+    v1::StartWorkflowExecutionResponse resp;
+    auto st = stub_->StartWorkflowExecution(ctx().get(), req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+
+  v1::PollWorkflowTaskQueueResponse poll(const std::string& queue,
+                                         std::chrono::milliseconds timeout = 20s) {
+    v1::PollWorkflowTaskQueueRequest req;
+    req.set_task_queue(queue);
+    v1::PollWorkflowTaskQueueResponse resp;
+    auto st = stub_->PollWorkflowTaskQueue(ctx(timeout).get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp;
+  }
+
+  // Completes a task with a 200 ms timer and asks for stickiness on `sticky_queue`.
+  void complete_with_timer(const v1::PollWorkflowTaskQueueResponse& task, const std::string& timer,
+                           const std::string& sticky_queue, int64_t schedule_to_start_ms) {
+    v1::RespondWorkflowTaskCompletedRequest req;
+    req.set_task_token(task.task_token());
+    auto* cmd = req.add_commands();
+    cmd->set_command_type(v1::COMMAND_TYPE_START_TIMER);
+    cmd->mutable_start_timer_command_attributes()->set_timer_id(timer);
+    cmd->mutable_start_timer_command_attributes()->set_start_to_fire_timeout_ms(200);
+    req.mutable_sticky_attributes()->set_worker_task_queue(sticky_queue);
+    req.mutable_sticky_attributes()->set_schedule_to_start_timeout_ms(schedule_to_start_ms);
+    v1::RespondWorkflowTaskCompletedResponse resp;
+    auto st = stub_->RespondWorkflowTaskCompleted(ctx().get(), req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+
+  std::unique_ptr<v1::WorkflowService::Stub> stub_;
+};
+
+TEST_F(StickyProtocolTest, StickyWorkerGetsOnlyTheNewEvents) {
+  start("sticky-1");
+  auto first = poll("main-q");
+  ASSERT_FALSE(first.task_token().empty());
+  EXPECT_EQ(first.history().events(0).event_id(), 1);
+  complete_with_timer(first, "t1", "main-q/sticky/w1", 10'000);
+
+  auto second = poll("main-q/sticky/w1");
+  ASSERT_FALSE(second.task_token().empty());
+  ASSERT_GT(second.history().events_size(), 0);
+  // Everything after the task the worker completed: WorkflowTaskCompleted, TimerStarted,
+  // TimerFired, WorkflowTaskScheduled, WorkflowTaskStarted.
+  EXPECT_EQ(second.history().events(0).event_id(), first.started_event_id() + 1);
+  EXPECT_EQ(second.history().events(0).event_type(), v1::EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+  EXPECT_EQ(second.history().events(second.history().events_size() - 1).event_id(),
+            second.started_event_id());
+  EXPECT_EQ(second.previous_started_event_id(), first.started_event_id());
+}
+
+TEST_F(StickyProtocolTest, TaskNotStartedOnTheStickyQueueFallsBackWithTheFullHistory) {
+  start("sticky-2");
+  auto first = poll("main-q");
+  ASSERT_FALSE(first.task_token().empty());
+  // Nobody polls the sticky queue: after the timer (200 ms) and the sticky schedule-to-start
+  // timeout (500 ms), the task appears on the normal queue.
+  complete_with_timer(first, "t1", "main-q/sticky/gone", 500);
+  auto t0 = std::chrono::steady_clock::now();
+  auto second = poll("main-q");
+  ASSERT_FALSE(second.task_token().empty());
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 500ms);
+  EXPECT_EQ(second.history().events(0).event_id(), 1);
+  EXPECT_EQ(second.history().events(second.history().events_size() - 1).event_id(),
+            second.started_event_id());
+}
+
+TEST_F(StickyProtocolTest, ResetSendsTheNextTaskToTheNormalQueue) {
+  start("sticky-3");
+  auto first = poll("main-q");
+  ASSERT_FALSE(first.task_token().empty());
+  complete_with_timer(first, "t1", "main-q/sticky/w3", 30'000);
+  v1::ResetStickyTaskQueueRequest reset;
+  reset.mutable_execution()->set_workflow_id("sticky-3");
+  v1::ResetStickyTaskQueueResponse reset_resp;
+  auto st = stub_->ResetStickyTaskQueue(ctx().get(), reset, &reset_resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  // Long before the 30 s sticky timeout: the timer's task goes straight to the normal queue.
+  auto second = poll("main-q", 10s);
+  ASSERT_FALSE(second.task_token().empty());
+  EXPECT_EQ(second.history().events(0).event_id(), 1);
+}
+
+TEST_F(StickyProtocolTest, InvalidStickyAttributesAreRejected) {
+  start("sticky-4");
+  auto first = poll("main-q");
+  ASSERT_FALSE(first.task_token().empty());
+  v1::RespondWorkflowTaskCompletedRequest req;
+  req.set_task_token(first.task_token());
+  req.mutable_sticky_attributes()->set_worker_task_queue("main-q");  // the run's own queue
+  v1::RespondWorkflowTaskCompletedResponse resp;
+  auto st = stub_->RespondWorkflowTaskCompleted(ctx().get(), req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("sticky_attributes"), std::string::npos) << st.error_message();
+}
+
+}  // namespace
+}  // namespace cairn::testing

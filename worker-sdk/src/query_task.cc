@@ -1,0 +1,58 @@
+// Query tasks: the poll answer carries a query and the run's whole history; the worker replays
+// it (nothing is sent back but the answer) and runs the handler.
+#include <spdlog/spdlog.h>
+
+#include "codec_boundary.h"
+#include "failure.h"
+#include "replayer.h"
+#include "rpc.h"
+#include "worker_impl.h"
+
+namespace cairn::detail {
+
+void WorkerImpl::handle_query_task(const v1::PollWorkflowTaskQueueResponse& task) {
+  const std::string& type = task.workflow_type().name();
+  v1::RespondQueryTaskCompletedRequest answer;
+  auto it = workflows_.find(type);
+  if (it == workflows_.end()) {
+    answer.set_query_id(task.query().query_id());
+    answer.set_result_type(v1::QUERY_RESULT_TYPE_FAILED);
+    answer.set_error_message("workflow type " + type + " is not registered on worker " +
+                             options_.identity);
+  } else {
+    WorkflowInfo info;
+    info.namespace_ = core_->options.ns;
+    info.workflow_id = task.workflow_execution().workflow_id();
+    info.run_id = task.workflow_execution().run_id();
+    info.workflow_type = type;
+    info.task_queue = options_.task_queue;
+    try {
+      // Payloads decoded for the handler; the answer encoded (codec_boundary.h).
+      v1::PollWorkflowTaskQueueResponse scratch;
+      const auto& t = decoded(core_->options.codecs, task, &scratch);
+      Replayer replayer(it->second, info, stacks_);
+      replayer.set_local_activities(&activities_);
+      replayer.set_query(&t.query());
+      replayer.replay(t.history().events());
+      answer = replayer.answer_query();
+      encode_outgoing(core_->options.codecs, &answer);
+    } catch (const std::exception& e) {
+      answer.set_query_id(task.query().query_id());
+      answer.set_result_type(v1::QUERY_RESULT_TYPE_FAILED);
+      answer.set_error_message(std::string("replay failed: ") + e.what());
+    }
+  }
+  answer.set_namespace_(core_->options.ns);
+  answer.set_identity(options_.identity);
+  v1::RespondQueryTaskCompletedResponse resp;
+  grpc::Status st = call_with_retry([&](grpc::ClientContext* ctx) {
+    return core_->stub->RespondQueryTaskCompleted(ctx, answer, &resp);
+  });
+  if (!st.ok()) {
+    // NOT_FOUND: the caller gave up meanwhile.
+    spdlog::info("cairn worker: answering query {} failed: {}: {}", task.query().query_type(),
+                 status_code_name(st.error_code()), st.error_message());
+  }
+}
+
+}  // namespace cairn::detail
