@@ -80,17 +80,14 @@ TEST_F(ActivityTest, FailsTwiceThenSucceedsAfterTheBackoff) {
 }
 
 TEST_F(ActivityTest, HeartbeatTimeoutRetriesWithTheLastDetails) {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
+  Gate& stuck = new_gate();
   std::atomic<int> second_attempt_saw{-1};
   Worker& w = new_worker("act-hb");
   w.register_activity("long_job", [&](ActivityContext& ctx) {
     if (ctx.info().attempt == 1) {
       ctx.heartbeat(7);  // progress: step 7
       // Then hang without heartbeating, as a stuck call would.
-      std::unique_lock lock(mu);
-      cv.wait_for(lock, 20s, [&] { return release; });
+      stuck.wait(20s);
       return std::string("first");
     }
     second_attempt_saw = ctx.last_heartbeat_details<int>().value_or(-2);
@@ -106,21 +103,13 @@ TEST_F(ActivityTest, HeartbeatTimeoutRetriesWithTheLastDetails) {
   auto handle = client_->start("hb_wf", start_options("wf-hb", "act-hb"));
   EXPECT_EQ(handle.result<std::string>(30s), "resumed");
   EXPECT_EQ(second_attempt_saw.load(), 7);
-  {
-    std::lock_guard lock(mu);
-    release = true;
-  }
-  cv.notify_all();
 }
 
 TEST_F(ActivityTest, StartToCloseTimeoutReachesTheWorkflowAsActivityError) {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
+  Gate& stuck = new_gate();
   Worker& w = new_worker("act-stc");
   w.register_activity("slow", [&]() {
-    std::unique_lock lock(mu);
-    cv.wait_for(lock, 20s, [&] { return release; });
+    stuck.wait(20s);
     return 1;
   });
   w.register_workflow("stc_wf", [](WorkflowContext& ctx) {
@@ -144,11 +133,6 @@ TEST_F(ActivityTest, StartToCloseTimeoutReachesTheWorkflowAsActivityError) {
                 .timeout_failure_info()
                 .timeout_type(),
             v1::TIMEOUT_TYPE_START_TO_CLOSE);
-  {
-    std::lock_guard lock(mu);
-    release = true;
-  }
-  cv.notify_all();
 }
 
 TEST_F(ActivityTest, ScheduleToCloseEndsTheRetriesAndTheWorkflowSeesActivityError) {

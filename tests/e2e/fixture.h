@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -13,6 +16,30 @@
 #include "e2e/server_process.h"
 
 namespace cairn::testing {
+
+// A gate that activities block on until the test opens it. Owned by the fixture and opened in
+// TearDown before workers stop, so a failed assertion never leaves a worker thread waiting on a
+// destroyed condition variable.
+class Gate {
+ public:
+  void open() {
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  // Blocks until open() or `limit`; returns whether the gate was opened.
+  bool wait(std::chrono::milliseconds limit) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, limit, [&] { return open_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
 
 class E2eTest : public ::testing::Test {
  protected:
@@ -26,6 +53,9 @@ class E2eTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    for (auto& g : gates_) {
+      g->open();
+    }
     for (auto& w : workers_) {
       w->stop();
     }
@@ -45,6 +75,12 @@ class E2eTest : public ::testing::Test {
     wo.activity_pollers = pollers;
     workers_.push_back(std::make_unique<Worker>(*client_, wo));
     return *workers_.back();
+  }
+
+  // A gate that lives as long as the fixture.
+  Gate& new_gate() {
+    gates_.push_back(std::make_unique<Gate>());
+    return *gates_.back();
   }
 
   StartWorkflowOptions start_options(const std::string& id, const std::string& task_queue) {
@@ -84,6 +120,7 @@ class E2eTest : public ::testing::Test {
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<Client> client_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<Gate>> gates_;
 };
 
 }  // namespace cairn::testing
