@@ -4,6 +4,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cxxabi.h>
+
 #include <new>
 #include <utility>
 
@@ -27,6 +29,18 @@ class PooledStack {
 };
 
 }  // namespace
+
+// libstdc++ (and libc++abi) lay __cxa_eh_globals out as EhState: on x86-64 and AArch64 there is
+// no third member (that is ARM EHABI only).
+static_assert(sizeof(EhState) == 2 * sizeof(void*));
+
+EhStateSwap::EhStateSwap(EhState& fiber_state)
+    : fiber_state_(fiber_state),
+      thread_state_(reinterpret_cast<EhState*>(abi::__cxa_get_globals())) {
+  std::swap(*thread_state_, fiber_state_);
+}
+
+EhStateSwap::~EhStateSwap() { std::swap(*thread_state_, fiber_state_); }
 
 StackPool::StackPool(size_t stack_bytes, size_t max_free) : max_free_(max_free) {
   size_t page = page_size();
@@ -96,13 +110,18 @@ Fiber::Fiber(StackPool& pool, std::function<void()> body) : body_(std::move(body
 }
 
 Fiber::~Fiber() {
-  // A suspended fiber is unwound by boost::context::fiber's destructor.
+  // A suspended fiber is unwound by boost::context::fiber's destructor, on this thread: the
+  // unwind passes through the catch blocks the fiber is suspended in.
+  EhStateSwap swap(eh_state_);
   fiber_ = boost::context::fiber();
 }
 
 void Fiber::resume() {
   running_ = true;
-  fiber_ = std::move(fiber_).resume();
+  {
+    EhStateSwap swap(eh_state_);
+    fiber_ = std::move(fiber_).resume();
+  }
   running_ = false;
 }
 

@@ -36,6 +36,30 @@ class StackPool {
   std::vector<void*> free_;  // GUARDED_BY(mu_): base addresses of whole mappings
 };
 
+// The C++ runtime's per-thread exception state (libstdc++'s __cxa_eh_globals: the stack of
+// caught exceptions and the count of uncaught ones). A fiber suspended inside a catch block owns
+// part of it; it may be resumed by another thread, and other code runs on the resuming thread in
+// between. So each fiber keeps its own copy, swapped into the thread around every switch —
+// otherwise `throw;` in a catch block that waited on a future terminates the process.
+struct EhState {
+  void* caught_exceptions = nullptr;
+  unsigned int uncaught_exceptions = 0;
+};
+
+// Swaps `fiber_state` with the calling thread's exception state now and again on destruction.
+// Lives on the resuming thread's stack only (a fiber may migrate; its resumer never does).
+class EhStateSwap {
+ public:
+  explicit EhStateSwap(EhState& fiber_state);
+  ~EhStateSwap();
+  EhStateSwap(const EhStateSwap&) = delete;
+  EhStateSwap& operator=(const EhStateSwap&) = delete;
+
+ private:
+  EhState& fiber_state_;
+  EhState* thread_state_;
+};
+
 // Runs `body` on its own stack. resume() runs it until it calls yield() or returns; destroying
 // a suspended Fiber unwinds its stack (forced_unwind), running the destructors on it.
 class Fiber {
@@ -58,6 +82,7 @@ class Fiber {
   boost::context::fiber caller_;  // whoever resumed it, while it runs
   bool finished_ = false;
   bool running_ = false;
+  EhState eh_state_;  // the fiber's exception state while it is suspended
 };
 
 }  // namespace cairn::detail

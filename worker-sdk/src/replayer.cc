@@ -151,8 +151,19 @@ ReplayResult Replayer::replay(const std::vector<v1::HistoryEvent>& events) {
 }
 
 ReplayResult Replayer::run(const std::vector<const v1::HistoryEvent*>& events) {
-  // Side effects recorded earlier are needed when the code asks for them, which is before
-  // their MarkerRecorded events come up in the loop below.
+  if (failed_ || closed_) {
+    throw std::logic_error("Replayer: no further workflow tasks after a failed task or the close");
+  }
+  if (!events.empty() && next_event_id_ != 0 && events.front()->event_id() != next_event_id_) {
+    throw std::logic_error("Replayer: events must continue at event " +
+                           std::to_string(next_event_id_) + ", got event " +
+                           std::to_string(events.front()->event_id()));
+  }
+  rejections_.clear();
+  std::vector<bool> runs = code_runs_at(events);
+  // Replay runs the code at earlier tasks before their recorded markers come up in the loop
+  // below, so side effect values are read ahead (in a later batch they are the values the code
+  // just produced live, which keeps the count in step).
   for (const auto* e : events) {
     if (e->event_type() == v1::EVENT_TYPE_MARKER_RECORDED &&
         e->marker_recorded_event_attributes().marker_name() == kSideEffectMarker) {
@@ -161,9 +172,12 @@ ReplayResult Replayer::run(const std::vector<const v1::HistoryEvent*>& events) {
       recorded_side_effects_.push_back(it == details.end() ? v1::Payloads() : it->second);
     }
   }
-  std::vector<bool> runs = code_runs_at(events);
-  scan_patch_markers(events, runs);
-  scan_local_activity_markers(events);
+  if (next_event_id_ == 0) {
+    // Patches and local activity results are read ahead the same way; a later batch holds
+    // only the markers of the task the code ran live, which already knows them.
+    scan_patch_markers(events, runs);
+    scan_local_activity_markers(events);
+  }
   size_t end = events.size();
   prepare_handlers(events, runs, &end);
   size_t last_task = events.size();
@@ -177,11 +191,14 @@ ReplayResult Replayer::run(const std::vector<const v1::HistoryEvent*>& events) {
       return *failed_;
     }
   }
-  ReplayResult result;
-  for (auto& p : pending_) {
-    result.commands.push_back(std::move(p.command));
+  if (end > 0) {
+    next_event_id_ = events[end - 1]->event_id() + 1;
   }
-  pending_.clear();
+  // The commands stay pending: a later batch matches them against the events they produced.
+  ReplayResult result;
+  for (const auto& p : pending_) {
+    result.commands.push_back(p.command);
+  }
   return result;
 }
 

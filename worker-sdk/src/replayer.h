@@ -1,9 +1,11 @@
-// Replayer: runs one workflow task. It replays the run's full history through the workflow
-// function on a fresh fiber — matching each command the code issues against the event history
-// recorded for it, resolving futures from completion events in history order — and returns the
-// new commands of the current task, or the reason the task fails (non-determinism, a bug in the
-// workflow code). No gRPC, no threads: tests drive it with hand-built histories.
-// One Replayer per workflow task, used by one thread.
+// Replayer: runs a run's workflow tasks. Its first replay() replays the history so far through
+// the workflow function on a fresh fiber — matching each command the code issues against the
+// event history recorded for it, resolving futures from completion events in history order — and
+// returns the new commands of the current task, or the reason the task fails (non-determinism, a
+// bug in the workflow code). A worker that keeps the run cached (sticky execution) then feeds
+// each later task's new events to the same Replayer: the fiber stays suspended where the code
+// waits, so nothing is replayed twice. No gRPC, no threads: tests drive it with hand-built
+// histories. Used by one thread at a time.
 #pragma once
 
 #include <chrono>
@@ -50,10 +52,18 @@ class Replayer final : public WorkflowCore {
   Replayer(const Replayer&) = delete;
   Replayer& operator=(const Replayer&) = delete;
 
-  // Replays `events`: the full history up to and including the current WorkflowTaskStarted.
-  // REQUIRES: called once.
+  // Replays `events` up to and including the current WorkflowTaskStarted: the first call gets
+  // the full history, each later call the events after the previous call's last one (whose
+  // workflow task completed with the returned commands). REQUIRES: no earlier call failed the
+  // task or closed the run; events continue at next_event_id().
   ReplayResult replay(const google::protobuf::RepeatedPtrField<v1::HistoryEvent>& events);
   ReplayResult replay(const std::vector<v1::HistoryEvent>& events);
+  // The id of the event the next batch starts with; 0 before the first replay().
+  int64_t next_event_id() const { return next_event_id_; }
+  // The code finished (completed, failed, was canceled or continued as new).
+  bool closed() const { return closed_; }
+  // A replay() failed the task: this Replayer's state is no longer the run's.
+  bool failed() const { return failed_.has_value(); }
 
   // WorkflowCore, called from workflow code on the fiber.
   std::shared_ptr<FutureState> schedule_activity(const std::string& type, v1::Payloads input,
@@ -179,6 +189,7 @@ class Replayer final : public WorkflowCore {
   v1::Payloads input_;
   bool started_ = false;  // WorkflowExecutionStarted seen
   bool closed_ = false;   // the code finished and issued its close command
+  int64_t next_event_id_ = 0;
   std::deque<PendingCommand> pending_;
   std::map<int64_t, std::shared_ptr<ActivityRecord>> activities_;  // by scheduled event id
   std::map<std::string, std::shared_ptr<FutureState>> timers_;     // open timers by timer id

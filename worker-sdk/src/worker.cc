@@ -28,6 +28,7 @@ WorkerImpl::WorkerImpl(Client& client, WorkerOptions options)
     : core_(client.core()),
       options_(std::move(options)),
       stacks_(options_.fiber_stack_bytes),
+      cache_(options_.max_cached_workflows),
       free_slots_(options_.max_concurrent_activities) {
   if (options_.task_queue.empty()) {
     throw std::invalid_argument("cairn::Worker: task_queue is required");
@@ -37,8 +38,16 @@ WorkerImpl::WorkerImpl(Client& client, WorkerOptions options)
     throw std::invalid_argument(
         "cairn::Worker: pollers and max_concurrent_activities must be at least 1");
   }
+  if (options_.sticky_schedule_to_start_timeout.count() < 0) {
+    throw std::invalid_argument("cairn::Worker: sticky_schedule_to_start_timeout must be >= 0");
+  }
   if (options_.identity.empty()) {
     options_.identity = core_->options.identity;
+  }
+  if (options_.max_cached_workflows > 0) {
+    // Unique to this worker: a restarted process starts with an empty cache, so it must not
+    // receive the partial histories meant for its predecessor.
+    sticky_queue_ = options_.task_queue + "/sticky/" + random_uuid();
   }
 }
 
@@ -68,7 +77,10 @@ void WorkerImpl::start() {
   started_ = true;
   if (!workflows_.empty()) {
     for (int i = 0; i < options_.workflow_pollers; ++i) {
-      pollers_.emplace_back([this] { workflow_poll_loop(); });
+      pollers_.emplace_back([this] { workflow_poll_loop(options_.task_queue); });
+      if (!sticky_queue_.empty()) {
+        pollers_.emplace_back([this] { workflow_poll_loop(sticky_queue_); });
+      }
     }
   }
   if (!activities_.empty()) {
@@ -108,6 +120,7 @@ void WorkerImpl::stop() {
   for (auto& t : executors) {
     t.join();  // each drains the queued activities first
   }
+  release_cached_runs();
   std::lock_guard lock(mu_);
   stopped_ = true;
   cv_.notify_all();
@@ -143,10 +156,10 @@ void WorkerImpl::wait_backoff(std::chrono::milliseconds& backoff) {
   backoff = std::min(backoff * 2, kMaxBackoff);
 }
 
-void WorkerImpl::workflow_poll_loop() {
+void WorkerImpl::workflow_poll_loop(const std::string& queue) {
   v1::PollWorkflowTaskQueueRequest req;
   req.set_namespace_(core_->options.ns);
-  req.set_task_queue(options_.task_queue);
+  req.set_task_queue(queue);
   req.set_identity(options_.identity);
   auto backoff = kInitialBackoff;
   for (;;) {
@@ -173,87 +186,9 @@ void WorkerImpl::workflow_poll_loop() {
     if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
       continue;
     }
-    spdlog::warn("cairn worker: workflow task poll on {} failed: {}: {}", options_.task_queue,
+    spdlog::warn("cairn worker: workflow task poll on {} failed: {}: {}", queue,
                  status_code_name(st.error_code()), st.error_message());
     wait_backoff(backoff);
-  }
-}
-
-void WorkerImpl::handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& task) {
-  const std::string& type = task.workflow_type().name();
-  const std::string& wid = task.workflow_execution().workflow_id();
-  ReplayResult out;
-  std::vector<v1::WorkflowUpdateRejection> rejections;
-  auto it = workflows_.find(type);
-  if (it == workflows_.end()) {
-    out.task_failed = true;
-    out.cause = v1::WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE;
-    out.failure.set_source(kFailureSource);
-    out.failure.set_message("workflow type " + type + " is not registered on worker " +
-                            options_.identity + " (task queue " + options_.task_queue + ")");
-  } else {
-    WorkflowInfo info;
-    info.namespace_ = core_->options.ns;
-    info.workflow_id = wid;
-    info.run_id = task.workflow_execution().run_id();
-    info.workflow_type = type;
-    info.task_queue = options_.task_queue;
-    try {
-      // User code sees payloads decoded by the client's codecs, and its commands leave encoded.
-      v1::PollWorkflowTaskQueueResponse scratch;
-      const auto& t = decoded(core_->options.codecs, task, &scratch);
-      Replayer replayer(it->second, info, stacks_);
-      replayer.set_local_activities(&activities_);
-      replayer.set_new_updates({t.updates().begin(), t.updates().end()});
-      out = replayer.replay(t.history().events());
-      rejections = replayer.update_rejections();
-      for (auto& c : out.commands) {
-        encode_outgoing(core_->options.codecs, &c);
-      }
-      for (auto& r : rejections) {
-        encode_outgoing(core_->options.codecs, &r);
-      }
-      encode_outgoing(core_->options.codecs, &out.failure);
-    } catch (const std::exception& e) {
-      out = ReplayResult();
-      out.task_failed = true;
-      out.cause = v1::WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE;
-      out.failure.set_source(kFailureSource);
-      out.failure.set_message(std::string("replay failed: ") + e.what());
-    }
-  }
-  grpc::Status st;
-  if (out.task_failed) {
-    spdlog::warn("cairn worker: workflow task of {} ({}) failed: {}", wid, type,
-                 out.failure.message());
-    v1::RespondWorkflowTaskFailedRequest req;
-    req.set_task_token(task.task_token());
-    req.set_cause(out.cause);
-    *req.mutable_failure() = out.failure;
-    req.set_identity(options_.identity);
-    v1::RespondWorkflowTaskFailedResponse resp;
-    st = call_with_retry([&](grpc::ClientContext* ctx) {
-      return core_->stub->RespondWorkflowTaskFailed(ctx, req, &resp);
-    });
-  } else {
-    v1::RespondWorkflowTaskCompletedRequest req;
-    req.set_task_token(task.task_token());
-    for (auto& c : out.commands) {
-      *req.add_commands() = std::move(c);
-    }
-    for (auto& r : rejections) {
-      *req.add_update_rejections() = std::move(r);
-    }
-    req.set_identity(options_.identity);
-    v1::RespondWorkflowTaskCompletedResponse resp;
-    st = call_with_retry([&](grpc::ClientContext* ctx) {
-      return core_->stub->RespondWorkflowTaskCompleted(ctx, req, &resp);
-    });
-  }
-  if (!st.ok()) {
-    // The server times the task out and hands it out again.
-    spdlog::warn("cairn worker: answering the workflow task of {} failed: {}: {}", wid,
-                 status_code_name(st.error_code()), st.error_message());
   }
 }
 
@@ -402,5 +337,7 @@ void Worker::run_until_signal() {
 }
 
 const WorkerOptions& Worker::options() const { return impl_->options(); }
+WorkerStats Worker::stats() const { return impl_->stats(); }
+const std::string& Worker::sticky_task_queue() const { return impl_->sticky_queue(); }
 
 }  // namespace cairn

@@ -1,10 +1,12 @@
-// WorkerImpl: the machinery behind cairn::Worker — workflow and activity long-poll threads, the
-// replay of each workflow task, and a lazily grown pool of activity threads bounded by
-// max_concurrent_activities. Thread-safe; owned by Worker.
+// WorkerImpl: the machinery behind cairn::Worker — workflow long-poll threads on the task queue
+// and on this worker's sticky queue, the cache of live runs and the replay of each workflow task
+// (workflow_task.cc), activity long-poll threads and a lazily grown pool of activity threads
+// bounded by max_concurrent_activities. Thread-safe; owned by Worker.
 #pragma once
 
 #include <grpcpp/client_context.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -17,6 +19,7 @@
 
 #include "cairn/worker.h"
 #include "fiber.h"
+#include "workflow_cache.h"
 
 namespace cairn::detail {
 
@@ -32,11 +35,22 @@ class WorkerImpl {
   // Blocks until stop() has finished.
   void wait_stopped();
   const WorkerOptions& options() const { return options_; }
+  WorkerStats stats() const;
+  const std::string& sticky_queue() const { return sticky_queue_; }
 
  private:
-  void workflow_poll_loop();
+  // Polls `queue` (the task queue, or this worker's sticky queue) for workflow tasks.
+  void workflow_poll_loop(const std::string& queue);
   void activity_poll_loop();
+  // workflow_task.cc: runs a workflow task on the run's cached Replayer or a new one, answers it,
+  // and caches the run again for its next task.
   void handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& task);
+  // A partial history for a run not in the cache: the same task with the full history.
+  void fetch_full_history(const v1::PollWorkflowTaskQueueResponse& task,
+                          v1::PollWorkflowTaskQueueResponse* full);
+  // On stop: tells the server to send the cached runs' next tasks to the task queue at once
+  // rather than after the sticky timeout, then drops the cache.
+  void release_cached_runs();
   // A query (or update validation) task: replay, answer, no commands (query_task.cc).
   void handle_query_task(const v1::PollWorkflowTaskQueueResponse& task);
   void run_activity(const v1::PollActivityTaskQueueResponse& task);
@@ -58,6 +72,14 @@ class WorkerImpl {
   std::map<std::string, WorkflowFunction> workflows_;  // read-only after start()
   std::map<std::string, ActivityFunction> activities_;  // read-only after start()
   StackPool stacks_;
+  WorkflowCache cache_;
+  std::string sticky_queue_;  // empty: sticky execution off
+
+  struct Counters {
+    std::atomic<int64_t> workflow_tasks{0}, cache_hits{0}, full_replays{0}, history_fetches{0},
+        events_received{0}, evictions{0};
+  };
+  Counters counters_;
 
   std::mutex stop_mu_;  // serialises stop()
   std::mutex mu_;

@@ -1,5 +1,7 @@
 // Worker: polls one task queue for workflow and activity tasks and runs the registered workflow
-// and activity functions. Workflow tasks replay the run's history on a pooled fiber; activities
+// and activity functions. Workflow code runs on pooled fibers; a run stays cached between its
+// workflow tasks (sticky execution: the fiber stays suspended, the server sends only the new
+// events to this worker's own queue), and an uncached run replays its full history. Activities
 // run on a bounded thread pool. Register everything before start(); start/stop are thread-safe.
 #pragma once
 
@@ -23,10 +25,28 @@ struct WorkerOptions {
   int workflow_pollers = 2;           // concurrent workflow-task long-polls
   int activity_pollers = 2;           // concurrent activity-task long-polls
   int max_concurrent_activities = 100;
-  // Each workflow task runs on its own fiber stack (pooled). Replay is not cached, so only the
-  // tasks in flight hold a stack; 256 KiB leaves room for JSON and protobuf in workflow code.
+  // Runs kept live between workflow tasks (least recently used evicted first). Each holds a
+  // fiber stack, but only the pages its code touched are resident (a few KiB for most
+  // workflows). 0 turns sticky execution off: every task replays the full history.
+  size_t max_cached_workflows = 1000;
+  // How long the server holds a cached run's next task for this worker before giving it to any
+  // worker on task_queue, with the full history (0: the server's default, 5 s).
+  std::chrono::milliseconds sticky_schedule_to_start_timeout{5000};
+  // Fiber stack size (pooled, reserved, not resident until touched); 256 KiB leaves room for
+  // JSON and protobuf in workflow code.
   size_t fiber_stack_bytes = 256 * 1024;
   std::string identity;  // empty: the client's identity
+};
+
+// What a worker has done with workflow tasks since it started; for metrics and tests.
+struct WorkerStats {
+  int64_t workflow_tasks = 0;   // answered (completed or failed)
+  int64_t cache_hits = 0;       // ran on a cached run: only the new events were applied
+  int64_t full_replays = 0;     // replayed the run's history from its first event
+  int64_t history_fetches = 0;  // a partial history for an uncached run: full history fetched
+  int64_t events_received = 0;  // history events received with tasks and fetches
+  int64_t evictions = 0;        // cached runs dropped for room (not counting closed runs)
+  int64_t cached_runs = 0;      // cached now
 };
 
 namespace detail {
@@ -135,6 +155,9 @@ class Worker {
   void run_until_signal();
 
   const WorkerOptions& options() const;
+  WorkerStats stats() const;
+  // The queue the server sends this worker's cached runs' tasks to (empty: sticky execution off).
+  const std::string& sticky_task_queue() const;
 
  private:
   std::unique_ptr<detail::WorkerImpl> impl_;

@@ -1,0 +1,203 @@
+// Workflow tasks on a worker: the run's cached Replayer when the task continues where it left
+// off (sticky execution), otherwise a new one over the full history — fetched from the server
+// when the task carried only new events for a run this worker no longer has.
+#include <spdlog/spdlog.h>
+
+#include "codec_boundary.h"
+#include "failure.h"
+#include "rpc.h"
+#include "worker_impl.h"
+
+namespace cairn::detail {
+namespace {
+
+ReplayResult unhandled(const std::string& message) {
+  ReplayResult out;
+  out.task_failed = true;
+  out.cause = v1::WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE;
+  out.failure.set_source(kFailureSource);
+  out.failure.set_message(message);
+  return out;
+}
+
+}  // namespace
+
+WorkerStats WorkerImpl::stats() const {
+  WorkerStats s;
+  s.workflow_tasks = counters_.workflow_tasks.load();
+  s.cache_hits = counters_.cache_hits.load();
+  s.full_replays = counters_.full_replays.load();
+  s.history_fetches = counters_.history_fetches.load();
+  s.events_received = counters_.events_received.load();
+  s.evictions = counters_.evictions.load();
+  s.cached_runs = static_cast<int64_t>(cache_.size());
+  return s;
+}
+
+void WorkerImpl::fetch_full_history(const v1::PollWorkflowTaskQueueResponse& task,
+                                    v1::PollWorkflowTaskQueueResponse* full) {
+  *full = task;
+  full->mutable_history()->clear_events();
+  const int64_t last = task.started_event_id() > 0
+                           ? task.started_event_id()
+                           : task.history().events(task.history().events_size() - 1).event_id();
+  v1::GetWorkflowExecutionHistoryRequest req;
+  req.set_namespace_(core_->options.ns);
+  *req.mutable_execution() = task.workflow_execution();
+  for (;;) {
+    v1::GetWorkflowExecutionHistoryResponse resp;
+    grpc::Status st = call_with_retry([&](grpc::ClientContext* ctx) {
+      return core_->stub->GetWorkflowExecutionHistory(ctx, req, &resp);
+    });
+    check(st, "fetch the history of workflow " + task.workflow_execution().workflow_id());
+    for (auto& e : *resp.mutable_history()->mutable_events()) {
+      if (e.event_id() > last) {
+        return;
+      }
+      *full->mutable_history()->add_events() = std::move(e);
+    }
+    if (resp.next_page_token().empty() || full->history().events_size() >= last) {
+      return;
+    }
+    req.set_next_page_token(resp.next_page_token());
+  }
+}
+
+void WorkerImpl::handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& task) {
+  const std::string& type = task.workflow_type().name();
+  const std::string& wid = task.workflow_execution().workflow_id();
+  const std::string& run_id = task.workflow_execution().run_id();
+  counters_.events_received += task.history().events_size();
+  ReplayResult out;
+  std::vector<v1::WorkflowUpdateRejection> rejections;
+  std::optional<CachedRun> run = cache_.take(run_id);
+  auto it = workflows_.find(type);
+  if (it == workflows_.end()) {
+    out = unhandled("workflow type " + type + " is not registered on worker " +
+                    options_.identity + " (task queue " + options_.task_queue + ")");
+  } else if (task.history().events().empty()) {
+    out = unhandled("workflow task of " + wid + " carries no history events");
+  } else {
+    try {
+      const int64_t first = task.history().events(0).event_id();
+      const v1::PollWorkflowTaskQueueResponse* source = &task;
+      v1::PollWorkflowTaskQueueResponse full;
+      if (run && first != 1 && run->replayer->next_event_id() == first) {
+        ++counters_.cache_hits;  // the run continues where its fiber waits
+      } else {
+        run.reset();  // a full history starts over; a cached run out of step is stale
+        if (first != 1) {
+          fetch_full_history(task, &full);
+          source = &full;
+          ++counters_.history_fetches;
+          counters_.events_received += full.history().events_size();
+        }
+        ++counters_.full_replays;
+        WorkflowInfo info;
+        info.namespace_ = core_->options.ns;
+        info.workflow_id = wid;
+        info.run_id = run_id;
+        info.workflow_type = type;
+        info.task_queue = options_.task_queue;
+        run = CachedRun{wid, run_id, std::make_unique<Replayer>(it->second, info, stacks_)};
+        run->replayer->set_local_activities(&activities_);
+      }
+      // User code sees payloads decoded by the client's codecs, and its commands leave encoded.
+      v1::PollWorkflowTaskQueueResponse scratch;
+      const auto& t = decoded(core_->options.codecs, *source, &scratch);
+      Replayer& replayer = *run->replayer;
+      replayer.set_new_updates({t.updates().begin(), t.updates().end()});
+      out = replayer.replay(t.history().events());
+      rejections = replayer.update_rejections();
+      for (auto& c : out.commands) {
+        encode_outgoing(core_->options.codecs, &c);
+      }
+      for (auto& r : rejections) {
+        encode_outgoing(core_->options.codecs, &r);
+      }
+      encode_outgoing(core_->options.codecs, &out.failure);
+    } catch (const std::exception& e) {
+      out = unhandled(std::string("replay failed: ") + e.what());
+      run.reset();
+    }
+  }
+  // Only a run whose code is still waiting is worth keeping; it goes back into the cache before
+  // the answer, since the server may hand its next task to a sticky poller right after it.
+  const bool keep = run && !out.task_failed && !run->replayer->closed() &&
+                    !sticky_queue_.empty();
+  std::vector<CachedRun> evicted;
+  if (keep) {
+    evicted = cache_.put(std::move(*run));
+    counters_.evictions += static_cast<int64_t>(evicted.size());
+  }
+  run.reset();
+  evicted.clear();  // unwinds the evicted runs' fibers, outside every lock
+
+  grpc::Status st;
+  if (out.task_failed) {
+    spdlog::warn("cairn worker: workflow task of {} ({}) failed: {}", wid, type,
+                 out.failure.message());
+    v1::RespondWorkflowTaskFailedRequest req;
+    req.set_task_token(task.task_token());
+    req.set_cause(out.cause);
+    *req.mutable_failure() = out.failure;
+    req.set_identity(options_.identity);
+    v1::RespondWorkflowTaskFailedResponse resp;
+    st = call_with_retry([&](grpc::ClientContext* ctx) {
+      return core_->stub->RespondWorkflowTaskFailed(ctx, req, &resp);
+    });
+  } else {
+    v1::RespondWorkflowTaskCompletedRequest req;
+    req.set_task_token(task.task_token());
+    for (auto& c : out.commands) {
+      *req.add_commands() = std::move(c);
+    }
+    for (auto& r : rejections) {
+      *req.add_update_rejections() = std::move(r);
+    }
+    req.set_identity(options_.identity);
+    if (keep) {
+      req.mutable_sticky_attributes()->set_worker_task_queue(sticky_queue_);
+      req.mutable_sticky_attributes()->set_schedule_to_start_timeout_ms(
+          options_.sticky_schedule_to_start_timeout.count());
+    }
+    v1::RespondWorkflowTaskCompletedResponse resp;
+    st = call_with_retry([&](grpc::ClientContext* ctx) {
+      return core_->stub->RespondWorkflowTaskCompleted(ctx, req, &resp);
+    });
+  }
+  ++counters_.workflow_tasks;
+  if (!st.ok()) {
+    // The server times the task out and hands it out again, with the full history; the cached
+    // state assumed the answer was taken.
+    spdlog::warn("cairn worker: answering the workflow task of {} failed: {}: {}", wid,
+                 status_code_name(st.error_code()), st.error_message());
+    cache_.erase(run_id);
+  }
+}
+
+void WorkerImpl::release_cached_runs() {
+  std::vector<CachedRun> runs = cache_.clear();
+  if (runs.empty()) {
+    return;
+  }
+  // Bounded: one short call per run, and none once the server is unreachable.
+  for (const CachedRun& r : runs) {
+    v1::ResetStickyTaskQueueRequest req;
+    req.set_namespace_(core_->options.ns);
+    req.mutable_execution()->set_workflow_id(r.workflow_id);
+    req.mutable_execution()->set_run_id(r.run_id);
+    v1::ResetStickyTaskQueueResponse resp;
+    auto ctx = make_context(std::chrono::seconds(2));
+    grpc::Status st = core_->stub->ResetStickyTaskQueue(ctx.get(), req, &resp);
+    if (st.error_code() == grpc::StatusCode::UNAVAILABLE ||
+        st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      spdlog::info("cairn worker: server unreachable; the remaining {} cached runs fall back to "
+                   "task queue {} after the sticky timeout", runs.size(), options_.task_queue);
+      break;
+    }
+  }
+  runs.clear();  // unwinds the fibers
+}
+
+}  // namespace cairn::detail
