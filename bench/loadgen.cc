@@ -5,6 +5,9 @@
 //   w1a    three sequential activities, one caller: 30 warm-up then N sequential runs
 //   w1b    the same workflow, C concurrent callers, N runs in all: workflows/s
 //   w2     N workflows each sleeping 2 s on a durable timer: time until all complete
+//   wft    workflow-task round trips: N sequential updates into one run on a short history, then
+//          again after signals have grown it past --history-events (--cache-runs 0: no sticky
+//          execution, every task replays the whole history)
 //
 // Prints a human summary on stderr and one JSON object on stdout. Bounded in count and time.
 #include <CLI/CLI.hpp>
@@ -43,6 +46,8 @@ struct Config {
   int server_pid = 0;
   bool worker = true;
   int pollers = 4;
+  int cache_runs = 1000;
+  int history_events = 1000;
 };
 
 // Latency samples in microseconds, summarised as percentiles.
@@ -93,6 +98,12 @@ void register_workloads(cairn::Worker& w) {
   w.register_workflow("bench.sleep", [](cairn::WorkflowContext& ctx, int ms) {
     ctx.sleep(std::chrono::milliseconds(ms));
     return ms;
+  });
+  w.register_workflow("bench.counter", [](cairn::WorkflowContext& ctx, int n) {
+    int total = 0;
+    ctx.set_update_handler("add", [&total](int x) { return total += x; });
+    ctx.await_condition([&] { return total >= n; });
+    return total;
   });
   hello::register_all(w);
 }
@@ -204,14 +215,55 @@ nlohmann::json run_w2(cairn::Client& client, const Config& cfg) {
           {"server_peak_rss_mib", peak_rss_mib(cfg.server_pid)}};
 }
 
+// Workflow-task round trips at two history lengths: N sequential updates into a fresh run
+// (each is one workflow task: scheduled, started, completed, update accepted and completed),
+// then signals until the run's history passes --history-events, then N updates again.
+nlohmann::json run_wft(cairn::Client& client, const Config& cfg) {
+  std::string id = "wft-" + run_id_prefix();
+  auto h = client.start("bench.counter", options(id, kTaskQueue), 2 * cfg.count);
+  int total = 0;
+  auto updates = [&](Samples* s) {
+    for (int i = 0; i < cfg.count; ++i) {
+      auto t0 = Clock::now();
+      int now = h.update<int>("add", 1);
+      s->us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+      if (now != ++total) {
+        throw std::runtime_error("update returned " + std::to_string(now) + ", expected " +
+                                 std::to_string(total));
+      }
+    }
+  };
+  Samples early;
+  updates(&early);
+  int64_t events = static_cast<int64_t>(h.history().size());
+  int signals = 0;
+  while (events < cfg.history_events) {
+    for (int i = 0; i < 50; ++i, ++signals) {
+      h.signal("pad", signals);
+    }
+    events = static_cast<int64_t>(h.history().size());
+  }
+  std::cerr << "wft: " << signals << " signals sent, history at " << events << " events\n";
+  Samples late;
+  updates(&late);
+  h.result<int>(60s);
+  std::cerr << "wft (cache-runs " << cfg.cache_runs << "): update p50 " << early.percentile(50) / 1000
+            << " ms on a short history, " << late.percentile(50) / 1000 << " ms at ~" << events
+            << " events\n";
+  return {{"cache_runs", cfg.cache_runs},
+          {"history_events", events},
+          {"early", early.summary_ms()},
+          {"late", late.summary_ms()}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Config cfg;
   CLI::App app{"cairn-loadgen: runs a benchmark workload against a cairn-server"};
   app.add_option("--address", cfg.address, "cairn-server address")->capture_default_str();
-  app.add_option("--workload", cfg.workload, "hello | w1a | w1b | w2")
-      ->check(CLI::IsMember({"hello", "w1a", "w1b", "w2"}))
+  app.add_option("--workload", cfg.workload, "hello | w1a | w1b | w2 | wft")
+      ->check(CLI::IsMember({"hello", "w1a", "w1b", "w2", "wft"}))
       ->capture_default_str();
   app.add_option("--count", cfg.count, "measured workflows")->check(CLI::Range(1, 1'000'000))
       ->capture_default_str();
@@ -223,6 +275,11 @@ int main(int argc, char** argv) {
   app.add_option("--server-pid", cfg.server_pid, "reads the server's peak RSS (w2)");
   app.add_option("--pollers", cfg.pollers, "in-process worker pollers per kind")
       ->capture_default_str();
+  app.add_option("--history-events", cfg.history_events, "history length of the late phase (wft)")
+      ->check(CLI::Range(10, 50'000))->capture_default_str();
+  app.add_option("--cache-runs", cfg.cache_runs,
+                 "in-process workers' cached runs (0: no sticky execution)")
+      ->check(CLI::Range(0, 1'000'000))->capture_default_str();
   app.add_flag("!--no-worker", cfg.worker, "use workers started elsewhere");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
@@ -242,6 +299,7 @@ int main(int argc, char** argv) {
       wo.task_queue = queue;
       wo.workflow_pollers = cfg.pollers;
       wo.activity_pollers = cfg.pollers;
+      wo.max_cached_workflows = static_cast<size_t>(cfg.cache_runs);
       workers.push_back(std::make_unique<cairn::Worker>(client, wo));
       register_workloads(*workers.back());
       workers.back()->start();
@@ -254,6 +312,8 @@ int main(int argc, char** argv) {
       result = run_sequential(client, cfg, cfg.workload);
     } else if (cfg.workload == "w1b") {
       result = run_w1b(client, cfg);
+    } else if (cfg.workload == "wft") {
+      result = run_wft(client, cfg);
     } else {
       result = run_w2(client, cfg);
     }

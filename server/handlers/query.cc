@@ -18,12 +18,22 @@ Result<std::string> offer_query(Engine& e, const RunKey& key, v1::WorkflowQuery 
   task.set_kind(v1::TASK_KIND_QUERY);  // task_id 0: never deduplicated, never persisted
   task.set_shard(key.shard.value);
   task.set_namespace_(key.ns);
-  task.set_task_queue(state.task_queue());  // the normal queue: the poller replays everything
+  // The worker that has the run cached answers from its live state, with no history sent —
+  // when it has a poll waiting now. Otherwise (no sticky worker, or it is busy or gone) any
+  // worker on the normal queue answers by replaying the whole history.
+  std::string queue = state.task_queue();
+  if (!state.sticky_task_queue().empty() &&
+      e.matcher()
+              .stats(QueueKey{key.ns, state.sticky_task_queue(), v1::TASK_KIND_WORKFLOW})
+              .pollers > 0) {
+    queue = state.sticky_task_queue();
+  }
+  task.set_task_queue(queue);
   task.set_workflow_id(key.workflow_id);
   task.set_run_id(key.run_id.value);
   task.set_query_id(id);
   task.set_created_time_ms(e.clock().now_ms());
-  e.matcher().offer(QueueKey{key.ns, state.task_queue(), v1::TASK_KIND_WORKFLOW}, std::move(task));
+  e.matcher().offer(QueueKey{key.ns, queue, v1::TASK_KIND_WORKFLOW}, std::move(task));
   return id;
 }
 
@@ -63,8 +73,11 @@ Status start_query_task(Engine& e, const v1::TaskRecord& task,
   }
   const RunKey& key = pending->run;
   CAIRN_ASSIGN_OR_RETURN(v1::RunState state, e.read_state(key));
+  // From a sticky queue: no history; the worker answers from the run it has cached as of
+  // previous_started_event_id (or fetches the history when it has not).
+  const bool sticky = task.task_queue() != state.task_queue();
   int64_t from = 1;
-  for (;;) {
+  for (; !sticky;) {
     CAIRN_ASSIGN_OR_RETURN(auto page, e.store().read_events(key, EventId{from}, kHistoryReadPage));
     for (auto& ev : page.events) {
       from = ev.event_id() + 1;

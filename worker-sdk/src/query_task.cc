@@ -1,5 +1,7 @@
-// Query tasks: the poll answer carries a query and the run's whole history; the worker replays
-// it (nothing is sent back but the answer) and runs the handler.
+// Query tasks: the poll answer carries a query and the run's whole history, which the worker
+// replays (nothing is sent back but the answer) before running the handler — or, from the
+// sticky queue, no history: the worker answers from the run it has cached, and fetches the
+// history only when it no longer has the run in step.
 #include <spdlog/spdlog.h>
 
 #include "codec_boundary.h"
@@ -9,6 +11,25 @@
 #include "worker_impl.h"
 
 namespace cairn::detail {
+
+// The answer from the cached run, when this worker has it in step with the server; nullopt
+// otherwise (then the history is replayed).
+std::optional<v1::RespondQueryTaskCompletedRequest> WorkerImpl::answer_from_cache(
+    const v1::PollWorkflowTaskQueueResponse& task) {
+  std::optional<CachedRun> run = cache_.take(task.workflow_execution().run_id());
+  if (!run) {
+    return std::nullopt;  // evicted, or a workflow task has it right now
+  }
+  std::optional<v1::RespondQueryTaskCompletedRequest> answer;
+  if (run->replayer->next_event_id() == task.previous_started_event_id() + 1) {
+    v1::WorkflowQuery scratch;
+    answer = run->replayer->answer_live_query(
+        decoded(core_->options.codecs, task.query(), &scratch));
+    ++counters_.cache_hits;
+  }
+  std::vector<CachedRun> dropped = cache_.put(std::move(*run));
+  return answer;
+}
 
 void WorkerImpl::handle_query_task(const v1::PollWorkflowTaskQueueResponse& task) {
   const std::string& type = task.workflow_type().name();
@@ -27,14 +48,30 @@ void WorkerImpl::handle_query_task(const v1::PollWorkflowTaskQueueResponse& task
     info.workflow_type = type;
     info.task_queue = options_.task_queue;
     try {
-      // Payloads decoded for the handler; the answer encoded (codec_boundary.h).
-      v1::PollWorkflowTaskQueueResponse scratch;
-      const auto& t = decoded(core_->options.codecs, task, &scratch);
-      Replayer replayer(it->second, info, stacks_);
-      replayer.set_local_activities(&activities_);
-      replayer.set_query(&t.query());
-      replayer.replay(t.history().events());
-      answer = replayer.answer_query();
+      std::optional<v1::RespondQueryTaskCompletedRequest> cached;
+      v1::PollWorkflowTaskQueueResponse full;
+      const v1::PollWorkflowTaskQueueResponse* source = &task;
+      if (task.history().events().empty()) {  // from the sticky queue
+        cached = answer_from_cache(task);
+        if (!cached) {
+          fetch_full_history(task, 0, &full);
+          ++counters_.history_fetches;
+          counters_.events_received += full.history().events_size();
+          source = &full;
+        }
+      }
+      if (cached) {
+        answer = std::move(*cached);
+      } else {
+        // Payloads decoded for the handler; the answer encoded (codec_boundary.h).
+        v1::PollWorkflowTaskQueueResponse scratch;
+        const auto& t = decoded(core_->options.codecs, *source, &scratch);
+        Replayer replayer(it->second, info, stacks_);
+        replayer.set_local_activities(&activities_);
+        replayer.set_query(&t.query());
+        replayer.replay(t.history().events());
+        answer = replayer.answer_query();
+      }
       encode_outgoing(core_->options.codecs, &answer);
     } catch (const std::exception& e) {
       answer.set_query_id(task.query().query_id());

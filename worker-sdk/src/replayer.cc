@@ -270,7 +270,8 @@ bool Replayer::match_command_event(const v1::HistoryEvent& e) {
   }
   if (e.event_type() == v1::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && p.activity) {
     p.activity->scheduled_event_id = e.event_id();
-    p.activity->state->what = "activity " + p.activity->type + " (scheduled event " +
+    p.activity->state->what = "activity " + p.activity->type + " (activity id " +
+                              p.activity->id + ", scheduled event " +
                               std::to_string(e.event_id()) + ")";
     activities_[e.event_id()] = p.activity;
   }

@@ -113,6 +113,14 @@ class Replayer final : public WorkflowCore {
   void set_query(const v1::WorkflowQuery* query) { query_ = query; }
   // After replay(): the answer to the query set with set_query().
   v1::RespondQueryTaskCompletedRequest answer_query();
+  // A cached run (its last replay() ended at a completed task): answers `query` from the live
+  // state, replaying nothing.
+  v1::RespondQueryTaskCompletedRequest answer_live_query(const v1::WorkflowQuery& query) {
+    query_ = &query;
+    v1::RespondQueryTaskCompletedRequest out = answer_query();
+    query_ = nullptr;
+    return out;
+  }
   // Updates delivered with the current workflow task. REQUIRES: before replay().
   void set_new_updates(std::vector<v1::WorkflowUpdateRequest> updates) {
     new_updates_ = std::move(updates);

@@ -45,14 +45,17 @@ class WorkerImpl {
   // workflow_task.cc: runs a workflow task on the run's cached Replayer or a new one, answers it,
   // and caches the run again for its next task.
   void handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& task);
-  // A partial history for a run not in the cache: the same task with the full history.
-  void fetch_full_history(const v1::PollWorkflowTaskQueueResponse& task,
+  // A partial (or, for a query, no) history for a run not in the cache: the same task with the
+  // run's history up to event `last` (0: all of it).
+  void fetch_full_history(const v1::PollWorkflowTaskQueueResponse& task, int64_t last,
                           v1::PollWorkflowTaskQueueResponse* full);
   // On stop: tells the server to send the cached runs' next tasks to the task queue at once
   // rather than after the sticky timeout, then drops the cache.
   void release_cached_runs();
   // A query (or update validation) task: replay, answer, no commands (query_task.cc).
   void handle_query_task(const v1::PollWorkflowTaskQueueResponse& task);
+  std::optional<v1::RespondQueryTaskCompletedRequest> answer_from_cache(
+      const v1::PollWorkflowTaskQueueResponse& task);
   void run_activity(const v1::PollActivityTaskQueueResponse& task);
   void executor_loop();
   void submit(std::function<void()> job);

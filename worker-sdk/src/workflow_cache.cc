@@ -22,7 +22,13 @@ std::vector<CachedRun> WorkflowCache::put(CachedRun run) {
     return evicted;
   }
   auto existing = runs_.find(run.run_id);
-  if (existing != runs_.end()) {  // not expected (a task takes its run first); keep the newer
+  if (existing != runs_.end()) {
+    // Put back by a query while a task replayed the run afresh (or the other way round): keep
+    // the one further along.
+    if (existing->second.run.replayer->next_event_id() >= run.replayer->next_event_id()) {
+      evicted.push_back(std::move(run));
+      return evicted;
+    }
     evicted.push_back(std::move(existing->second.run));
     order_.erase(existing->second.position);
     runs_.erase(existing);

@@ -34,7 +34,7 @@ class WorkflowCache {
   std::optional<CachedRun> take(const std::string& run_id);
 
   // Caches `run` as the most recently used and returns the runs evicted to stay within the
-  // capacity. Destroy them outside any lock of the caller's: destroying a Replayer unwinds its
+  // capacity (or `run` itself, when the cache holds the same run further along). Destroy them outside any lock of the caller's: destroying a Replayer unwinds its
   // fiber, which runs the workflow code's destructors.
   std::vector<CachedRun> put(CachedRun run);
 

@@ -3,6 +3,8 @@
 // when the task carried only new events for a run this worker no longer has.
 #include <spdlog/spdlog.h>
 
+#include <limits>
+
 #include "codec_boundary.h"
 #include "failure.h"
 #include "rpc.h"
@@ -34,13 +36,13 @@ WorkerStats WorkerImpl::stats() const {
   return s;
 }
 
-void WorkerImpl::fetch_full_history(const v1::PollWorkflowTaskQueueResponse& task,
+void WorkerImpl::fetch_full_history(const v1::PollWorkflowTaskQueueResponse& task, int64_t last,
                                     v1::PollWorkflowTaskQueueResponse* full) {
   *full = task;
   full->mutable_history()->clear_events();
-  const int64_t last = task.started_event_id() > 0
-                           ? task.started_event_id()
-                           : task.history().events(task.history().events_size() - 1).event_id();
+  if (last <= 0) {
+    last = std::numeric_limits<int64_t>::max();
+  }
   v1::GetWorkflowExecutionHistoryRequest req;
   req.set_namespace_(core_->options.ns);
   *req.mutable_execution() = task.workflow_execution();
@@ -87,7 +89,12 @@ void WorkerImpl::handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& t
       } else {
         run.reset();  // a full history starts over; a cached run out of step is stale
         if (first != 1) {
-          fetch_full_history(task, &full);
+          const auto& events = task.history().events();
+          fetch_full_history(task,
+                             task.started_event_id() > 0
+                                 ? task.started_event_id()
+                                 : events.Get(events.size() - 1).event_id(),
+                             &full);
           source = &full;
           ++counters_.history_fetches;
           counters_.events_received += full.history().events_size();
