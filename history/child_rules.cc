@@ -36,18 +36,6 @@ Status check_timeouts(int64_t execution, int64_t run, int64_t task, const Limits
   return Status();
 }
 
-Status check_memo(const google::protobuf::Map<std::string, v1::Payload>& memo, const Limits& limits) {
-  size_t bytes = 0;
-  for (const auto& [key, value] : memo) {
-    bytes += key.size() + value.ByteSizeLong();
-  }
-  if (bytes > static_cast<size_t>(limits.max_payload_bytes)) {
-    return invalid_argument("memo is " + std::to_string(bytes) + " bytes, over the limit of " +
-                            std::to_string(limits.max_payload_bytes));
-  }
-  return Status();
-}
-
 Status check_pending(int size, int32_t limit, const std::string& where, const char* what) {
   if (size >= limit) {
     return resource_exhausted(where + ": the run already has " + std::to_string(size) + " " +
@@ -92,7 +80,9 @@ Status start_child_command(TransitionContext& tx,
   CAIRN_RETURN_IF_ERROR(
       with_context(check_id(c.namespace_(), limits, "namespace", /*required=*/false), where));
   CAIRN_RETURN_IF_ERROR(with_context(check_payload_size(c.input(), limits, "input"), where));
-  CAIRN_RETURN_IF_ERROR(with_context(check_memo(c.memo(), limits), where));
+  CAIRN_RETURN_IF_ERROR(with_context(check_payload_map(c.memo(), limits, "memo"), where));
+  CAIRN_RETURN_IF_ERROR(with_context(
+      check_payload_map(c.search_attributes(), limits, "search_attributes"), where));
   CAIRN_RETURN_IF_ERROR(with_context(
       check_timeouts(c.workflow_execution_timeout_ms(), c.workflow_run_timeout_ms(),
                      c.workflow_task_timeout_ms(), limits),
@@ -131,6 +121,7 @@ Status start_child_command(TransitionContext& tx,
     *a->mutable_retry_policy() = policy;
   }
   *a->mutable_memo() = c.memo();
+  *a->mutable_search_attributes() = c.search_attributes();
   CAIRN_ASSIGN_OR_RETURN(int64_t id, tx.append(e));
 
   v1::TransferTask t;
@@ -152,6 +143,7 @@ Status start_child_command(TransitionContext& tx,
     *run->mutable_retry_policy() = policy;
   }
   *run->mutable_memo() = c.memo();
+  *run->mutable_search_attributes() = c.search_attributes();
   run->set_request_id(t.request_id());
   run->set_parent_workflow_namespace(s.namespace_());
   run->mutable_parent_workflow_execution()->set_workflow_id(s.workflow_id());
@@ -240,7 +232,9 @@ Status continue_as_new_command(TransitionContext& tx,
   CAIRN_RETURN_IF_ERROR(
       with_context(check_id(c.task_queue(), limits, "task_queue", /*required=*/false), where));
   CAIRN_RETURN_IF_ERROR(with_context(check_payload_size(c.input(), limits, "input"), where));
-  CAIRN_RETURN_IF_ERROR(with_context(check_memo(c.memo(), limits), where));
+  CAIRN_RETURN_IF_ERROR(with_context(check_payload_map(c.memo(), limits, "memo"), where));
+  CAIRN_RETURN_IF_ERROR(with_context(
+      check_payload_map(c.search_attributes(), limits, "search_attributes"), where));
   CAIRN_RETURN_IF_ERROR(with_context(
       check_timeouts(0, c.workflow_run_timeout_ms(), c.workflow_task_timeout_ms(), limits), where));
   v1::WorkflowType type = s.workflow_type();
@@ -275,6 +269,8 @@ Status continue_as_new_command(TransitionContext& tx,
     *run->mutable_retry_policy() = s.retry_policy();
   }
   *run->mutable_memo() = c.memo().empty() ? s.memo() : c.memo();
+  *run->mutable_search_attributes() =
+      c.search_attributes().empty() ? s.search_attributes() : c.search_attributes();
   run->set_request_id(t.request_id());
   if (s.has_parent()) {  // the parent keeps following its child through the chain
     run->set_parent_workflow_namespace(s.parent().namespace_());

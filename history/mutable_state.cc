@@ -96,6 +96,7 @@ void apply_started(v1::RunState& s, const v1::HistoryEvent& e) {
   s.set_run_expiration_time_ms(bound > 0 ? e.event_time_ms() + bound : 0);
   s.set_first_run_id(a.first_run_id());
   *s.mutable_memo() = a.memo();
+  *s.mutable_search_attributes() = a.search_attributes();
   if (a.has_retry_policy()) {
     *s.mutable_retry_policy() = a.retry_policy();
   }

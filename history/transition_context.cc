@@ -235,6 +235,20 @@ Status check_payload_size(const google::protobuf::Message& m, const Limits& limi
   return Status();
 }
 
+Status check_payload_map(const google::protobuf::Map<std::string, v1::Payload>& map,
+                         const Limits& limits, const std::string& what) {
+  size_t bytes = 0;
+  for (const auto& [key, value] : map) {
+    CAIRN_RETURN_IF_ERROR(check_id(key, limits, what + " key"));
+    bytes += key.size() + value.ByteSizeLong();
+  }
+  if (bytes > static_cast<size_t>(limits.max_payload_bytes)) {
+    return invalid_argument(what + " is " + std::to_string(bytes) + " bytes, over the limit of " +
+                            std::to_string(limits.max_payload_bytes));
+  }
+  return Status();
+}
+
 Status check_id(const std::string& value, const Limits& limits, const std::string& what,
                 bool required) {
   if (required && value.empty()) {

@@ -84,6 +84,11 @@ int64_t workflow_task_retry_backoff_ms(int32_t attempt);
 Status check_payload_size(const google::protobuf::Message& m, const Limits& limits,
                           const std::string& what);
 
+// A memo or search attributes: keys non-empty and within Limits::max_id_length, the whole map
+// within Limits::max_payload_bytes; kInvalidArgument naming `what` and the key otherwise.
+Status check_payload_map(const google::protobuf::Map<std::string, v1::Payload>& map,
+                         const Limits& limits, const std::string& what);
+
 // kInvalidArgument "<what> is required" (when `required`) or "<what> is longer than N characters".
 Status check_id(const std::string& value, const Limits& limits, const std::string& what,
                 bool required = true);

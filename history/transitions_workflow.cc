@@ -59,15 +59,8 @@ Status validate_start_request(const v1::StartWorkflowExecutionRequest& request,
     CAIRN_RETURN_IF_ERROR(resolve_retry_policy(request.retry_policy()).status());
   }
   CAIRN_RETURN_IF_ERROR(check_payload_size(request.input(), limits, "input"));
-  size_t memo_bytes = 0;
-  for (const auto& [key, value] : request.memo()) {
-    memo_bytes += key.size() + value.ByteSizeLong();
-  }
-  if (memo_bytes > static_cast<size_t>(limits.max_payload_bytes)) {
-    return invalid_argument("memo is " + std::to_string(memo_bytes) + " bytes, over the limit of " +
-                            std::to_string(limits.max_payload_bytes));
-  }
-  return Status();
+  CAIRN_RETURN_IF_ERROR(rules::check_payload_map(request.memo(), limits, "memo"));
+  return rules::check_payload_map(request.search_attributes(), limits, "search_attributes");
 }
 
 Status start_workflow(const v1::StartWorkflowExecutionRequest& request, const RunKey& key,
@@ -103,6 +96,7 @@ Status start_workflow(const v1::StartWorkflowExecutionRequest& request, const Ru
     CAIRN_ASSIGN_OR_RETURN(*a->mutable_retry_policy(), resolve_retry_policy(request.retry_policy()));
   }
   *a->mutable_memo() = request.memo();
+  *a->mutable_search_attributes() = request.search_attributes();
   a->set_request_id(request.request_id());
   CAIRN_RETURN_IF_ERROR(tx.append(std::move(started)).status());
 

@@ -60,6 +60,7 @@ Status describe_workflow(Engine& e, const v1::DescribeWorkflowExecutionRequest& 
   info->set_history_length(st.next_event_id() - 1);
   info->set_task_queue(st.task_queue());
   *info->mutable_memo() = st.memo();
+  *info->mutable_search_attributes() = st.search_attributes();
   std::vector<const v1::ActivityInfo*> acts;
   for (auto& [id, a] : st.activities()) {
     acts.push_back(&a);

@@ -96,6 +96,59 @@ TEST_F(ContinueAsNewTest, StateIsCarriedAcrossThreeRunsEachWithAFreshHistory) {
             v1::WORKFLOW_EXECUTION_STATUS_COMPLETED);
 }
 
+TEST_F(ContinueAsNewTest, MemoAndSearchAttributesAreCarriedOverOrReplacedAndSeenByTheCode) {
+  Worker& w = new_worker("can-tags");
+  w.register_workflow("tagged", [](WorkflowContext& ctx, int run) {
+    if (run == 1) {
+      ctx.continue_as_new(2);  // carries both over
+    }
+    if (run == 2) {
+      ctx.continue_as_new_with({.search_attributes = PayloadMap{{"Stage", to_payload("final")}}},
+                               3);
+    }
+    const WorkflowInfo& info = ctx.info();
+    return from_payload<std::string>(info.memo.at("owner")) + "/" +
+           from_payload<std::string>(info.search_attributes.at("Stage"));
+  });
+  w.start();
+  StartWorkflowOptions o = start_options("tagged-1", "can-tags");
+  o.memo = {{"owner", to_payload("team-a")}};
+  o.search_attributes = {{"Stage", to_payload("draft")}, {"Priority", to_payload(3)}};
+  auto h = client_->start("tagged", o, 1);
+  EXPECT_EQ(h.result<std::string>(30s), "team-a/final");
+
+  std::vector<std::string> run_ids;
+  auto runs = chain("tagged-1", h.run_id(), &run_ids);
+  ASSERT_EQ(runs.size(), 3u);
+  std::vector<std::string> stages;
+  for (const auto& events : runs) {
+    const auto& started = events[0].workflow_execution_started_event_attributes();
+    ASSERT_EQ(started.memo().count("owner"), 1u);
+    ASSERT_EQ(started.search_attributes().count("Stage"), 1u);
+    stages.push_back(from_payload<std::string>(started.search_attributes().at("Stage")));
+  }
+  EXPECT_EQ(stages, (std::vector<std::string>{"draft", "draft", "final"}));
+  // Replaced as a whole: the last run has only what continue_as_new_with gave it.
+  EXPECT_EQ(runs[2][0].workflow_execution_started_event_attributes().search_attributes_size(), 1);
+  auto info = client_->handle("tagged-1").describe().workflow_execution_info();
+  EXPECT_EQ(from_payload<std::string>(info.search_attributes().at("Stage")), "final");
+  EXPECT_EQ(from_payload<std::string>(info.memo().at("owner")), "team-a");
+}
+
+TEST_F(ContinueAsNewTest, InvalidSearchAttributesAreRejectedAndStartNothing) {
+  StartWorkflowOptions o = start_options("bad-tags", "can-bad");
+  o.search_attributes = {{"", to_payload("x")}};
+  EXPECT_THROW(client_->start("tagged", o, 1), RpcError);
+  o.search_attributes = {{"Blob", to_payload(std::string(3 << 20, 'x'))}};
+  try {
+    client_->start("tagged", o, 1);
+    ADD_FAILURE() << "an oversized search attribute was accepted";
+  } catch (const RpcError& e) {
+    EXPECT_NE(std::string(e.what()).find("search_attributes is"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(client_->handle("bad-tags").describe(), RpcError);  // nothing was created
+}
+
 class HistorySuggestTest : public ContinueAsNewTest {
  protected:
   std::vector<std::string> server_args() override {

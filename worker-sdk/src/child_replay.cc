@@ -144,6 +144,8 @@ ChildStart Replayer::start_child(const std::string& type, v1::Payloads input,
   a->set_workflow_task_timeout_ms(o.task_timeout.count());
   a->set_parent_close_policy(to_proto(o.parent_close_policy));
   a->set_workflow_id_reuse_policy(to_proto(o.id_reuse_policy));
+  a->mutable_memo()->insert(o.memo.begin(), o.memo.end());
+  a->mutable_search_attributes()->insert(o.search_attributes.begin(), o.search_attributes.end());
   if (o.retry) {
     *a->mutable_retry_policy() = cairn::to_proto(*o.retry);
   }

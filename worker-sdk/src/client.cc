@@ -47,6 +47,8 @@ v1::StartWorkflowExecutionRequest start_request(const detail::ClientCore& core,
   req.set_request_id(o.request_id.empty() ? detail::random_uuid() : o.request_id);
   req.set_workflow_id_reuse_policy(o.id_reuse_policy);
   req.set_workflow_id_conflict_policy(o.id_conflict_policy);
+  req.mutable_memo()->insert(o.memo.begin(), o.memo.end());
+  req.mutable_search_attributes()->insert(o.search_attributes.begin(), o.search_attributes.end());
   if (o.retry) {
     *req.mutable_retry_policy() = to_proto(*o.retry);
   }

@@ -26,8 +26,8 @@ std::string metadata_value(const v1::Payload& p, const char* key) {
   return it == p.metadata().end() ? std::string() : it->second;
 }
 
-// Visits every Payloads (and every lone Payload) under `m`. Only set fields are walked, so the
-// cost follows the message's size, not its schema's.
+// Visits every Payloads (and every lone Payload) under `m`, except search attributes. Only set
+// fields are walked, so the cost follows the message's size, not its schema's.
 void visit(Message* m, const Transform& fn) {
   const auto* descriptor = m->GetDescriptor();
   if (descriptor == v1::Payloads::descriptor()) {
@@ -57,6 +57,11 @@ void visit(Message* m, const Transform& fn) {
   reflection->ListFields(*m, &fields);
   for (const FieldDescriptor* f : fields) {
     if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+      continue;
+    }
+    // The server indexes search attributes: they travel as they are (like Temporal's, they are
+    // not for secrets).
+    if (f->name() == "search_attributes") {
       continue;
     }
     if (f->is_repeated()) {  // includes maps: their entries are messages with key and value

@@ -218,6 +218,9 @@ bool Replayer::apply(const v1::HistoryEvent& e, bool run_code, bool last_task) {
       }
       info_.parent_workflow_id = a.parent_workflow_execution().workflow_id();
       info_.continued_from_run_id = a.continued_from_run_id();
+      info_.memo = PayloadMap(a.memo().begin(), a.memo().end());
+      info_.search_attributes =
+          PayloadMap(a.search_attributes().begin(), a.search_attributes().end());
       started_ = true;
       return true;
     }
@@ -429,6 +432,13 @@ void Replayer::fiber_body() {
     a->mutable_workflow_type()->set_name(r.workflow_type);
     a->set_task_queue(r.task_queue);
     *a->mutable_input() = r.input;
+    if (r.memo) {
+      a->mutable_memo()->insert(r.memo->begin(), r.memo->end());
+    }
+    if (r.search_attributes) {
+      a->mutable_search_attributes()->insert(r.search_attributes->begin(),
+                                             r.search_attributes->end());
+    }
     issue(std::move(c));
   } catch (const NonDeterminismError&) {
     v1::Failure f = to_failure(std::current_exception());

@@ -38,6 +38,8 @@ struct ChildWorkflowOptions {
   std::optional<RetryPolicy> retry;  // unset: the child is not retried
   ParentClosePolicy parent_close_policy = ParentClosePolicy::kTerminate;
   WorkflowIdReusePolicy id_reuse_policy = WorkflowIdReusePolicy::kAllowDuplicate;
+  PayloadMap memo;
+  PayloadMap search_attributes;
 };
 
 // A started (or starting) child workflow.

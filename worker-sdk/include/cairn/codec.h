@@ -1,7 +1,8 @@
 // Payload codecs: byte-level transforms (compression, encryption) applied to every payload on
 // its way out of user code and undone on its way back in. A chain is configured once, in
 // ClientOptions::codecs, and used by the Client and by every Worker made from it. Codecs are
-// immutable after construction and thread-safe; the chain is shared by shared_ptr.
+// immutable after construction and thread-safe; the chain is shared by shared_ptr. Search
+// attributes are the exception: the server indexes them, so they are never encoded.
 #pragma once
 
 #include <cstddef>

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,11 @@ struct LocalActivityOptions {
   std::string activity_id;  // empty: the command's sequence number
 };
 
+// A memo or search attributes: values as payloads (cairn::to_payload(value)). The memo is
+// returned by describe and listing, never indexed; search attributes are indexed for listing
+// and filters. Both are carried over by continue-as-new unless the new run sets its own.
+using PayloadMap = std::map<std::string, v1::Payload>;
+
 struct StartWorkflowOptions {
   std::string id;          // empty: a random UUID
   std::string task_queue;  // required
@@ -67,6 +73,8 @@ struct StartWorkflowOptions {
   v1::WorkflowIdConflictPolicy id_conflict_policy = v1::WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED;
   std::optional<RetryPolicy> retry;  // unset: the workflow is not retried
   std::string request_id;            // empty: a random UUID per call
+  PayloadMap memo;
+  PayloadMap search_attributes;
 };
 
 // The proto form of `policy`.

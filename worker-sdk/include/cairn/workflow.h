@@ -35,6 +35,8 @@ struct WorkflowInfo {
   int64_t history_size_bytes = 0;
   std::string parent_workflow_id;     // empty for a top-level run
   std::string continued_from_run_id;  // empty for the first run of a chain
+  PayloadMap memo;                    // as the run was started with
+  PayloadMap search_attributes;       // as the run was started with
 };
 
 struct ChildWorkflowOptions;  // cairn/child_workflow.h
@@ -91,6 +93,8 @@ struct ContinueAsNewRequest {
   std::string workflow_type;
   std::string task_queue;
   v1::Payloads input;
+  std::optional<PayloadMap> memo;               // unset: carried over
+  std::optional<PayloadMap> search_attributes;  // unset: carried over
 };
 
 // The replay engine as workflow code sees it (implemented by worker-sdk/src/replayer.h). Every
@@ -371,11 +375,26 @@ class WorkflowContext {
     return Future<void>(core_, core_->cancel_external(workflow_id, run_id));
   }
 
-  // Ends this run and starts a new one of the same workflow with `args` (never returns).
+  // Ends this run and starts a new one of the same workflow with `args` (never returns). The new
+  // run has the same memo and search attributes.
   template <class... A>
   [[noreturn]] void continue_as_new(const A&... args) {
     throw detail::ContinueAsNewRequest{core_->info().workflow_type, core_->info().task_queue,
                                        to_payloads(args...)};
+  }
+  // The same, with what the new run changes (empty fields: as this run).
+  struct ContinueAsNewOptions {
+    std::string workflow_type;
+    std::string task_queue;
+    std::optional<PayloadMap> memo;
+    std::optional<PayloadMap> search_attributes;
+  };
+  template <class... A>
+  [[noreturn]] void continue_as_new_with(const ContinueAsNewOptions& o, const A&... args) {
+    throw detail::ContinueAsNewRequest{
+        o.workflow_type.empty() ? core_->info().workflow_type : o.workflow_type,
+        o.task_queue.empty() ? core_->info().task_queue : o.task_queue, to_payloads(args...),
+        o.memo, o.search_attributes};
   }
 
   // Deterministic: the start time of the current workflow task, as recorded in history.
