@@ -18,16 +18,11 @@ Result<std::string> offer_query(Engine& e, const RunKey& key, v1::WorkflowQuery 
   task.set_kind(v1::TASK_KIND_QUERY);  // task_id 0: never deduplicated, never persisted
   task.set_shard(key.shard.value);
   task.set_namespace_(key.ns);
-  // The worker that has the run cached answers from its live state, with no history sent —
-  // when it has a poll waiting now. Otherwise (no sticky worker, or it is busy or gone) any
-  // worker on the normal queue answers by replaying the whole history.
+  // The normal queue: any worker answers by replaying the whole history. (Workers also answer
+  // history-less query tasks from a cached run, but queries are not routed to sticky queues
+  // yet: an in-memory query task handed to a poll that is going away is lost, and only a
+  // fallback to the normal queue after a short timeout would make that safe.)
   std::string queue = state.task_queue();
-  if (!state.sticky_task_queue().empty() &&
-      e.matcher()
-              .stats(QueueKey{key.ns, state.sticky_task_queue(), v1::TASK_KIND_WORKFLOW})
-              .pollers > 0) {
-    queue = state.sticky_task_queue();
-  }
   task.set_task_queue(queue);
   task.set_workflow_id(key.workflow_id);
   task.set_run_id(key.run_id.value);

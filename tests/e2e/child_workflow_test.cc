@@ -185,6 +185,46 @@ TEST_F(ParentClosePolicyTest, AbandonLeavesTheChildRunning) {
   EXPECT_EQ(count(child.history(), v1::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED), 0);
 }
 
+TEST_F(ChildWorkflowTest, CancelingTheParentCancelsItsChildrenButNotThoseInANonCancellableScope) {
+  Worker& w = new_worker("child-cancel");
+  register_waiting_child(w);
+  w.register_workflow("parent", [](WorkflowContext& ctx) {
+    // Abandon: only the cancellation of the parent's scope reaches the children here.
+    ChildWorkflowOptions o{.id = "cc-child", .parent_close_policy = ParentClosePolicy::kAbandon};
+    auto child = ctx.child<std::string>("waiting_child", o);
+    auto kept = ctx.non_cancellable([&] {
+      ChildWorkflowOptions k{.id = "cc-kept", .parent_close_policy = ParentClosePolicy::kAbandon};
+      return ctx.child<std::string>("waiting_child", k);
+    });
+    child.started();
+    kept.started();
+    return child.get();
+  });
+  w.start();
+  auto parent = client_->start("parent", start_options("cc-parent", "child-cancel"));
+  ASSERT_TRUE(await_until([&] {
+    // Both started in the parent's history first: before that the children may not exist.
+    return count(parent.history(), v1::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED) == 2 &&
+           status_of("cc-child") == v1::WORKFLOW_EXECUTION_STATUS_RUNNING &&
+           status_of("cc-kept") == v1::WORKFLOW_EXECUTION_STATUS_RUNNING;
+  }));
+  parent.cancel("user stopped the agent");
+  try {
+    parent.result<std::string>(30s);
+    ADD_FAILURE() << "the canceled parent returned a result";
+  } catch (const WorkflowFailedError& e) {
+    EXPECT_EQ(e.status(), v1::WORKFLOW_EXECUTION_STATUS_CANCELED);
+  }
+  ASSERT_TRUE(await_until(
+      [&] { return status_of("cc-child") == v1::WORKFLOW_EXECUTION_STATUS_CANCELED; }))
+      << v1::WorkflowExecutionStatus_Name(status_of("cc-child"));
+  EXPECT_EQ(status_of("cc-kept"), v1::WORKFLOW_EXECUTION_STATUS_RUNNING);
+  EXPECT_EQ(count(parent.history(),
+                  v1::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED),
+            1);
+  client_->handle("cc-kept").terminate("test done");
+}
+
 TEST_F(ChildWorkflowTest, SignalAndCancelExternalWorkflows) {
   Worker& w = new_worker("external");
   w.register_workflow("receiver", [](WorkflowContext& ctx) {

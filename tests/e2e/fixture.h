@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -67,12 +68,17 @@ class E2eTest : public ::testing::Test {
 
   virtual std::vector<std::string> server_args() { return {}; }
 
-  // A worker on `task_queue`, not yet started; stopped in TearDown.
+  // A worker on `task_queue`, not yet started; stopped in TearDown. With CAIRN_E2E_WORKER_CACHE
+  // set (ctest runs the suite a second time with 0), that many cached runs instead of the
+  // default: 0 makes every workflow task replay the full history.
   Worker& new_worker(const std::string& task_queue, int pollers = 2) {
     WorkerOptions wo;
     wo.task_queue = task_queue;
     wo.workflow_pollers = pollers;
     wo.activity_pollers = pollers;
+    if (const char* cache = std::getenv("CAIRN_E2E_WORKER_CACHE")) {
+      wo.max_cached_workflows = std::strtoul(cache, nullptr, 10);
+    }
     workers_.push_back(std::make_unique<Worker>(*client_, wo));
     return *workers_.back();
   }

@@ -27,7 +27,6 @@ class StickyCacheTest : public E2eTest {
     w.register_workflow("agent", [code_starts](WorkflowContext& ctx, std::string name) {
       ++*code_starts;
       int total = ctx.side_effect<int>([] { return 1; });
-      ctx.set_query_handler("progress", [&total] { return total; });
       for (int i = 1; i <= 3; ++i) {
         total += ctx.activity<int>("step", i, {.start_to_close = 10s}).get();
       }
@@ -132,30 +131,6 @@ TEST_F(StickyCacheTest, EvictedRunIsReplayedFromItsFetchedHistoryWithTheSameResu
   EXPECT_GE(s.history_fetches, 2);
   EXPECT_GE(s.full_replays, 4);  // each run's first task, and its task after each eviction
   EXPECT_EQ(event_types(first.history()), event_types(second.history()));
-}
-
-TEST_F(StickyCacheTest, QueryIsAnsweredFromTheCachedRunWithoutSendingHistory) {
-  std::atomic<int> starts{0};
-  Worker& w = worker("query-cached", 100, &starts);
-  w.start();
-  auto h = client_->start("agent", start_options("query-1", "query-cached"), std::string("a"));
-  ASSERT_TRUE(tasks_completed(h, 5));
-  // The server sends a query to the sticky queue when a poll waits there: between two tasks
-  // the worker has one parked there.
-  bool answered_from_cache = false;
-  for (int i = 0; i < 20 && !answered_from_cache; ++i) {
-    WorkerStats before = w.stats();
-    EXPECT_EQ(h.query<int>("progress"), 61);
-    WorkerStats after = w.stats();
-    answered_from_cache = after.cache_hits == before.cache_hits + 1 &&
-                          after.events_received == before.events_received &&
-                          after.history_fetches == before.history_fetches;
-  }
-  EXPECT_TRUE(answered_from_cache);
-  EXPECT_EQ(starts, 1);  // nothing was replayed for the queries
-  h.signal("go", std::string("now"));
-  EXPECT_EQ(h.result<std::string>(30s), "a:now:101");
-  EXPECT_EQ(w.stats().full_replays, 1);
 }
 
 TEST_F(StickyCacheTest, StoppedWorkerHandsItsCachedRunsBackToTheTaskQueueAtOnce) {

@@ -80,6 +80,8 @@ void Replayer::cancel_canceled_work() {
       state->error = std::make_exception_ptr(CanceledError("timer " + id + " canceled"));
     }
   }
+  // Child workflows already initiated (child_replay.cc).
+  cancel_canceled_children();
   // Local activities not yet run, or waiting for a backoff timer (canceled above), resolve in
   // run_local_activities().
 }

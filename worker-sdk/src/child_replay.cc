@@ -14,6 +14,8 @@ struct Replayer::ExternalRecord {
   std::string run_id;
   std::shared_ptr<FutureState> started;  // children only
   std::shared_ptr<FutureState> result;
+  std::shared_ptr<ScopeState> scope;  // children: the scope they were started in
+  bool cancel_requested = false;      // children: by their scope (or the workflow's cancel)
 };
 
 namespace {
@@ -131,6 +133,7 @@ ChildStart Replayer::start_child(const std::string& type, v1::Payloads input,
   record->result = std::make_shared<FutureState>();
   record->result->what = "child workflow " + type + " (" + record->workflow_id + ")";
   record->started->what = "start of " + record->result->what;
+  record->scope = scope_;
   v1::Command c;
   c.set_command_type(v1::COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION);
   auto* a = c.mutable_start_child_workflow_execution_command_attributes();
@@ -199,6 +202,27 @@ void Replayer::issue_external(v1::Command command, std::shared_ptr<ExternalRecor
   p.command = std::move(command);
   p.external = std::move(record);
   pending_.push_back(std::move(p));
+}
+
+void Replayer::cancel_canceled_children() {
+  // Children whose start is recorded, in the order they were initiated. The parent's code sees
+  // CanceledError at once (as with TRY_CANCEL activities); the child gets a cancel request and
+  // ends as its own code decides.
+  std::vector<std::shared_ptr<ExternalRecord>> children;
+  for (auto& [initiated, record] : externals_) {
+    if (record->kind == ExternalRecord::Kind::kChild && !record->result->ready &&
+        !record->cancel_requested && record->scope && record->scope->is_canceled()) {
+      children.push_back(record);
+    }
+  }
+  for (auto& child : children) {
+    child->cancel_requested = true;
+    cancel_external(child->workflow_id, child->run_id);
+    auto canceled = std::make_exception_ptr(CanceledError(
+        "child workflow " + child->workflow_type + " (" + child->workflow_id + ") canceled"));
+    reject(*child->started, canceled);
+    reject(*child->result, canceled);
+  }
 }
 
 void Replayer::resolve_external(const v1::HistoryEvent& e) {

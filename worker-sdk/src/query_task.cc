@@ -1,7 +1,7 @@
 // Query tasks: the poll answer carries a query and the run's whole history, which the worker
-// replays (nothing is sent back but the answer) before running the handler — or, from the
-// sticky queue, no history: the worker answers from the run it has cached, and fetches the
-// history only when it no longer has the run in step.
+// replays (nothing is sent back but the answer) before running the handler — or no history (a
+// query on a sticky queue; the server does not route queries there yet): the worker answers
+// from the run it has cached, and fetches the history when it does not have the run in step.
 #include <spdlog/spdlog.h>
 
 #include "codec_boundary.h"

@@ -165,6 +165,8 @@ class Replayer final : public WorkflowCore {
   // child_replay.cc: resolves the futures of children and external requests from their events.
   void resolve_external(const v1::HistoryEvent& event);
   void issue_external(v1::Command command, std::shared_ptr<ExternalRecord> record);
+  // Requests cancellation of the started children whose scope is canceled.
+  void cancel_canceled_children();
   // versioning.cc: patch markers per workflow task, and Version markers the code dropped.
   void scan_patch_markers(const std::vector<const v1::HistoryEvent*>& events,
                           const std::vector<bool>& runs);
