@@ -8,10 +8,19 @@
 //   wft    workflow-task round trips: N sequential updates into one run on a short history, then
 //          again after signals have grown it past --history-events (--cache-runs 0: no sticky
 //          execution, every task replays the whole history)
+//   rpc    the floor: sequential GetSystemInfo, Describe and Signal round trips
+//   w3     W1b while the server is killed -9 and restarted by whoever runs this (cairn-bench):
+//          starts are retried with their request id until acknowledged, then every
+//          acknowledged workflow is checked to have completed exactly once
+//   w4-fill    N runs (ids <prefix>-<i>) that each wait for a signal, C concurrent starters;
+//              returns once every run's first workflow task is done
+//   w4-signal  signal --count of those runs one at a time (spread over the N): signal to
+//              completion latency
 //
 // Prints a human summary on stderr and one JSON object on stdout. Bounded in count and time.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -48,6 +57,8 @@ struct Config {
   int pollers = 4;
   int cache_runs = 1000;
   int history_events = 1000;
+  std::string id_prefix;  // w4: names the runs across the fill and signal invocations
+  int runs = 0;           // w4-signal: how many runs w4-fill started
 };
 
 // Latency samples in microseconds, summarised as percentiles.
@@ -104,6 +115,9 @@ void register_workloads(cairn::Worker& w) {
     ctx.set_update_handler("add", [&total](int x) { return total += x; });
     ctx.await_condition([&] { return total >= n; });
     return total;
+  });
+  w.register_workflow("bench.wait_signal", [](cairn::WorkflowContext& ctx, int n) {
+    return ctx.signal<int>("go").wait() + n;
   });
   hello::register_all(w);
 }
@@ -256,14 +270,180 @@ nlohmann::json run_wft(cairn::Client& client, const Config& cfg) {
           {"late", late.summary_ms()}};
 }
 
+// The floor under every workflow step: sequential round trips of GetSystemInfo (answered on the
+// gRPC thread), DescribeWorkflowExecution (a read on the transition pool) and
+// SignalWorkflowExecution (a transition: one synced write).
+nlohmann::json run_rpc(cairn::Client& client, const Config& cfg) {
+  std::string id = "rpc-" + run_id_prefix();
+  // On a queue no worker polls: the signals only append to the history.
+  auto h = client.start("bench.counter", options(id, "rpc-no-worker"), 1);
+  auto measure = [&](auto&& call) {
+    Samples s;
+    for (int i = 0; i < cfg.warmup + cfg.count; ++i) {
+      auto t0 = Clock::now();
+      call();
+      if (i >= cfg.warmup) {
+        s.us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+      }
+    }
+    return s.summary_ms();
+  };
+  auto info = measure([&] {
+    cairn::v1::GetSystemInfoRequest req;
+    cairn::v1::GetSystemInfoResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status st = client.stub().GetSystemInfo(&ctx, req, &resp);
+    if (!st.ok()) {
+      throw std::runtime_error("GetSystemInfo: " + st.error_message());
+    }
+  });
+  auto describe = measure([&] { h.describe(); });
+  int n = 0;
+  auto signal = measure([&] { h.signal("pad", n++); });
+  h.terminate("rpc workload done");
+  return {{"system_info", info}, {"describe", describe}, {"signal", signal}};
+}
+
+// W3: W1b through a kill -9 of the server. A start is retried with the same request id until
+// the server acknowledges it (the retry of a start that did commit returns the same run), then
+// every acknowledged workflow must end with exactly one completion and the right result.
+nlohmann::json run_w3(cairn::Client& client, const Config& cfg) {
+  std::string prefix = "w3-" + run_id_prefix() + "-";
+  std::atomic<int> next{0};
+  std::atomic<int> start_retries{0};
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::string>> acknowledged;  // workflow id, run id
+  auto t0 = Clock::now();
+  std::vector<std::thread> callers;
+  for (int c = 0; c < cfg.concurrency; ++c) {
+    callers.emplace_back([&] {
+      for (int i = next++; i < cfg.count; i = next++) {
+        auto o = options(prefix + std::to_string(i), kTaskQueue);
+        o.request_id = o.id + "-start";
+        for (int attempt = 0;; ++attempt) {
+          try {
+            auto h = client.start("bench.three_steps", o, std::string(100, 'x'));
+            std::lock_guard lock(mu);
+            acknowledged.emplace_back(h.workflow_id(), h.run_id());
+            break;
+          } catch (const std::exception& e) {
+            if (attempt >= 600) {
+              throw;
+            }
+            ++start_retries;
+            std::this_thread::sleep_for(50ms);  // the server is restarting
+          }
+        }
+        if ((i + 1) % 500 == 0) {
+          spdlog::info("w3: {} started", i + 1);
+        }
+      }
+    });
+  }
+  for (auto& t : callers) {
+    t.join();
+  }
+  // Every acknowledged run: exactly one close event, a completion, the right result.
+  int exactly_once = 0;
+  int wrong = 0;
+  for (auto& [id, run] : acknowledged) {
+    auto h = client.handle(id, run);
+    std::string out = h.result<std::string>(120s);
+    auto events = h.history();
+    int closes = 0;
+    int steps = 0;
+    for (auto& e : events) {
+      closes += e.event_type() == cairn::v1::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED ? 1 : 0;
+      steps += e.event_type() == cairn::v1::EVENT_TYPE_ACTIVITY_TASK_COMPLETED ? 1 : 0;
+    }
+    if (closes == 1 && steps == 3 && out.size() == 103) {
+      ++exactly_once;
+    } else {
+      ++wrong;
+      spdlog::error("w3: {} ({}): {} completions, {} activity completions, result of {} bytes", id,
+                    run, closes, steps, out.size());
+    }
+  }
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  return {{"count", cfg.count},
+          {"acknowledged", acknowledged.size()},
+          {"completed_exactly_once", exactly_once},
+          {"wrong", wrong},
+          {"start_retries", start_retries.load()},
+          {"seconds", secs}};
+}
+
+// W4, first half: --count runs each waiting for a signal.
+nlohmann::json run_w4_fill(cairn::Client& client, const Config& cfg,
+                           const std::vector<std::unique_ptr<cairn::Worker>>& workers) {
+  std::atomic<int> next{0};
+  auto t0 = Clock::now();
+  std::vector<std::thread> callers;
+  for (int c = 0; c < cfg.concurrency; ++c) {
+    callers.emplace_back([&] {
+      for (int i = next++; i < cfg.count; i = next++) {
+        client.start("bench.wait_signal", options(cfg.id_prefix + "-" + std::to_string(i), kTaskQueue),
+                     i);
+        if ((i + 1) % 50'000 == 0) {
+          spdlog::info("w4: {} of {} runs started", i + 1, cfg.count);
+        }
+      }
+    });
+  }
+  for (auto& t : callers) {
+    t.join();
+  }
+  double started = std::chrono::duration<double>(Clock::now() - t0).count();
+  // Waiting means the first workflow task ran: the code is blocked on the signal.
+  auto tasks = [&] {
+    int64_t n = 0;
+    for (auto& w : workers) {
+      n += w->stats().workflow_tasks;
+    }
+    return n;
+  };
+  auto deadline = Clock::now() + std::chrono::seconds(600);
+  while (tasks() < cfg.count && Clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);  // polling a counter of this process: no event to await
+  }
+  double waiting = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (tasks() < cfg.count) {
+    throw std::runtime_error("only " + std::to_string(tasks()) + " of " +
+                             std::to_string(cfg.count) + " runs reached their signal wait");
+  }
+  return {{"count", cfg.count},
+          {"start_seconds", started},
+          {"all_waiting_seconds", waiting},
+          {"starts_per_s", cfg.count / started}};
+}
+
+// W4, second half: signal --count runs spread over the --runs filled ones, one at a time.
+nlohmann::json run_w4_signal(cairn::Client& client, const Config& cfg) {
+  Samples s;
+  int64_t stride = std::max<int64_t>(1, cfg.runs / std::max(1, cfg.count));
+  for (int i = 0; i < cfg.count && i * stride < cfg.runs; ++i) {
+    int64_t n = i * stride;
+    auto h = client.handle(cfg.id_prefix + "-" + std::to_string(n));
+    auto t0 = Clock::now();
+    h.signal("go", 1);
+    int out = h.result<int>(60s);
+    s.us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    if (out != n + 1) {
+      throw std::runtime_error("run " + std::to_string(n) + " returned " + std::to_string(out));
+    }
+  }
+  return s.summary_ms();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Config cfg;
   CLI::App app{"cairn-loadgen: runs a benchmark workload against a cairn-server"};
   app.add_option("--address", cfg.address, "cairn-server address")->capture_default_str();
-  app.add_option("--workload", cfg.workload, "hello | w1a | w1b | w2 | wft")
-      ->check(CLI::IsMember({"hello", "w1a", "w1b", "w2", "wft"}))
+  app.add_option("--workload", cfg.workload, "hello | w1a | w1b | w2 | w3 | w4-fill | w4-signal | wft | rpc")
+      ->check(CLI::IsMember(
+          {"hello", "w1a", "w1b", "w2", "w3", "w4-fill", "w4-signal", "wft", "rpc"}))
       ->capture_default_str();
   app.add_option("--count", cfg.count, "measured workflows")->check(CLI::Range(1, 1'000'000))
       ->capture_default_str();
@@ -280,8 +460,17 @@ int main(int argc, char** argv) {
   app.add_option("--cache-runs", cfg.cache_runs,
                  "in-process workers' cached runs (0: no sticky execution)")
       ->check(CLI::Range(0, 1'000'000))->capture_default_str();
+  app.add_option("--id-prefix", cfg.id_prefix, "workflow id prefix of the W4 runs (w4-*)");
+  app.add_option("--runs", cfg.runs, "how many runs w4-fill started (w4-signal)");
   app.add_flag("!--no-worker", cfg.worker, "use workers started elsewhere");
   CLI11_PARSE(app, argc, argv);
+  // stdout carries only the JSON result: every log line (the SDK's too) goes to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("cairn-loadgen"));
+  if (cfg.workload.rfind("w4", 0) == 0 && cfg.id_prefix.empty()) {
+    std::cerr << "cairn-loadgen: " << cfg.workload << " needs --id-prefix (the same for w4-fill "
+              << "and w4-signal)\n";
+    return 2;
+  }
   spdlog::set_level(spdlog::level::warn);
 
   cairn::ClientOptions co;
@@ -314,6 +503,14 @@ int main(int argc, char** argv) {
       result = run_w1b(client, cfg);
     } else if (cfg.workload == "wft") {
       result = run_wft(client, cfg);
+    } else if (cfg.workload == "rpc") {
+      result = run_rpc(client, cfg);
+    } else if (cfg.workload == "w3") {
+      result = run_w3(client, cfg);
+    } else if (cfg.workload == "w4-fill") {
+      result = run_w4_fill(client, cfg, workers);
+    } else if (cfg.workload == "w4-signal") {
+      result = run_w4_signal(client, cfg);
     } else {
       result = run_w2(client, cfg);
     }

@@ -1,6 +1,6 @@
 // HistoryStore: the durable home of runs, events, pending tasks and timers — the persistence seam.
 // Implementations are thread-safe. commit() is atomic (all of the transition or none of it) and
-// durable on OK (WAL synced). A failed sync puts the store in a failed, read-only state: every
+// durable on OK (WAL synced) unless the transition asks only to be buffered. A failed sync puts the store in a failed, read-only state: every
 // later write answers kUnavailable/kDataLoss. Nothing storage-engine shaped crosses this seam.
 #pragma once
 
@@ -17,7 +17,19 @@
 
 namespace cairn {
 
-// Everything one transition writes, in one synced batch.
+// How long commit() waits. Persisted nowhere; chosen per transition by the engine.
+enum class Durability {
+  // The WAL is synced before commit() returns: what the caller is told of is on disk.
+  kSynced,
+  // Written to the WAL without waiting for the disk. Visible to reads at once, survives a crash
+  // of the process (the WAL is in the kernel's buffers), and is made durable by the next synced
+  // commit, which the WAL orders after it. For records recovery does not need: a task handed to
+  // a worker stays in the outbox until a synced transition consumes it, so a lost start only
+  // means the task is delivered again (activities run at least once).
+  kBuffered,
+};
+
+// Everything one transition writes, in one batch.
 struct Transition {
   RunKey key;
   // The run's new mutable state. REQUIRES: state.next_event_id is one past the last event.
@@ -30,6 +42,7 @@ struct Transition {
   std::vector<v1::TaskRecord> remove_tasks;    // tasks consumed by this transition (by task_id)
   std::vector<v1::TimerRecord> add_timers;
   std::vector<v1::TimerRecord> remove_timers;  // by (shard, fire_time_ms, timer_seq)
+  Durability durability = Durability::kSynced;
   // REQUIRES: every task and timer record has shard == key.shard (no cross-shard transactions),
   // task_id / timer_seq >= 1 and fire_time_ms >= 0. commit() checks these (and the event ids
   // above) and answers kInvalidArgument, writing nothing, when one is broken.
@@ -61,7 +74,8 @@ class HistoryStore {
   // The current (latest) run of a workflow id. kNotFound when none was ever started.
   virtual Result<v1::CurrentRun> load_current(const WorkflowKey& key) = 0;
 
-  // Writes one transition atomically and durably. kUnavailable when the store has failed.
+  // Writes one transition atomically; durably unless transition.durability is kBuffered (see
+  // Durability). kUnavailable when the store has failed.
   // kInvalidArgument (nothing written) when a REQUIRES of Transition is broken.
   virtual Status commit(const Transition& transition) = 0;
 
@@ -100,6 +114,7 @@ struct RocksStoreOptions {
   std::string path;             // the data directory; created if missing
   int32_t shard_count = 16;     // used only when the directory is created; later opens use the stored value
   bool sync = true;             // WAL fsync on every commit; false only for labelled benchmarks
+  bool group_commit = true;     // concurrent synced commits share a write (GroupCommitter)
   size_t block_cache_bytes = 64 << 20;
 };
 

@@ -1,7 +1,7 @@
 // RocksHistoryStore: the HistoryStore contract on RocksDB, one column family per entity (layout in
-// history/keys.h). Thread-safe: RocksDB serialises writers and groups concurrent synced writes
-// into one fsync (group commit); this class adds only the failed-state flag and the in-memory
-// copy of the sequence high-water mark. Every RocksDB status becomes a cairn::Status in
+// history/keys.h). Thread-safe: concurrent synced commits share one write and one fsync through
+// the GroupCommitter; this class adds the failed-state flag and the in-memory copy of the
+// sequence high-water mark. Every RocksDB status becomes a cairn::Status in
 // from_rocks(), and nowhere else.
 #include <algorithm>
 #include <atomic>
@@ -14,6 +14,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include "history/group_commit.h"
 #include "history/history_store.h"
 #include "history/keys.h"
 #include "history/rocks_options.h"
@@ -62,13 +63,18 @@ Result<Proto> parse(std::string_view bytes, const std::string& what) {
 
 class RocksHistoryStore final : public HistoryStore {
  public:
-  RocksHistoryStore(std::string path, bool sync, std::shared_ptr<rocksdb::Env> env, rocksdb::DB* db,
+  RocksHistoryStore(std::string path, bool sync, bool group_commit,
+                    std::shared_ptr<rocksdb::Env> env, rocksdb::DB* db,
                     std::vector<rocksdb::ColumnFamilyHandle*> families)
       : path_(std::move(path)),
         sync_(sync),
         env_(std::move(env)),
         db_(db),
-        families_(std::move(families)) {}
+        families_(std::move(families)) {
+    if (group_commit) {
+      group_ = std::make_unique<GroupCommitter>(db_.get(), families_);
+    }
+  }
 
   ~RocksHistoryStore() override {
     for (auto* family : families_) {
@@ -138,6 +144,7 @@ class RocksHistoryStore final : public HistoryStore {
   const std::shared_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   const std::vector<rocksdb::ColumnFamilyHandle*> families_;
+  std::unique_ptr<GroupCommitter> group_;  // null: each synced write syncs on its own
   int32_t shard_count_ = 0;  // set by init(), then constant
   // Highest task_id / timer_seq durably written; raised only after the write that carries it.
   std::atomic<int64_t> max_sequence_{0};
@@ -186,9 +193,15 @@ Status RocksHistoryStore::write(rocksdb::WriteBatch* batch, bool sync, const std
     return unavailable(
         name("store failed after a write error: " + failure_ + "; restart the server"));
   }
-  rocksdb::WriteOptions options;
-  options.sync = sync;
-  Status status = from_rocks(db_->Write(options, batch), name(what));
+  rocksdb::Status written;
+  if (sync && group_) {
+    written = group_->write(batch);
+  } else {
+    rocksdb::WriteOptions options;
+    options.sync = sync;
+    written = db_->Write(options, batch);
+  }
+  Status status = from_rocks(written, name(what));
   if (!status.ok()) {
     std::lock_guard lock(failure_mu_);
     if (!failed_.exchange(true)) {
@@ -318,7 +331,7 @@ Status RocksHistoryStore::commit(const Transition& t) {
   }
   const std::string what = "commit of run " + t.key.debug_string();
   CAIRN_RETURN_IF_ERROR(from_rocks(s, name(what)));
-  CAIRN_RETURN_IF_ERROR(write(&batch, sync_, what));
+  CAIRN_RETURN_IF_ERROR(write(&batch, sync_ && t.durability == Durability::kSynced, what));
   int64_t seen = max_sequence_.load();
   while (sequence > seen && !max_sequence_.compare_exchange_weak(seen, sequence)) {
   }
@@ -450,7 +463,8 @@ Result<std::unique_ptr<HistoryStore>> open_rocks_store_on_env(const RocksStoreOp
       rocksdb::DB::Open(rocks_db_options(env.get()), options.path,
                         rocks_family_descriptors(options.block_cache_bytes), &handles, &raw),
       options.path + ": open history store"));
-  auto store = std::make_unique<RocksHistoryStore>(options.path, options.sync, std::move(env), raw,
+  auto store = std::make_unique<RocksHistoryStore>(options.path, options.sync,
+                                                   options.group_commit, std::move(env), raw,
                                                    std::move(handles));
   CAIRN_RETURN_IF_ERROR(store->init(options.shard_count));
   return std::unique_ptr<HistoryStore>(std::move(store));

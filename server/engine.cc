@@ -4,12 +4,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
 
 namespace cairn {
 namespace {
 
 constexpr int kScanPage = 1000;
+// A sticky queue with no poller parked and none for this long has lost its worker.
+constexpr int64_t kStickyWorkerGoneMs = 10'000;
 constexpr int64_t kDefaultRetentionMs = 3LL * 24 * 3600 * 1000;
 
 // Cache and watcher key. '\0' cannot appear in a namespace or workflow id, so it is unambiguous.
@@ -20,6 +24,11 @@ std::string run_cache_key(const RunKey& key) {
   out.append(key.workflow_id).push_back('\0');
   out.append(key.run_id.value);
   return out;
+}
+
+// Whether a committed state is of a closed run.
+bool ms_closed(const v1::RunState& state) {
+  return state.status() != v1::WORKFLOW_EXECUTION_STATUS_RUNNING;
 }
 
 }  // namespace
@@ -180,7 +189,10 @@ Status Engine::transition_impl(const RunKey& key, bool create, const Body& body)
   t.remove_tasks = std::move(scope.effects.remove_tasks);
   t.add_timers = scope.effects.add_timers;
   t.remove_timers = std::move(scope.effects.remove_timers);
+  t.durability = scope.durability;
   bool appended = !t.events.empty();
+  const bool closed = appended && ms_closed(t.state);
+  const std::string normal_queue = t.state.task_queue();
   // Durability: nothing is cached, dispatched or acknowledged before the write is synced.
   CAIRN_RETURN_IF_ERROR(store_->commit(t));
   cache_put(run_cache_key(key), std::make_shared<const v1::RunState>(std::move(t.state)));
@@ -191,7 +203,17 @@ Status Engine::transition_impl(const RunKey& key, bool create, const Body& body)
       submit_transfer(task);
       continue;
     }
-    matcher_.offer(QueueKey{task.namespace_(), task.task_queue(), task.kind()}, task);
+    QueueKey queue{task.namespace_(), task.task_queue(), task.kind()};
+    if (task.kind() == v1::TASK_KIND_WORKFLOW && task.task_queue() != normal_queue &&
+        sticky_worker_gone(queue, scope.env.now_ms)) {
+      // Nobody polls the sticky queue (the worker is gone, or this server restarted since it
+      // last polled): the normal queue gets the task now, with the full history, instead of
+      // after the sticky schedule-to-start timeout. The record on disk keeps its queue; the
+      // timeout's fallback finds the task started and does nothing.
+      task.set_task_queue(normal_queue);
+      queue.name = normal_queue;
+    }
+    matcher_.offer(queue, task);
   }
   if (!scope.effects.add_timers.empty()) {
     timers_->add_all(scope.effects.add_timers);
@@ -202,8 +224,14 @@ Status Engine::transition_impl(const RunKey& key, bool create, const Body& body)
       std::lock_guard lock(watch_mu_);
       auto it = watchers_.find(run_cache_key(key));
       if (it != watchers_.end()) {
-        to_notify.swap(it->second);
-        watchers_.erase(it);
+        auto& waiting = it->second;
+        auto keep = std::partition(waiting.begin(), waiting.end(),
+                                   [&](const auto& w) { return w->close_only() && !closed; });
+        to_notify.assign(std::make_move_iterator(keep), std::make_move_iterator(waiting.end()));
+        waiting.erase(keep, waiting.end());
+        if (waiting.empty()) {
+          watchers_.erase(it);
+        }
       }
     }
     for (auto& w : to_notify) {
@@ -388,6 +416,11 @@ void Engine::submit_transfer(const v1::TaskRecord& task) {
     return;
   }
   pool_->submit([this, task] { transfer_executor_(*this, task); });
+}
+
+bool Engine::sticky_worker_gone(const QueueKey& sticky, int64_t now_ms) const {
+  QueueStats st = matcher_.stats(sticky);
+  return st.pollers == 0 && now_ms - st.last_poll_time_ms > kStickyWorkerGoneMs;
 }
 
 size_t Engine::cached_runs_for_testing() {

@@ -43,8 +43,12 @@ class HistoryWatcher {
  public:
   virtual ~HistoryWatcher() = default;
   bool try_claim() { return !claimed_.exchange(true); }
-  // Called after a commit appended events to the watched run, outside engine locks.
+  // Called after a commit appended events to the watched run (for close_only(), a commit that
+  // closed it), outside engine locks.
   virtual void notify() = 0;
+  // A watcher that waits only for the close event (how a client waits for a result) is not
+  // woken by every step of the run.
+  virtual bool close_only() const { return false; }
 
  private:
   std::atomic<bool> claimed_{false};
@@ -67,6 +71,8 @@ class Engine {
     TransitionEnv env;
     Effects effects;
     bool skip_commit = false;  // the body found nothing to write
+    // kBuffered only for records recovery does not need (a task's start): see Durability.
+    Durability durability = Durability::kSynced;
   };
   using Body = std::function<Status(Scope&)>;
 
@@ -134,6 +140,8 @@ class Engine {
   Result<std::shared_ptr<const v1::RunState>> load_cached(const RunKey& key);
   void cache_put(const std::string& cache_key, std::shared_ptr<const v1::RunState> state);
   void dispatch(const RunKey& key, const Effects& effects);
+  // True when no worker polls the sticky queue now, nor did in the last few seconds.
+  bool sticky_worker_gone(const QueueKey& sticky, int64_t now_ms) const;
   void on_timer(const v1::TimerRecord& timer);
   Status fire_timer_now(const v1::TimerRecord& timer);
   Status recover();

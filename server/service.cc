@@ -196,6 +196,9 @@ class HistoryCall final : public grpc::ServerUnaryReactor {
         st->svc->engine().pool().submit([st] { attempt(st); });
       }
     }
+    bool close_only() const override {
+      return state->req.history_event_filter_type() == v1::HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT;
+    }
     void expire() override {
       if (try_claim()) {
         state->svc->engine().unwatch(key, this);

@@ -33,9 +33,18 @@ Status start_activity_task(Engine& e, const v1::TaskRecord& task,
   CAIRN_RETURN_IF_ERROR(e.run_transition(key, [&](Engine::Scope& s) -> Status {
     CAIRN_ASSIGN_OR_RETURN(start, cairn::start_activity_task(s.ms, task, req.identity(), s.env,
                                                              &s.effects));
+    // Not waited for (see Durability): a start lost with the machine takes its removal of the
+    // task from the outbox with it, so a restart delivers the task again.
+    s.durability = Durability::kBuffered;
     type = s.ms->state().workflow_type();
     return Status();
   }));
+  fill_activity_task(key, type, start, resp);
+  return Status();
+}
+
+void fill_activity_task(const RunKey& key, const v1::WorkflowType& type, const ActivityStart& start,
+                        v1::PollActivityTaskQueueResponse* resp) {
   const v1::ActivityInfo& a = start.info;
   resp->set_task_token(encode_task_token(start.token));
   resp->set_workflow_namespace(key.ns);
@@ -54,7 +63,6 @@ Status start_activity_task(Engine& e, const v1::TaskRecord& task,
   resp->set_start_to_close_timeout_ms(a.start_to_close_timeout_ms());
   resp->set_heartbeat_timeout_ms(a.heartbeat_timeout_ms());
   *resp->mutable_retry_policy() = a.retry_policy();
-  return Status();
 }
 
 Status record_activity_heartbeat(Engine& e, const v1::RecordActivityTaskHeartbeatRequest& req,

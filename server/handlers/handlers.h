@@ -48,6 +48,10 @@ Status read_history(Engine& e, const v1::GetWorkflowExecutionHistoryRequest& req
 Status start_workflow_task(Engine& e, const v1::TaskRecord& task,
                            const v1::PollWorkflowTaskQueueRequest& req,
                            v1::PollWorkflowTaskQueueResponse* resp);
+// The poll response for a started activity attempt (also the eager tasks of a workflow-task
+// completion).
+void fill_activity_task(const RunKey& key, const v1::WorkflowType& type, const ActivityStart& start,
+                        v1::PollActivityTaskQueueResponse* resp);
 Status start_activity_task(Engine& e, const v1::TaskRecord& task,
                            const v1::PollActivityTaskQueueRequest& req,
                            v1::PollActivityTaskQueueResponse* resp);

@@ -1,5 +1,9 @@
 // Handlers: the workflow-task half of the worker protocol — starting a polled task,
 // RespondWorkflowTaskCompleted and RespondWorkflowTaskFailed.
+#include <set>
+#include <string>
+#include <vector>
+
 #include "history/update_rules.h"
 #include "server/handlers/handlers.h"
 
@@ -16,6 +20,50 @@ Result<RunKey> token_key(Engine& e, const v1::TaskToken& token, v1::TaskKind kin
   }
   return RunKey{shard_for(token.namespace_(), token.workflow_id(), e.shard_count()),
                 token.namespace_(), token.workflow_id(), RunId{token.run_id()}};
+}
+
+// Eager activity dispatch: the first attempts of the activities the completing worker asked to
+// run itself start in this transition (synced with it) instead of going to the task queue, which
+// saves the task-queue round trip and a transition per activity.
+Status start_eager_activities(Engine::Scope& s, const v1::RespondWorkflowTaskCompletedRequest& req,
+                              std::vector<ActivityStart>* starts) {
+  std::set<std::string> wanted;
+  for (const auto& c : req.commands()) {
+    if (c.command_type() == v1::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK &&
+        c.schedule_activity_task_command_attributes().request_eager_execution()) {
+      wanted.insert(c.schedule_activity_task_command_attributes().activity_id());
+    }
+  }
+  if (wanted.empty()) {
+    return Status();
+  }
+  std::vector<v1::TaskRecord> eager;
+  auto& added = s.effects.add_tasks;
+  for (auto it = added.begin(); it != added.end();) {
+    const v1::ActivityInfo* info = it->kind() == v1::TASK_KIND_ACTIVITY
+                                       ? s.ms->activity(it->scheduled_event_id())
+                                       : nullptr;
+    // Only on the workflow's own task queue: the worker polls that one.
+    if (info != nullptr && wanted.count(info->activity_id()) != 0 &&
+        it->task_queue() == s.ms->state().task_queue()) {
+      eager.push_back(std::move(*it));
+      it = added.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& task : eager) {
+    // The task is never written, so there is nothing to take out of the outbox.
+    size_t removes = s.effects.remove_tasks.size();
+    auto start = cairn::start_activity_task(s.ms, task, req.identity(), s.env, &s.effects);
+    s.effects.remove_tasks.resize(removes);
+    if (start.ok()) {
+      starts->push_back(std::move(start).value());
+    } else {
+      added.push_back(std::move(task));  // not startable here: the task queue gets it
+    }
+  }
+  return Status();
 }
 
 }  // namespace
@@ -46,6 +94,9 @@ Status start_workflow_task(Engine& e, const v1::TaskRecord& task,
     sticky = task.task_queue() != s.ms->state().task_queue();
     CAIRN_ASSIGN_OR_RETURN(token, cairn::start_workflow_task(s.ms, task, req.identity(), "", s.env,
                                                              &s.effects));
+    // Not waited for (see Durability): a start lost with the machine takes its removal of the
+    // task from the outbox with it, so a restart delivers the task again.
+    s.durability = Durability::kBuffered;
     resp->clear_updates();
     cairn::deliver_updates(s.ms, token.started_event_id(), resp->mutable_updates());
     const v1::RunState& rs = s.ms->state();
@@ -91,7 +142,10 @@ Status respond_workflow_task_completed(Engine& e, const v1::RespondWorkflowTaskC
                                        v1::RespondWorkflowTaskCompletedResponse* resp) {
   CAIRN_ASSIGN_OR_RETURN(v1::TaskToken token, decode_task_token(req.task_token()));
   CAIRN_ASSIGN_OR_RETURN(RunKey key, token_key(e, token, v1::TASK_KIND_WORKFLOW));
-  return e.run_transition(key, [&](Engine::Scope& s) {
+  std::vector<ActivityStart> eager;
+  v1::WorkflowType type;
+  CAIRN_RETURN_IF_ERROR(e.run_transition(key, [&](Engine::Scope& s) {
+    eager.clear();
     if (req.has_sticky_attributes()) {
       CAIRN_RETURN_IF_ERROR(cairn::set_sticky_queue(
           s.ms, req.sticky_attributes().worker_task_queue(),
@@ -100,8 +154,15 @@ Status respond_workflow_task_completed(Engine& e, const v1::RespondWorkflowTaskC
     CAIRN_RETURN_IF_ERROR(cairn::reject_updates(s.ms, req.update_rejections()));
     CAIRN_RETURN_IF_ERROR(cairn::complete_workflow_task(s.ms, token, req.commands(),
                                                         req.identity(), s.env, &s.effects));
-    return cairn::finish_update_delivery(s.ms, token.started_event_id(), s.env, &s.effects);
-  });
+    CAIRN_RETURN_IF_ERROR(
+        cairn::finish_update_delivery(s.ms, token.started_event_id(), s.env, &s.effects));
+    type = s.ms->state().workflow_type();
+    return start_eager_activities(s, req, &eager);
+  }));
+  for (const auto& start : eager) {
+    fill_activity_task(key, type, start, resp->add_activity_tasks());
+  }
+  return Status();
 }
 
 Status reset_sticky_task_queue(Engine& e, const v1::ResetStickyTaskQueueRequest& req,

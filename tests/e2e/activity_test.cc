@@ -186,3 +186,57 @@ TEST_F(ActivityTest, NonRetryableErrorIsNotRetried) {
 
 }  // namespace
 }  // namespace cairn::testing
+
+namespace cairn::testing {
+namespace {
+
+TEST_F(ActivityTest, FirstAttemptsRunEagerlyWhileRetriesAndOtherWorkersActivitiesArePolled) {
+  std::atomic<int> flaky_calls{0};
+  // `w` runs the workflow and "local"; "remote" runs on another task queue, polled by `other`.
+  Worker& w = new_worker("act-eager");
+  w.register_activity("local", [&](ActivityContext& ctx, int x) {
+    if (++flaky_calls == 1) {
+      throw ApplicationError("first attempt fails");
+    }
+    return x + ctx.info().attempt * 10;
+  });
+  w.register_workflow("eager_wf", [](WorkflowContext& ctx) {
+    RetryPolicy retry{.initial_interval = 50ms, .maximum_attempts = 3};
+    int a = ctx.activity<int>("local", 1, {.start_to_close = 10s, .retry = retry}).get();
+    int b = ctx.activity<int>("remote", 2, {.task_queue = "act-eager-remote",
+                                            .start_to_close = 10s})
+                .get();
+    return a + b;
+  });
+  Worker& other = new_worker("act-eager-remote");
+  other.register_activity("remote", [](int x) { return x * 100; });
+  w.start();
+  other.start();
+  auto h = client_->start("eager_wf", start_options("wf-eager", "act-eager"));
+  EXPECT_EQ(h.result<int>(30s), 21 + 200);
+  // Only the first attempt of "local" was eager; its retry and "remote" came through polls.
+  EXPECT_EQ(w.stats().eager_activities, 1);
+  EXPECT_EQ(other.stats().eager_activities, 0);
+  EXPECT_EQ(flaky_calls.load(), 2);
+  auto events = h.history();
+  EXPECT_EQ(count(events, v1::EVENT_TYPE_ACTIVITY_TASK_COMPLETED), 2);
+}
+
+TEST_F(ActivityTest, EagerActivitiesOffSendsEveryActivityThroughTheQueue) {
+  WorkerOptions wo;
+  wo.task_queue = "act-no-eager";
+  wo.eager_activities = false;
+  workers_.push_back(std::make_unique<Worker>(*client_, wo));
+  Worker& w = *workers_.back();
+  w.register_activity("double", [](int x) { return 2 * x; });
+  w.register_workflow("double_wf", [](WorkflowContext& ctx, int x) {
+    return ctx.activity<int>("double", x, {.start_to_close = 10s}).get();
+  });
+  w.start();
+  auto h = client_->start("double_wf", start_options("wf-no-eager", "act-no-eager"), 21);
+  EXPECT_EQ(h.result<int>(30s), 42);
+  EXPECT_EQ(w.stats().eager_activities, 0);
+}
+
+}  // namespace
+}  // namespace cairn::testing

@@ -207,3 +207,70 @@ TEST_F(ProtocolTest, PendingPollsAreAnsweredAndTheServerExitsCleanlyOnSigterm) {
 
 }  // namespace
 }  // namespace cairn::testing
+
+namespace cairn::testing {
+namespace {
+
+v1::Command schedule(const std::string& id, const std::string& task_queue, bool eager) {
+  v1::Command c;
+  c.set_command_type(v1::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK);
+  auto* a = c.mutable_schedule_activity_task_command_attributes();
+  a->set_activity_id(id);
+  a->mutable_activity_type()->set_name("step");
+  a->set_task_queue(task_queue);
+  a->set_start_to_close_timeout_ms(10'000);
+  a->mutable_input()->add_payloads()->set_data("in-" + id);
+  a->set_request_eager_execution(eager);
+  return c;
+}
+
+TEST_F(ProtocolTest, EagerActivitiesStartWithTheCompletionOnlyOnTheWorkflowsOwnTaskQueue) {
+  start(start_request("eager-1", "eager-q"));
+  auto task = poll_workflow_task("eager-q");
+  ASSERT_FALSE(task.task_token().empty());
+  v1::RespondWorkflowTaskCompletedRequest done;
+  done.set_task_token(task.task_token());
+  done.set_identity("raw-poller");
+  *done.add_commands() = schedule("a", "", /*eager=*/true);         // own queue: eager
+  *done.add_commands() = schedule("b", "elsewhere", /*eager=*/true);  // another queue: polled
+  *done.add_commands() = schedule("c", "", /*eager=*/false);        // not asked: polled
+  v1::RespondWorkflowTaskCompletedResponse resp;
+  auto st = stub_->RespondWorkflowTaskCompleted(ctx().get(), done, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(resp.activity_tasks_size(), 1);
+  const auto& eager = resp.activity_tasks(0);
+  EXPECT_EQ(eager.activity_id(), "a");
+  EXPECT_EQ(eager.attempt(), 1);
+  EXPECT_EQ(eager.input().payloads(0).data(), "in-a");
+  EXPECT_GT(eager.started_time_ms(), 0);
+
+  // The eager attempt is started: it is not on the queue, and its token completes it.
+  v1::PollActivityTaskQueueRequest poll;
+  poll.set_task_queue("eager-q");
+  v1::PollActivityTaskQueueResponse polled;
+  ASSERT_TRUE(stub_->PollActivityTaskQueue(ctx(3s).get(), poll, &polled).ok());
+  EXPECT_EQ(polled.activity_id(), "c");
+  poll.set_task_queue("elsewhere");
+  v1::PollActivityTaskQueueResponse other;
+  ASSERT_TRUE(stub_->PollActivityTaskQueue(ctx(3s).get(), poll, &other).ok());
+  EXPECT_EQ(other.activity_id(), "b");
+  v1::RespondActivityTaskCompletedRequest complete;
+  complete.set_task_token(eager.task_token());
+  complete.mutable_result()->add_payloads()->set_data("out-a");
+  v1::RespondActivityTaskCompletedResponse ok;
+  st = stub_->RespondActivityTaskCompleted(ctx().get(), complete, &ok);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+
+  auto events = history("eager-1");
+  int scheduled = 0;
+  int completed = 0;
+  for (const auto& e : events) {
+    scheduled += e.event_type() == v1::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED ? 1 : 0;
+    completed += e.event_type() == v1::EVENT_TYPE_ACTIVITY_TASK_COMPLETED ? 1 : 0;
+  }
+  EXPECT_EQ(scheduled, 3);
+  EXPECT_EQ(completed, 1);
+}
+
+}  // namespace
+}  // namespace cairn::testing

@@ -75,6 +75,8 @@ TEST_F(StickyProtocolTest, StickyWorkerGetsOnlyTheNewEvents) {
   auto first = poll("main-q");
   ASSERT_FALSE(first.task_token().empty());
   EXPECT_EQ(first.history().events(0).event_id(), 1);
+  // The worker polled its sticky queue lately: the server sends the run's tasks there.
+  EXPECT_TRUE(poll("main-q/sticky/w1", 1s).task_token().empty());
   complete_with_timer(first, "t1", "main-q/sticky/w1", 10'000);
 
   auto second = poll("main-q/sticky/w1");
@@ -93,9 +95,11 @@ TEST_F(StickyProtocolTest, TaskNotStartedOnTheStickyQueueFallsBackWithTheFullHis
   start("sticky-2");
   auto first = poll("main-q");
   ASSERT_FALSE(first.task_token().empty());
-  // Nobody polls the sticky queue: after the timer (200 ms) and the sticky schedule-to-start
-  // timeout (500 ms), the task appears on the normal queue.
-  complete_with_timer(first, "t1", "main-q/sticky/gone", 500);
+  // The sticky worker polled a moment ago but has no poll waiting now (busy): after the timer
+  // (200 ms) and the sticky schedule-to-start timeout (500 ms), the task appears on the normal
+  // queue.
+  EXPECT_TRUE(poll("main-q/sticky/busy", 1s).task_token().empty());
+  complete_with_timer(first, "t1", "main-q/sticky/busy", 500);
   auto t0 = std::chrono::steady_clock::now();
   auto second = poll("main-q");
   ASSERT_FALSE(second.task_token().empty());
@@ -105,10 +109,27 @@ TEST_F(StickyProtocolTest, TaskNotStartedOnTheStickyQueueFallsBackWithTheFullHis
             second.started_event_id());
 }
 
+TEST_F(StickyProtocolTest, TaskForAStickyQueueNobodyPollsGoesToTheNormalQueueAtOnce) {
+  start("sticky-gone");
+  auto first = poll("main-q");
+  ASSERT_FALSE(first.task_token().empty());
+  // The sticky worker never polled (it died, or the server restarted since): no waiting for the
+  // 30 s sticky timeout, the timer's task is on the normal queue with the full history.
+  complete_with_timer(first, "t1", "main-q/sticky/gone", 30'000);
+  auto t0 = std::chrono::steady_clock::now();
+  auto second = poll("main-q", 10s);
+  ASSERT_FALSE(second.task_token().empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+  EXPECT_EQ(second.history().events(0).event_id(), 1);
+  EXPECT_EQ(second.history().events(second.history().events_size() - 1).event_id(),
+            second.started_event_id());
+}
+
 TEST_F(StickyProtocolTest, ResetSendsTheNextTaskToTheNormalQueue) {
   start("sticky-3");
   auto first = poll("main-q");
   ASSERT_FALSE(first.task_token().empty());
+  EXPECT_TRUE(poll("main-q/sticky/w3", 1s).task_token().empty());  // a live sticky worker
   complete_with_timer(first, "t1", "main-q/sticky/w3", 30'000);
   v1::ResetStickyTaskQueueRequest reset;
   reset.mutable_execution()->set_workflow_id("sticky-3");

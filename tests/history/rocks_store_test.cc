@@ -3,6 +3,9 @@
 // write error (injected through a file system that fails write-ahead-log writes on demand).
 #include <algorithm>
 #include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -271,6 +274,106 @@ TEST_F(RocksStoreTest, AFailedWriteFailsTheStoreForLaterWritesButNotReads) {
   auto events = store->read_events(run_, EventId{1}, 10);
   ASSERT_TRUE(events.ok());
   EXPECT_FALSE(events->events.empty());
+}
+
+TEST_F(RocksStoreTest, ConcurrentCommitsSharingSyncsAllLandAndSurviveReopen) {
+  constexpr int kThreads = 16;
+  constexpr int kCommits = 40;
+  std::vector<RunKey> runs;
+  for (int t = 0; t < kThreads; ++t) {
+    runs.push_back(run_in_shard(t % 4, 4, "group", "run-" + std::to_string(t)));
+  }
+  {
+    auto store = must_open();
+    ASSERT_NE(store, nullptr);
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kCommits; ++i) {
+          Transition step = transition(runs[t], i + 1, 1);
+          step.add_tasks = {task(runs[t], 1 + t * 1000 + i)};
+          if (!store->commit(step).ok()) {
+            ++failures;
+          }
+        }
+      });
+    }
+    for (auto& th : threads) {
+      th.join();
+    }
+    EXPECT_EQ(failures.load(), 0);
+  }
+  auto store = must_open();
+  ASSERT_NE(store, nullptr);
+  for (int t = 0; t < kThreads; ++t) {
+    auto events = store->read_events(runs[t], EventId{1}, 1000);
+    ASSERT_TRUE(events.ok());
+    ASSERT_EQ(events->events.size(), static_cast<size_t>(kCommits)) << runs[t].debug_string();
+    for (int i = 0; i < kCommits; ++i) {
+      EXPECT_EQ(events->events[i].event_id(), i + 1);
+    }
+  }
+  size_t tasks = 0;
+  for (int shard = 0; shard < 4; ++shard) {
+    auto page = store->scan_tasks(ShardId{shard}, -1, 10'000);
+    ASSERT_TRUE(page.ok());
+    tasks += page->tasks.size();
+  }
+  EXPECT_EQ(tasks, static_cast<size_t>(kThreads * kCommits));
+  auto max = store->max_sequence();
+  ASSERT_TRUE(max.ok());
+  EXPECT_EQ(*max, 1 + (kThreads - 1) * 1000 + kCommits - 1);
+}
+
+TEST_F(RocksStoreTest, EveryWriterOfAFailedSharedWriteGetsTheError) {
+  auto fail = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<rocksdb::Env> env =
+      rocksdb::NewCompositeEnv(std::make_shared<FaultyFileSystem>(fail));
+  RocksStoreOptions options;
+  options.path = path_;
+  options.shard_count = 4;
+  auto opened = open_rocks_store_on_env(options, env);
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  auto store = std::move(opened).value();
+  fail->store(true);
+  constexpr int kThreads = 8;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      RunKey run = run_in_shard(t % 4, 4, "failing", "run-" + std::to_string(t));
+      if (store->commit(transition(run, 1, 1)).ok()) {
+        ++ok;
+      }
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  EXPECT_EQ(ok.load(), 0);
+  fail->store(false);
+  auto runs = store->list_runs_for_testing();
+  ASSERT_TRUE(runs.ok());
+  EXPECT_TRUE(runs->empty());  // nothing of a failed write is visible
+}
+
+TEST_F(RocksStoreTest, ABufferedCommitIsReadableAtOnceAndSurvivesReopen) {
+  {
+    auto store = must_open();
+    ASSERT_NE(store, nullptr);
+    Transition started = transition(run_, 1, 2);
+    started.durability = Durability::kBuffered;
+    ASSERT_TRUE(store->commit(started).ok());
+    auto events = store->read_events(run_, EventId{1}, 10);
+    ASSERT_TRUE(events.ok());
+    EXPECT_EQ(events->events.size(), 2u);
+  }
+  auto store = must_open();
+  ASSERT_NE(store, nullptr);
+  auto events = store->read_events(run_, EventId{1}, 10);
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->events.size(), 2u);
 }
 
 }  // namespace

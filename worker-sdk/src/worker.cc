@@ -246,6 +246,15 @@ bool WorkerImpl::acquire_slot() {
   return true;
 }
 
+bool WorkerImpl::try_acquire_slot() {
+  std::lock_guard lock(mu_);
+  if (stopping_ || free_slots_ == 0) {
+    return false;
+  }
+  --free_slots_;
+  return true;
+}
+
 void WorkerImpl::release_slot() {
   std::lock_guard lock(mu_);
   ++free_slots_;

@@ -67,6 +67,14 @@ class WorkerImpl {
   void wait_backoff(std::chrono::milliseconds& backoff);
   // Takes a free activity slot, waiting for one; false when stopping.
   bool acquire_slot();
+  // Takes a free activity slot if one is free now.
+  bool try_acquire_slot();
+  // Eager activity dispatch (workflow_task.cc): marks the commands whose activity can run here
+  // now, taking a slot for each; returns how many were taken.
+  int request_eager_activities(v1::RespondWorkflowTaskCompletedRequest* req);
+  // Runs the activity tasks of a completion's response in the slots taken for them, and gives
+  // back the slots the server did not use.
+  void run_eager_activities(const v1::RespondWorkflowTaskCompletedResponse& resp, int reserved);
   void release_slot();
   bool stopping();
 
@@ -80,7 +88,7 @@ class WorkerImpl {
 
   struct Counters {
     std::atomic<int64_t> workflow_tasks{0}, cache_hits{0}, full_replays{0}, history_fetches{0},
-        events_received{0}, evictions{0};
+        events_received{0}, evictions{0}, eager_activities{0};
   };
   Counters counters_;
 

@@ -33,7 +33,51 @@ WorkerStats WorkerImpl::stats() const {
   s.events_received = counters_.events_received.load();
   s.evictions = counters_.evictions.load();
   s.cached_runs = static_cast<int64_t>(cache_.size());
+  s.eager_activities = counters_.eager_activities.load();
   return s;
+}
+
+int WorkerImpl::request_eager_activities(v1::RespondWorkflowTaskCompletedRequest* req) {
+  if (!options_.eager_activities) {
+    return 0;
+  }
+  int reserved = 0;
+  for (auto& c : *req->mutable_commands()) {
+    if (c.command_type() != v1::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK) {
+      continue;
+    }
+    auto* a = c.mutable_schedule_activity_task_command_attributes();
+    const bool here = a->task_queue().empty() || a->task_queue() == options_.task_queue;
+    if (!here || activities_.count(a->activity_type().name()) == 0 || !try_acquire_slot()) {
+      continue;
+    }
+    a->set_request_eager_execution(true);
+    ++reserved;
+  }
+  return reserved;
+}
+
+void WorkerImpl::run_eager_activities(const v1::RespondWorkflowTaskCompletedResponse& resp,
+                                      int reserved) {
+  int used = 0;
+  for (const auto& t : resp.activity_tasks()) {
+    if (used == reserved) {
+      // More than asked for cannot happen with a correct server; such a task times out and is
+      // retried rather than running without a slot.
+      spdlog::warn("cairn worker: the server returned more eager activity tasks than requested");
+      break;
+    }
+    ++used;
+    ++counters_.eager_activities;
+    auto task = std::make_shared<v1::PollActivityTaskQueueResponse>(t);
+    submit([this, task] {
+      run_activity(*task);
+      release_slot();
+    });
+  }
+  for (; used < reserved; ++used) {
+    release_slot();
+  }
 }
 
 void WorkerImpl::fetch_full_history(const v1::PollWorkflowTaskQueueResponse& task, int64_t last,
@@ -168,10 +212,12 @@ void WorkerImpl::handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& t
       req.mutable_sticky_attributes()->set_schedule_to_start_timeout_ms(
           options_.sticky_schedule_to_start_timeout.count());
     }
+    const int eager = request_eager_activities(&req);
     v1::RespondWorkflowTaskCompletedResponse resp;
     st = call_with_retry([&](grpc::ClientContext* ctx) {
       return core_->stub->RespondWorkflowTaskCompleted(ctx, req, &resp);
     });
+    run_eager_activities(st.ok() ? resp : v1::RespondWorkflowTaskCompletedResponse(), eager);
   }
   ++counters_.workflow_tasks;
   if (!st.ok()) {

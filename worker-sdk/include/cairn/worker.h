@@ -36,6 +36,10 @@ struct WorkerOptions {
   // JSON and protobuf in workflow code.
   size_t fiber_stack_bytes = 256 * 1024;
   std::string identity;  // empty: the client's identity
+  // Eager activity dispatch: an activity scheduled by a workflow task of this worker, registered
+  // here and on this task queue, is started by the server with the task's completion and run
+  // here at once (no poll round trip) while a slot of max_concurrent_activities is free.
+  bool eager_activities = true;
 };
 
 // What a worker has done with workflow tasks since it started; for metrics and tests.
@@ -47,6 +51,7 @@ struct WorkerStats {
   int64_t events_received = 0;  // history events received with tasks and fetches
   int64_t evictions = 0;        // cached runs dropped for room (not counting closed runs)
   int64_t cached_runs = 0;      // cached now
+  int64_t eager_activities = 0;  // activity tasks received with workflow-task completions
 };
 
 namespace detail {
