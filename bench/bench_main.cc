@@ -11,6 +11,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
@@ -311,7 +312,10 @@ json run_micro(const Config& cfg, const std::string& binary, const std::string& 
     if (b.value("aggregate_name", "") != "median") {
       continue;
     }
-    json r{{"real_time_ns", b["real_time"]}, {"cpu_time_ns", b["cpu_time"]}};
+    const std::string unit = b.value("time_unit", "ns");
+    const double to_ns = unit == "s" ? 1e9 : unit == "ms" ? 1e6 : unit == "us" ? 1e3 : 1;
+    json r{{"real_time_ns", b["real_time"].get<double>() * to_ns},
+           {"cpu_time_ns", b["cpu_time"].get<double>() * to_ns}};
     if (b.contains("items_per_second")) {
       r["items_per_second"] = b["items_per_second"];
     }
@@ -419,6 +423,12 @@ std::string markdown(const json& r) {
       }
     }
   }
+  if (r.contains("failures")) {
+    md << "\n## Failed\n\n";
+    for (auto& [name, why] : r["failures"].items()) {
+      md << "- " << name << ": " << why.get<std::string>() << "\n";
+    }
+  }
   md << "\nRaw figures of every repetition: `report.json`. How they are measured and what the "
         "profiles show: `docs/performance.md`.\n";
   return md.str();
@@ -478,7 +488,17 @@ int main(int argc, char** argv) {
   auto dir = [&](const std::string& name) {
     return cfg.work_dir + "/" + name + "-" + std::to_string(++n);
   };
-  try {
+  json failures = json::object();
+  // One workload failing (a timeout, a crash) is reported and the others still run.
+  auto guarded = [&](const std::string& name, const std::function<void()>& fn) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      progress(name + " FAILED: " + e.what());
+      failures[name] = e.what();
+    }
+  };
+  {
     struct Simple {
       std::string name;
       std::vector<std::string> args;
@@ -492,20 +512,24 @@ int main(int argc, char** argv) {
       if (!wanted(cfg, w.name)) {
         continue;
       }
-      std::vector<json> runs;
-      for (int r = 1; r <= cfg.repeats; ++r) {
-        progress(w.name + ": repetition " + std::to_string(r) + " of " +
-                 std::to_string(cfg.repeats));
-        Server s(cfg, dir(w.name));
-        s.start();
-        runs.push_back(loadgen(cfg, s, w.args, 900s));
-        s.stop();
-        progress(w.name + ": " + runs.back().dump());
-      }
-      raw[w.name] = runs;
-      workloads[w.name] = medians(runs);
+      guarded(w.name, [&] {
+        std::vector<json> runs;
+        for (int r = 1; r <= cfg.repeats; ++r) {
+          progress(w.name + ": repetition " + std::to_string(r) + " of " +
+                   std::to_string(cfg.repeats));
+          Server s(cfg, dir(w.name));
+          s.start();
+          runs.push_back(loadgen(cfg, s, w.args, 900s));
+          s.stop();
+          progress(w.name + ": " + runs.back().dump());
+        }
+        raw[w.name] = runs;
+        workloads[w.name] = medians(runs);
+      });
     }
-    if (wanted(cfg, "w3")) {
+  }
+  if (wanted(cfg, "w3")) {
+    guarded("w3", [&] {
       std::vector<json> runs;
       for (int r = 1; r <= cfg.repeats; ++r) {
         progress("w3: repetition " + std::to_string(r) + " of " + std::to_string(cfg.repeats));
@@ -514,27 +538,30 @@ int main(int argc, char** argv) {
       }
       raw["w3"] = runs;
       workloads["w3"] = medians(runs);
-    }
-    if (wanted(cfg, "w4")) {
+    });
+  }
+  if (wanted(cfg, "w4")) {
+    guarded("w4", [&] {
       json w4 = run_w4(cfg, dir("w4"));  // once: filling it is the expensive part
       progress("w4: " + w4.dump());
       raw["w4"] = json::array({w4});
       workloads["w4"] = w4;
+    });
+  }
+  if (cfg.micro && wanted(cfg, "micro")) {
+    json micro = json::object();
+    const std::vector<std::pair<std::string, std::string>> binaries{
+        {"store_bench", "."}, {"transition_bench", "threads:(1|16)$"}, {"sdk_bench", "."}};
+    for (const auto& [binary, filter] : binaries) {
+      guarded(binary, [&] {
+        progress("micro-benchmarks: " + binary);
+        micro[binary] = run_micro(cfg, binary, filter, cfg.work_dir + "/micro");
+      });
     }
-    if (cfg.micro && wanted(cfg, "micro")) {
-      json micro;
-      progress("micro-benchmarks: store_bench");
-      micro["store_bench"] = run_micro(cfg, "store_bench", ".", cfg.work_dir + "/micro");
-      progress("micro-benchmarks: transition_bench");
-      micro["transition_bench"] =
-          run_micro(cfg, "transition_bench", "threads:(1|16)$", cfg.work_dir + "/micro");
-      progress("micro-benchmarks: sdk_bench");
-      micro["sdk_bench"] = run_micro(cfg, "sdk_bench", ".", cfg.work_dir + "/micro");
-      report["micro"] = micro;
-    }
-  } catch (const std::exception& e) {
-    std::cerr << "cairn-bench: " << e.what() << "\n";
-    return 1;
+    report["micro"] = micro;
+  }
+  if (!failures.empty()) {
+    report["failures"] = failures;
   }
   report["workloads"] = workloads;
   report["raw"] = raw;
@@ -542,5 +569,5 @@ int main(int argc, char** argv) {
   std::ofstream(cfg.out + "/report.md") << markdown(report);
   progress("wrote " + cfg.out + "/report.json and " + cfg.out + "/report.md");
   std::cout << markdown(report);
-  return 0;
+  return failures.empty() ? 0 : 1;
 }

@@ -47,5 +47,8 @@ void apply_parent(v1::RunState& state, const v1::WorkflowExecutionStartedEventAt
 v1::HistoryEvent::AttributesCase update_event_attributes(v1::EventType type);
 bool is_update_event(v1::EventType type);
 Status apply_update_event(v1::RunState& state, const v1::HistoryEvent& event, const std::string& run);
+// Completed updates whose outcome a run keeps for repeated update ids; older ones are forgotten.
+inline constexpr int kMaxCompletedUpdates = 100;
+void forget_oldest_completed_updates(v1::RunState& state);
 
 }  // namespace cairn::state_apply

@@ -53,12 +53,37 @@ Status apply_update_event(v1::RunState& s, const v1::HistoryEvent& e, const std:
   v1::UpdateInfo& u = it->second;
   u.set_state(v1::UPDATE_STATE_COMPLETED);
   u.set_completed_event_id(e.event_id());
+  u.clear_input();  // only the outcome is needed from now on (a repeated update id gets it)
   if (a.has_failure()) {
     *u.mutable_failure() = a.failure();
   } else {
     *u.mutable_result() = a.result();
   }
+  forget_oldest_completed_updates(s);
   return Status();
+}
+
+void forget_oldest_completed_updates(v1::RunState& s) {
+  // The state is copied and written by every transition of the run: an agent answering
+  // thousands of updates must not make each step slower. The oldest outcomes go first; a
+  // repeat of a forgotten update id is taken as a new update. Derived from event ids only, so
+  // a rebuild from events forgets the same ones.
+  int completed = 0;
+  for (const auto& [id, u] : s.updates()) {
+    completed += u.state() == v1::UPDATE_STATE_COMPLETED ? 1 : 0;
+  }
+  while (completed > kMaxCompletedUpdates) {
+    auto oldest = s.mutable_updates()->end();
+    for (auto it = s.mutable_updates()->begin(); it != s.mutable_updates()->end(); ++it) {
+      if (it->second.state() == v1::UPDATE_STATE_COMPLETED &&
+          (oldest == s.mutable_updates()->end() ||
+           it->second.completed_event_id() < oldest->second.completed_event_id())) {
+        oldest = it;
+      }
+    }
+    s.mutable_updates()->erase(oldest);
+    --completed;
+  }
 }
 
 }  // namespace cairn::state_apply

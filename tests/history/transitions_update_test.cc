@@ -3,6 +3,7 @@
 // to updates a task did not handle.
 #include <gtest/gtest.h>
 
+#include "history/mutable_state_apply.h"
 #include "history/update_rules.h"
 #include "tests/history/rules_test_util.h"
 
@@ -167,6 +168,38 @@ TEST_F(UpdateRulesTest, AClosedRunAdmitsNothing) {
   auto again = admit("u0");
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(*again);
+}
+
+}  // namespace
+}  // namespace cairn::rules_test
+
+namespace cairn::rules_test {
+namespace {
+
+TEST_F(UpdateRulesTest, OnlyTheNewestCompletedOutcomesAreKeptAndARebuildKeepsTheSame) {
+  const int total = state_apply::kMaxCompletedUpdates + 5;
+  for (int i = 0; i < total; ++i) {
+    std::string id = "u" + std::to_string(i);
+    ASSERT_TRUE(admit(id).ok());
+    std::vector<std::string> ids;
+    v1::TaskToken token = start_with_updates(&ids);
+    ASSERT_TRUE(finish(token, {accept(id), complete(id, "\"done\"")}).ok());
+  }
+  EXPECT_EQ(ms_.state().updates_size(), state_apply::kMaxCompletedUpdates);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(state_of("u" + std::to_string(i)), v1::UPDATE_STATE_UNSPECIFIED) << i;
+  }
+  EXPECT_EQ(state_of("u5"), v1::UPDATE_STATE_COMPLETED);
+  EXPECT_FALSE(ms_.state().updates().at("u5").has_input());  // outcome only
+  EXPECT_EQ(ms_.state().updates().at("u5").result().payloads(0).data(), "\"done\"");
+  // The same updates are forgotten when the state is rebuilt from the history.
+  MutableState rebuilt;
+  for (const auto& e : history_) {
+    ASSERT_TRUE(rebuilt.apply(e).ok());
+  }
+  EXPECT_EQ(rebuilt.state().updates_size(), state_apply::kMaxCompletedUpdates);
+  EXPECT_EQ(rebuilt.state().updates().count("u4"), 0u);
+  EXPECT_EQ(rebuilt.state().updates().count("u5"), 1u);
 }
 
 }  // namespace
