@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
-./scripts/build.sh
+./scripts/build.sh -DCAIRN_BUILD_BENCH=ON  # the benchmarks too: the suite runs a smoke pass of the harness
 cd build
 ctest --output-on-failure -j2 --timeout 300 "$@"
