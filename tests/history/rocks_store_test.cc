@@ -94,8 +94,20 @@ class RocksStoreTest : public ::testing::Test {
     return store.ok() ? std::move(store).value() : nullptr;
   }
 
+  // A store whose write-ahead-log writes and syncs fail while *fail is set.
+  std::unique_ptr<HistoryStore> open_faulty(std::shared_ptr<std::atomic<bool>> fail) {
+    env_ = rocksdb::NewCompositeEnv(std::make_shared<FaultyFileSystem>(std::move(fail)));
+    RocksStoreOptions options;
+    options.path = path_;
+    options.shard_count = 4;
+    auto opened = open_rocks_store_on_env(options, env_);
+    EXPECT_TRUE(opened.ok()) << opened.status().to_string();
+    return opened.ok() ? std::move(opened).value() : nullptr;
+  }
+
   store_test::TempDir dir_;
   const std::string path_ = dir_.sub("data");
+  std::shared_ptr<rocksdb::Env> env_;  // outlives the stores opened on it
   const RunKey run_ = run_in_shard(1, 4, "order", "run-1");
 };
 
@@ -239,14 +251,8 @@ TEST_F(RocksStoreTest, ASecondOpenOfAnOpenDirectoryFailsAndNamesThePath) {
 
 TEST_F(RocksStoreTest, AFailedWriteFailsTheStoreForLaterWritesButNotReads) {
   auto fail = std::make_shared<std::atomic<bool>>(false);
-  std::shared_ptr<rocksdb::Env> env =
-      rocksdb::NewCompositeEnv(std::make_shared<FaultyFileSystem>(fail));
-  RocksStoreOptions options;
-  options.path = path_;
-  options.shard_count = 4;
-  auto opened = open_rocks_store_on_env(options, env);
-  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
-  auto store = std::move(opened).value();
+  auto store = open_faulty(fail);
+  ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->commit(transition(run_, 1, 1)).ok());
 
   fail->store(true);
@@ -328,14 +334,8 @@ TEST_F(RocksStoreTest, ConcurrentCommitsSharingSyncsAllLandAndSurviveReopen) {
 
 TEST_F(RocksStoreTest, EveryWriterOfAFailedSharedWriteGetsTheError) {
   auto fail = std::make_shared<std::atomic<bool>>(false);
-  std::shared_ptr<rocksdb::Env> env =
-      rocksdb::NewCompositeEnv(std::make_shared<FaultyFileSystem>(fail));
-  RocksStoreOptions options;
-  options.path = path_;
-  options.shard_count = 4;
-  auto opened = open_rocks_store_on_env(options, env);
-  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
-  auto store = std::move(opened).value();
+  auto store = open_faulty(fail);
+  ASSERT_NE(store, nullptr);
   fail->store(true);
   constexpr int kThreads = 8;
   std::atomic<int> ok{0};
