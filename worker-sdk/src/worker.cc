@@ -105,6 +105,7 @@ void WorkerImpl::stop() {
       ctx->TryCancel();
     }
     cv_.notify_all();
+    slot_cv_.notify_all();
   }
   for (auto& t : pollers_) {
     t.join();
@@ -115,7 +116,7 @@ void WorkerImpl::stop() {
     std::lock_guard lock(mu_);
     executors_stopping_ = true;
     executors.swap(executors_);
-    cv_.notify_all();
+    jobs_cv_.notify_all();
   }
   for (auto& t : executors) {
     t.join();  // each drains the queued activities first
@@ -238,7 +239,7 @@ void WorkerImpl::activity_poll_loop() {
 
 bool WorkerImpl::acquire_slot() {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return stopping_ || free_slots_ > 0; });
+  slot_cv_.wait(lock, [&] { return stopping_ || free_slots_ > 0; });
   if (stopping_) {
     return false;
   }
@@ -258,7 +259,7 @@ bool WorkerImpl::try_acquire_slot() {
 void WorkerImpl::release_slot() {
   std::lock_guard lock(mu_);
   ++free_slots_;
-  cv_.notify_all();
+  slot_cv_.notify_one();  // one slot: one waiting poller
 }
 
 void WorkerImpl::submit(std::function<void()> job) {
@@ -268,7 +269,7 @@ void WorkerImpl::submit(std::function<void()> job) {
   if (static_cast<int>(jobs_.size()) > idle_executors_) {
     executors_.emplace_back([this] { executor_loop(); });
   } else {
-    cv_.notify_all();
+    jobs_cv_.notify_one();  // one job: one idle executor, not all of them
   }
 }
 
@@ -276,7 +277,7 @@ void WorkerImpl::executor_loop() {
   std::unique_lock lock(mu_);
   for (;;) {
     ++idle_executors_;
-    cv_.wait(lock, [&] { return !jobs_.empty() || executors_stopping_; });
+    jobs_cv_.wait(lock, [&] { return !jobs_.empty() || executors_stopping_; });
     --idle_executors_;
     if (jobs_.empty()) {
       return;  // stopping, and nothing left to run

@@ -94,7 +94,9 @@ class WorkerImpl {
 
   std::mutex stop_mu_;  // serialises stop()
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;       // stopping_, stopped_
+  std::condition_variable slot_cv_;  // free_slots_ (activity pollers wait for a slot)
+  std::condition_variable jobs_cv_;  // jobs_ (idle executors wait for a job)
   bool started_ = false;                    // GUARDED_BY(mu_)
   bool stopping_ = false;                   // GUARDED_BY(mu_)
   bool stopped_ = false;                    // GUARDED_BY(mu_)
