@@ -45,26 +45,6 @@ int export_history(const std::string& address, const std::string& id, const std:
   return 0;
 }
 
-void print_timeline(const std::vector<cairn::v1::HistoryEvent>& events) {
-  if (events.empty()) {
-    return;
-  }
-  int64_t t0 = events.front().event_time_ms();
-  std::cout << "History (" << events.size() << " events):\n";
-  for (const auto& e : events) {
-    char prefix[64];
-    std::snprintf(prefix, sizeof(prefix), "%4lld  +%6lldms  ",
-                  static_cast<long long>(e.event_id()),
-                  static_cast<long long>(e.event_time_ms() - t0));
-    std::cout << prefix << cairn::event_type_name(e.event_type());
-    std::string detail = cairn::event_detail(e);
-    if (!detail.empty()) {
-      std::cout << "  " << detail;
-    }
-    std::cout << "\n";
-  }
-}
-
 int run_greeting(const std::string& address, const std::string& task_queue,
                  const std::string& name, const std::string& punctuation, const std::string& id,
                  int timeout_s) {
@@ -87,7 +67,7 @@ int run_greeting(const std::string& address, const std::string& task_queue,
   }
   std::string result = handle.result<std::string>(std::chrono::seconds(timeout_s));
   std::cout << "Result: " << result << "\n";
-  print_timeline(handle.history());
+  std::cout << cairn::history_timeline(handle.history());
   return 0;
 }
 

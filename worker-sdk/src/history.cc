@@ -2,6 +2,7 @@
 #include "cairn/history.h"
 
 #include <cctype>
+#include <cstdio>
 
 namespace cairn {
 namespace {
@@ -137,6 +138,27 @@ std::string describe_event(const v1::HistoryEvent& event) {
 
 std::string describe_command(const v1::Command& command) {
   return command_type_name(command.command_type()) + "(" + command_detail(command) + ")";
+}
+
+std::string history_timeline(const std::vector<v1::HistoryEvent>& events) {
+  if (events.empty()) {
+    return "";
+  }
+  std::string out = "History (" + std::to_string(events.size()) + " events):\n";
+  const int64_t t0 = events.front().event_time_ms();
+  for (const auto& e : events) {
+    char prefix[64];
+    std::snprintf(prefix, sizeof(prefix), "%4lld  +%6lldms  ",
+                  static_cast<long long>(e.event_id()),
+                  static_cast<long long>(e.event_time_ms() - t0));
+    out += prefix + event_type_name(e.event_type());
+    std::string detail = event_detail(e);
+    if (!detail.empty()) {
+      out += "  " + detail;
+    }
+    out += "\n";
+  }
+  return out;
 }
 
 }  // namespace cairn

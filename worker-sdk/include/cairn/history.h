@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "cairn/v1/command.pb.h"
 #include "cairn/v1/history.pb.h"
@@ -23,5 +24,9 @@ std::string command_detail(const v1::Command& command);
 // "ActivityTaskScheduled(activity_type=fetch, activity_id=1)".
 std::string describe_event(const v1::HistoryEvent& event);
 std::string describe_command(const v1::Command& command);
+
+// A run's history as text, one event a line: id, milliseconds since the first event, type and
+// detail, under a "History (N events):" heading. Empty for no events.
+std::string history_timeline(const std::vector<v1::HistoryEvent>& events);
 
 }  // namespace cairn

@@ -1,0 +1,339 @@
+// cairnctl: the admin CLI. Speaks gRPC to a cairn-server through the SDK's client; never links
+// server internals. Address and namespace come from flags or CAIRN_ADDRESS / CAIRN_NAMESPACE.
+// Tables for people by default, --output json for scripts.
+//
+// Exit codes: 0 done; 1 the server refused (not found, invalid argument, …) or the workflow
+// ended unsuccessfully (`workflow result`); 2 bad usage; 3 no server answers at the address.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <functional>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <google/protobuf/util/json_util.h>
+#include <nlohmann/json.hpp>
+
+#include "cairn/client.h"
+#include "cairn/errors.h"
+#include "cairn/history.h"
+#include "cairn/history_json.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace v1 = cairn::v1;
+
+constexpr int kRefused = 1;
+constexpr int kUsage = 2;
+constexpr int kUnreachable = 3;
+
+struct Globals {
+  std::string address = "127.0.0.1:7233";
+  std::string ns = "default";
+  std::string output = "table";
+  bool json() const { return output == "json"; }
+};
+
+struct Target {
+  std::string workflow_id;
+  std::string run_id;
+};
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+std::string to_json(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  return out;
+}
+
+std::string time_text(int64_t ms) {
+  if (ms <= 0) {
+    return "-";
+  }
+  time_t secs = static_cast<time_t>(ms / 1000);
+  char buf[64];
+  strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", gmtime(&secs));
+  char out[80];
+  std::snprintf(out, sizeof(out), "%s.%03d UTC", buf, static_cast<int>(ms % 1000));
+  return out;
+}
+
+std::string status_text(v1::WorkflowExecutionStatus s) {
+  std::string name = v1::WorkflowExecutionStatus_Name(s);
+  const std::string prefix = "WORKFLOW_EXECUTION_STATUS_";
+  return name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
+}
+
+cairn::Client connect(const Globals& g) {
+  cairn::ClientOptions o;
+  o.address = g.address;
+  o.ns = g.ns;
+  o.identity = "cairnctl";
+  return cairn::Client(o);
+}
+
+int server_health(const Globals& g) {
+  cairn::Client client = connect(g);
+  v1::GetSystemInfoRequest req;
+  v1::GetSystemInfoResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 5s);
+  grpc::Status st = client.stub().GetSystemInfo(&ctx, req, &resp);
+  if (!st.ok()) {
+    std::cerr << "cairnctl: no cairn-server answers at " << g.address << " (" << st.error_message()
+              << "); start one or pass --address / CAIRN_ADDRESS\n";
+    return kUnreachable;
+  }
+  if (g.json()) {
+    std::cout << to_json(resp) << "\n";
+  } else {
+    std::cout << "server   " << g.address << "\n"
+              << "status   " << (resp.serving() ? "SERVING" : "SHUTTING DOWN") << "\n"
+              << "version  " << resp.server_version() << "\n"
+              << "shards   " << resp.shard_count() << "\n"
+              << "polls    " << resp.waiting_polls() << " waiting\n";
+  }
+  return resp.serving() ? 0 : kRefused;
+}
+
+int describe(const Globals& g, const Target& t) {
+  cairn::Client client = connect(g);
+  v1::DescribeWorkflowExecutionResponse d = client.handle(t.workflow_id, t.run_id).describe();
+  if (g.json()) {
+    std::cout << to_json(d) << "\n";
+    return 0;
+  }
+  const auto& info = d.workflow_execution_info();
+  std::cout << "workflow id   " << info.execution().workflow_id() << "\n"
+            << "run id        " << info.execution().run_id() << "\n"
+            << "type          " << info.type().name() << "\n"
+            << "task queue    " << info.task_queue() << "\n"
+            << "status        " << status_text(info.status())
+            << (d.cancel_requested() ? " (cancel requested)" : "") << "\n"
+            << "started       " << time_text(info.start_time_ms()) << "\n"
+            << "closed        " << time_text(info.close_time_ms()) << "\n"
+            << "history       " << info.history_length() << " events\n";
+  if (d.pending_activities_size() > 0) {
+    std::cout << "pending activities:\n";
+    for (const auto& a : d.pending_activities()) {
+      std::string state = v1::PendingActivityState_Name(a.state());
+      std::cout << "  " << a.activity_id() << "  " << a.activity_type().name() << "  "
+                << state.substr(std::string("PENDING_ACTIVITY_STATE_").size()) << "\n";
+    }
+  }
+  if (d.pending_timers_size() > 0) {
+    std::cout << "pending timers: " << d.pending_timers_size() << "\n";
+  }
+  return 0;
+}
+
+int show(const Globals& g, const Target& t) {
+  cairn::Client client = connect(g);
+  auto events = client.handle(t.workflow_id, t.run_id).history();
+  if (g.json()) {
+    std::cout << cairn::export_history_json(events, t.workflow_id, t.run_id) << "\n";
+    return 0;
+  }
+  std::cout << cairn::history_timeline(events);
+  return 0;
+}
+
+int result(const Globals& g, const Target& t, int timeout_s) {
+  cairn::Client client = connect(g);
+  try {
+    v1::Payloads p =
+        client.handle(t.workflow_id, t.run_id).result_payloads(std::chrono::seconds(timeout_s));
+    for (const auto& payload : p.payloads()) {
+      std::cout << payload.data() << "\n";
+    }
+    return 0;
+  } catch (const cairn::WorkflowFailedError& e) {
+    std::cerr << "cairnctl: " << e.what() << "\n";
+    return kRefused;
+  } catch (const cairn::TimeoutError& e) {
+    std::cerr << "cairnctl: " << e.what() << " (still running: raise --timeout)\n";
+    return kRefused;
+  }
+}
+
+int signal(const Globals& g, const Target& t, const std::string& name, const std::string& input) {
+  cairn::Client client = connect(g);
+  v1::Payloads payloads;
+  if (!input.empty()) {
+    if (!nlohmann::json::accept(input)) {
+      std::cerr << "cairnctl: --input is not JSON: " << input
+                << " (a string needs quotes: --input '\"text\"')\n";
+      return kUsage;
+    }
+    auto* p = payloads.add_payloads();
+    (*p->mutable_metadata())["encoding"] = cairn::kEncodingJson;
+    p->set_data(nlohmann::json::parse(input).dump());
+  }
+  client.handle(t.workflow_id, t.run_id).signal_payloads(name, payloads);
+  std::cout << "signal " << name << " sent to " << t.workflow_id << "\n";
+  return 0;
+}
+
+int export_history(const Globals& g, const Target& t, const std::string& out) {
+  cairn::Client client = connect(g);
+  cairn::WorkflowHistory h;
+  h.workflow_id = t.workflow_id;
+  auto handle = client.handle(t.workflow_id, t.run_id);
+  h.run_id = t.run_id.empty() ? handle.describe().workflow_execution_info().execution().run_id()
+                              : t.run_id;
+  h.events = client.handle(t.workflow_id, h.run_id).history();
+  cairn::save_history_json(out, h);
+  std::cerr << "exported " << h.events.size() << " events of " << t.workflow_id << " (run "
+            << h.run_id << ") to " << out << "\n";
+  return 0;
+}
+
+int namespaces(const Globals& g, const std::string& name) {
+  cairn::Client client = connect(g);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 10s);
+  if (!name.empty()) {
+    v1::DescribeNamespaceRequest req;
+    req.set_namespace_(name);
+    v1::DescribeNamespaceResponse resp;
+    grpc::Status st = client.stub().DescribeNamespace(&ctx, req, &resp);
+    if (!st.ok()) {
+      throw cairn::RpcError(st.error_code(), st.error_message());
+    }
+    std::cout << to_json(resp) << "\n";
+    return 0;
+  }
+  v1::ListNamespacesRequest req;
+  v1::ListNamespacesResponse resp;
+  grpc::Status st = client.stub().ListNamespaces(&ctx, req, &resp);
+  if (!st.ok()) {
+    throw cairn::RpcError(st.error_code(), st.error_message());
+  }
+  if (g.json()) {
+    std::cout << to_json(resp) << "\n";
+    return 0;
+  }
+  std::printf("%-24s %-14s %s\n", "NAME", "RETENTION", "DESCRIPTION");
+  for (const auto& ns : resp.namespaces()) {
+    std::printf("%-24s %-14s %s\n", ns.name().c_str(),
+                (std::to_string(ns.retention_ms() / 3'600'000) + " h").c_str(),
+                ns.description().c_str());
+  }
+  return 0;
+}
+
+void add_target(CLI::App* cmd, Target* t) {
+  cmd->add_option("-w,--workflow-id", t->workflow_id, "workflow id")->required();
+  cmd->add_option("-r,--run-id", t->run_id, "run id (default: the current run)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Globals g;
+  g.address = env_or("CAIRN_ADDRESS", g.address);
+  g.ns = env_or("CAIRN_NAMESPACE", g.ns);
+  CLI::App app{"cairnctl: inspect and operate workflows on a cairn-server"};
+  app.require_subcommand(1);
+  app.add_option("--address", g.address, "server address (env CAIRN_ADDRESS)")
+      ->capture_default_str();
+  app.add_option("-n,--namespace", g.ns, "namespace (env CAIRN_NAMESPACE)")->capture_default_str();
+  app.add_option("-o,--output", g.output, "table or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+
+  std::function<int()> action;
+  Target t;
+  std::string name;
+  std::string input;
+  std::string reason;
+  std::string out;
+  int timeout_s = 60;
+
+  auto* server = app.add_subcommand("server", "the server itself")->require_subcommand(1);
+  server->add_subcommand("health", "is it serving (exit 0), shutting down (1), unreachable (3)")
+      ->callback([&] { action = [&] { return server_health(g); }; });
+
+  auto* wf = app.add_subcommand("workflow", "one workflow run")->require_subcommand(1);
+  auto* d = wf->add_subcommand("describe", "status, times, pending activities and timers");
+  add_target(d, &t);
+  d->callback([&] { action = [&] { return describe(g, t); }; });
+  auto* s = wf->add_subcommand("show", "the run's history as a timeline (json: history JSON)");
+  add_target(s, &t);
+  s->callback([&] { action = [&] { return show(g, t); }; });
+  auto* r = wf->add_subcommand("result", "wait for the run to close and print its result");
+  add_target(r, &t);
+  r->add_option("--timeout", timeout_s, "seconds to wait")->capture_default_str();
+  r->callback([&] { action = [&] { return result(g, t, timeout_s); }; });
+  auto* sig = wf->add_subcommand("signal", "send a signal");
+  add_target(sig, &t);
+  sig->add_option("--name", name, "signal name")->required();
+  sig->add_option("--input", input, "the signal's argument as JSON");
+  sig->callback([&] { action = [&] { return signal(g, t, name, input); }; });
+  auto* c = wf->add_subcommand("cancel", "ask the run to cancel (its code sees CanceledError)");
+  add_target(c, &t);
+  c->add_option("--reason", reason, "why");
+  c->callback([&] {
+    action = [&] {
+      connect(g).handle(t.workflow_id, t.run_id).cancel(reason);
+      std::cout << "cancellation of " << t.workflow_id << " requested\n";
+      return 0;
+    };
+  });
+  auto* term = wf->add_subcommand("terminate", "close the run at once, running no more code");
+  add_target(term, &t);
+  term->add_option("--reason", reason, "why");
+  term->callback([&] {
+    action = [&] {
+      connect(g).handle(t.workflow_id, t.run_id).terminate(reason);
+      std::cout << t.workflow_id << " terminated\n";
+      return 0;
+    };
+  });
+
+  auto* hist = app.add_subcommand("history", "histories")->require_subcommand(1);
+  auto* ex = hist->add_subcommand("export",
+                                  "write a run's history as history JSON (the "
+                                  "replayer's input, a worker's --replay FILE)");
+  add_target(ex, &t);
+  ex->add_option("--out", out, "file to write")->required();
+  ex->callback([&] { action = [&] { return export_history(g, t, out); }; });
+
+  auto* ns = app.add_subcommand("namespace", "namespaces")->require_subcommand(1);
+  ns->add_subcommand("list", "every namespace")->callback([&] {
+    action = [&] { return namespaces(g, ""); };
+  });
+  auto* nsd = ns->add_subcommand("describe", "one namespace");
+  nsd->add_option("name", name, "namespace name")->required();
+  nsd->callback([&] { action = [&] { return namespaces(g, name); }; });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : kUsage;
+  }
+  try {
+    return action();
+  } catch (const cairn::RpcError& e) {
+    if (e.code() == grpc::StatusCode::UNAVAILABLE ||
+        e.code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      std::cerr << "cairnctl: no cairn-server answers at " << g.address << ": " << e.what() << "\n";
+      return kUnreachable;
+    }
+    std::cerr << "cairnctl: " << e.what() << "\n";
+    return kRefused;
+  } catch (const std::exception& e) {
+    std::cerr << "cairnctl: " << e.what() << "\n";
+    return kRefused;
+  }
+}
