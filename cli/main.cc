@@ -147,14 +147,17 @@ int show(const Globals& g, const Target& t) {
   return 0;
 }
 
+void print_payloads(const v1::Payloads& p) {
+  for (const auto& payload : p.payloads()) {
+    std::cout << payload.data() << "\n";
+  }
+}
+
 int result(const Globals& g, const Target& t, int timeout_s) {
   cairn::Client client = connect(g);
   try {
-    v1::Payloads p =
-        client.handle(t.workflow_id, t.run_id).result_payloads(std::chrono::seconds(timeout_s));
-    for (const auto& payload : p.payloads()) {
-      std::cout << payload.data() << "\n";
-    }
+    print_payloads(
+        client.handle(t.workflow_id, t.run_id).result_payloads(std::chrono::seconds(timeout_s)));
     return 0;
   } catch (const cairn::WorkflowFailedError& e) {
     std::cerr << "cairnctl: " << e.what() << "\n";
@@ -165,19 +168,62 @@ int result(const Globals& g, const Target& t, int timeout_s) {
   }
 }
 
-int signal(const Globals& g, const Target& t, const std::string& name, const std::string& input) {
-  cairn::Client client = connect(g);
-  v1::Payloads payloads;
-  if (!input.empty()) {
-    if (!nlohmann::json::accept(input)) {
-      std::cerr << "cairnctl: --input is not JSON: " << input
-                << " (a string needs quotes: --input '\"text\"')\n";
-      return kUsage;
-    }
-    auto* p = payloads.add_payloads();
-    (*p->mutable_metadata())["encoding"] = cairn::kEncodingJson;
-    p->set_data(nlohmann::json::parse(input).dump());
+// `input` (JSON text; empty: no argument) as the payloads of a call. False (and a message)
+// when it is not JSON: nothing is sent then.
+bool json_payloads(const std::string& input, v1::Payloads* out) {
+  if (input.empty()) {
+    return true;
   }
+  if (!nlohmann::json::accept(input)) {
+    std::cerr << "cairnctl: --input is not JSON: " << input
+              << " (a string needs quotes: --input '\"text\"')\n";
+    return false;
+  }
+  auto* p = out->add_payloads();
+  (*p->mutable_metadata())["encoding"] = cairn::kEncodingJson;
+  p->set_data(nlohmann::json::parse(input).dump());
+  return true;
+}
+
+// Starts a run; with `wait`, waits for its result too (workflow execute).
+int start(const Globals& g, const std::string& type, const std::string& task_queue,
+          const std::string& id, const std::string& input, bool wait, int timeout_s) {
+  v1::Payloads payloads;
+  if (!json_payloads(input, &payloads)) {
+    return kUsage;
+  }
+  cairn::Client client = connect(g);
+  cairn::StartWorkflowOptions o;
+  o.id = id;
+  o.task_queue = task_queue;
+  cairn::WorkflowHandle h = client.start_payloads(type, o, payloads);
+  if (!wait) {
+    if (g.json()) {
+      std::cout << nlohmann::json{{"workflow_id", h.workflow_id()}, {"run_id", h.run_id()}}.dump()
+                << "\n";
+    } else {
+      std::cout << "started " << h.workflow_id() << " (run " << h.run_id() << ")\n";
+    }
+    return 0;
+  }
+  return result(g, Target{h.workflow_id(), h.run_id()}, timeout_s);
+}
+
+int query(const Globals& g, const Target& t, const std::string& name, const std::string& input) {
+  v1::Payloads payloads;
+  if (!json_payloads(input, &payloads)) {
+    return kUsage;
+  }
+  print_payloads(connect(g).handle(t.workflow_id, t.run_id).query_payloads(name, payloads));
+  return 0;
+}
+
+int signal(const Globals& g, const Target& t, const std::string& name, const std::string& input) {
+  v1::Payloads payloads;
+  if (!json_payloads(input, &payloads)) {
+    return kUsage;
+  }
+  cairn::Client client = connect(g);
   client.handle(t.workflow_id, t.run_id).signal_payloads(name, payloads);
   std::cout << "signal " << name << " sent to " << t.workflow_id << "\n";
   return 0;
@@ -274,6 +320,30 @@ int main(int argc, char** argv) {
   add_target(r, &t);
   r->add_option("--timeout", timeout_s, "seconds to wait")->capture_default_str();
   r->callback([&] { action = [&] { return result(g, t, timeout_s); }; });
+  std::string type;
+  std::string task_queue;
+  for (bool wait : {false, true}) {
+    auto* st = wf->add_subcommand(wait ? "execute" : "start",
+                                  wait ? "start a run and wait for its result" : "start a run");
+    st->add_option("-t,--type", type, "workflow type")->required();
+    st->add_option("-q,--task-queue", task_queue, "task queue")->required();
+    st->add_option("-w,--workflow-id", t.workflow_id, "workflow id (default: a random UUID)");
+    st->add_option("--input", input, "the workflow's argument as JSON");
+    if (wait) {
+      st->add_option("--timeout", timeout_s, "seconds to wait")->capture_default_str();
+    }
+    st->callback([&, wait] {
+      action = [&, wait] {
+        return start(g, type, task_queue, t.workflow_id, input, wait, timeout_s);
+      };
+    });
+  }
+  auto* q = wf->add_subcommand("query", "run a query handler on a worker (writes nothing)");
+  add_target(q, &t);
+  q->add_option("--name", name, "query name (__stack_trace: what the run is blocked on)")
+      ->required();
+  q->add_option("--input", input, "the query's argument as JSON");
+  q->callback([&] { action = [&] { return query(g, t, name, input); }; });
   auto* sig = wf->add_subcommand("signal", "send a signal");
   add_target(sig, &t);
   sig->add_option("--name", name, "signal name")->required();

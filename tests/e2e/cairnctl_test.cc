@@ -145,3 +145,43 @@ TEST_F(CairnctlTest, NamespacesAreListedAndDescribed) {
 
 }  // namespace
 }  // namespace cairn::testing
+
+namespace cairn::testing {
+namespace {
+
+TEST_F(CairnctlTest, StartExecuteAndQuery) {
+  Worker& w = new_worker("ctl-exec");
+  w.register_workflow("double", [](WorkflowContext& ctx, int x) {
+    ctx.set_query_handler("input", [x] { return x; });
+    ctx.signal<int>("done").wait_for(std::chrono::seconds(30));
+    return 2 * x;
+  });
+  w.register_workflow("square", [](WorkflowContext&, int x) { return x * x; });
+  w.start();
+  Run executed = ctl({"workflow", "execute", "-t", "square", "-q", "ctl-exec", "-w", "ctl-sq",
+                      "--input", "7", "--timeout", "30"});
+  ASSERT_EQ(executed.exit, 0) << executed.output;
+  EXPECT_NE(executed.output.find("49"), std::string::npos) << executed.output;
+
+  Run started = ctl({"--output", "json", "workflow", "start", "-t", "double", "-q", "ctl-exec",
+                     "-w", "ctl-double", "--input", "21"});
+  ASSERT_EQ(started.exit, 0) << started.output;
+  EXPECT_NE(started.output.find("\"workflow_id\":\"ctl-double\""), std::string::npos)
+      << started.output;
+  Run queried = ctl({"workflow", "query", "-w", "ctl-double", "--name", "input"});
+  ASSERT_EQ(queried.exit, 0) << queried.output;
+  EXPECT_NE(queried.output.find("21"), std::string::npos) << queried.output;
+  Run unknown = ctl({"workflow", "query", "-w", "ctl-double", "--name", "nope"});
+  EXPECT_EQ(unknown.exit, 1);
+  EXPECT_NE(unknown.output.find("nope"), std::string::npos) << unknown.output;
+  client_->handle("ctl-double").signal("done", 1);
+  EXPECT_EQ(client_->handle("ctl-double").result<int>(30s), 42);
+
+  Run bad = ctl(
+      {"workflow", "start", "-t", "double", "-q", "ctl-exec", "-w", "ctl-bad", "--input", "{oops"});
+  EXPECT_EQ(bad.exit, 2);
+  EXPECT_THROW(client_->handle("ctl-bad").describe(), RpcError);  // nothing was started
+}
+
+}  // namespace
+}  // namespace cairn::testing
