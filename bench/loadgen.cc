@@ -18,22 +18,24 @@
 //              completion latency
 //
 // Prints a human summary on stderr and one JSON object on stdout. Bounded in count and time.
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "cairn/client.h"
 #include "cairn/worker.h"
@@ -171,26 +173,47 @@ nlohmann::json run_sequential(cairn::Client& client, const Config& cfg, const st
   return s.summary_ms();
 }
 
+// Runs fn(i) for i in [0, count) on `threads` threads, each taking the next index. The first
+// exception stops the others at their next index and is rethrown here, after every thread has
+// joined (an exception escaping a std::thread would end the process).
+void parallel_for(int threads, int count, const std::function<void(int)>& fn) {
+  std::atomic<int> next{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr first;
+  std::mutex mu;
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (int i = next++; i < count && !failed; i = next++) {
+        try {
+          fn(i);
+        } catch (...) {
+          std::lock_guard lock(mu);
+          if (!failed.exchange(true)) {
+            first = std::current_exception();
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : pool) {
+    t.join();
+  }
+  if (first) {
+    std::rethrow_exception(first);
+  }
+}
+
 nlohmann::json run_w1b(cairn::Client& client, const Config& cfg) {
   std::string prefix = "w1b-" + run_id_prefix() + "-";
-  std::atomic<int> next{0};
   std::mutex mu;
   Samples s;
   auto t0 = Clock::now();
-  std::vector<std::thread> callers;
-  for (int c = 0; c < cfg.concurrency; ++c) {
-    callers.emplace_back([&] {
-      std::vector<double> mine;
-      for (int i = next++; i < cfg.count; i = next++) {
-        mine.push_back(three_steps(client, prefix + std::to_string(i)));
-      }
-      std::lock_guard lock(mu);
-      s.us.insert(s.us.end(), mine.begin(), mine.end());
-    });
-  }
-  for (auto& t : callers) {
-    t.join();
-  }
+  parallel_for(cfg.concurrency, cfg.count, [&](int i) {
+    double us = three_steps(client, prefix + std::to_string(i));
+    std::lock_guard lock(mu);
+    s.us.push_back(us);
+  });
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   auto out = s.summary_ms();
   out["seconds"] = secs;
@@ -205,35 +228,13 @@ nlohmann::json run_w2(cairn::Client& client, const Config& cfg) {
   // Started by --concurrency callers, as many clients would: the timers, not one caller's
   // round trips, are what this workload measures.
   std::vector<std::optional<cairn::WorkflowHandle>> handles(cfg.count);
-  {
-    std::atomic<int> next_start{0};
-    std::vector<std::thread> starters;
-    for (int c = 0; c < cfg.concurrency; ++c) {
-      starters.emplace_back([&] {
-        for (int i = next_start++; i < cfg.count; i = next_start++) {
-          handles[i] = client.start("bench.sleep", options(prefix + std::to_string(i), kTaskQueue),
-                                    cfg.sleep_ms);
-        }
-      });
-    }
-    for (auto& t : starters) {
-      t.join();
-    }
-  }
+  parallel_for(cfg.concurrency, cfg.count, [&](int i) {
+    handles[i] =
+        client.start("bench.sleep", options(prefix + std::to_string(i), kTaskQueue), cfg.sleep_ms);
+  });
   double started = std::chrono::duration<double>(Clock::now() - t0).count();
   spdlog::info("w2: {} workflows started in {:.2f} s; waiting for them", cfg.count, started);
-  std::atomic<int> next{0};
-  std::vector<std::thread> waiters;
-  for (int c = 0; c < 32; ++c) {
-    waiters.emplace_back([&] {
-      for (int i = next++; i < cfg.count; i = next++) {
-        handles[i]->result<int>(120s);
-      }
-    });
-  }
-  for (auto& t : waiters) {
-    t.join();
-  }
+  parallel_for(32, cfg.count, [&](int i) { handles[i]->result<int>(120s); });
   double all = std::chrono::duration<double>(Clock::now() - t0).count();
   return {{"count", cfg.count},
           {"sleep_ms", cfg.sleep_ms},
@@ -275,9 +276,9 @@ nlohmann::json run_wft(cairn::Client& client, const Config& cfg) {
   Samples late;
   updates(&late);
   h.result<int>(60s);
-  std::cerr << "wft (cache-runs " << cfg.cache_runs << "): update p50 " << early.percentile(50) / 1000
-            << " ms on a short history, " << late.percentile(50) / 1000 << " ms at ~" << events
-            << " events\n";
+  std::cerr << "wft (cache-runs " << cfg.cache_runs << "): update p50 "
+            << early.percentile(50) / 1000 << " ms on a short history, "
+            << late.percentile(50) / 1000 << " ms at ~" << events << " events\n";
   return {{"cache_runs", cfg.cache_runs},
           {"history_events", events},
           {"early", early.summary_ms()},
@@ -323,40 +324,31 @@ nlohmann::json run_rpc(cairn::Client& client, const Config& cfg) {
 // every acknowledged workflow must end with exactly one completion and the right result.
 nlohmann::json run_w3(cairn::Client& client, const Config& cfg) {
   std::string prefix = "w3-" + run_id_prefix() + "-";
-  std::atomic<int> next{0};
   std::atomic<int> start_retries{0};
   std::mutex mu;
   std::vector<std::pair<std::string, std::string>> acknowledged;  // workflow id, run id
   auto t0 = Clock::now();
-  std::vector<std::thread> callers;
-  for (int c = 0; c < cfg.concurrency; ++c) {
-    callers.emplace_back([&] {
-      for (int i = next++; i < cfg.count; i = next++) {
-        auto o = options(prefix + std::to_string(i), kTaskQueue);
-        o.request_id = o.id + "-start";
-        for (int attempt = 0;; ++attempt) {
-          try {
-            auto h = client.start("bench.three_steps", o, std::string(100, 'x'));
-            std::lock_guard lock(mu);
-            acknowledged.emplace_back(h.workflow_id(), h.run_id());
-            break;
-          } catch (const std::exception& e) {
-            if (attempt >= 600) {
-              throw;
-            }
-            ++start_retries;
-            std::this_thread::sleep_for(50ms);  // the server is restarting
-          }
+  parallel_for(cfg.concurrency, cfg.count, [&](int i) {
+    auto o = options(prefix + std::to_string(i), kTaskQueue);
+    o.request_id = o.id + "-start";
+    for (int attempt = 0;; ++attempt) {
+      try {
+        auto h = client.start("bench.three_steps", o, std::string(100, 'x'));
+        std::lock_guard lock(mu);
+        acknowledged.emplace_back(h.workflow_id(), h.run_id());
+        break;
+      } catch (const std::exception& e) {
+        if (attempt >= 600) {
+          throw;
         }
-        if ((i + 1) % 500 == 0) {
-          spdlog::info("w3: {} started", i + 1);
-        }
+        ++start_retries;
+        std::this_thread::sleep_for(50ms);  // the server is restarting
       }
-    });
-  }
-  for (auto& t : callers) {
-    t.join();
-  }
+    }
+    if ((i + 1) % 500 == 0) {
+      spdlog::info("w3: {} started", i + 1);
+    }
+  });
   // Every acknowledged run: exactly one close event, a completion, the right result.
   int exactly_once = 0;
   int wrong = 0;
@@ -390,23 +382,14 @@ nlohmann::json run_w3(cairn::Client& client, const Config& cfg) {
 // W4, first half: --count runs each waiting for a signal.
 nlohmann::json run_w4_fill(cairn::Client& client, const Config& cfg,
                            const std::vector<std::unique_ptr<cairn::Worker>>& workers) {
-  std::atomic<int> next{0};
   auto t0 = Clock::now();
-  std::vector<std::thread> callers;
-  for (int c = 0; c < cfg.concurrency; ++c) {
-    callers.emplace_back([&] {
-      for (int i = next++; i < cfg.count; i = next++) {
-        client.start("bench.wait_signal", options(cfg.id_prefix + "-" + std::to_string(i), kTaskQueue),
-                     i);
-        if ((i + 1) % 50'000 == 0) {
-          spdlog::info("w4: {} of {} runs started", i + 1, cfg.count);
-        }
-      }
-    });
-  }
-  for (auto& t : callers) {
-    t.join();
-  }
+  parallel_for(cfg.concurrency, cfg.count, [&](int i) {
+    client.start("bench.wait_signal", options(cfg.id_prefix + "-" + std::to_string(i), kTaskQueue),
+                 i);
+    if ((i + 1) % 50'000 == 0) {
+      spdlog::info("w4: {} of {} runs started", i + 1, cfg.count);
+    }
+  });
   double started = std::chrono::duration<double>(Clock::now() - t0).count();
   // Waiting means the first workflow task ran: the code is blocked on the signal.
   auto tasks = [&] {
@@ -455,25 +438,32 @@ int main(int argc, char** argv) {
   Config cfg;
   CLI::App app{"cairn-loadgen: runs a benchmark workload against a cairn-server"};
   app.add_option("--address", cfg.address, "cairn-server address")->capture_default_str();
-  app.add_option("--workload", cfg.workload, "hello | w1a | w1b | w2 | w3 | w4-fill | w4-signal | wft | rpc")
-      ->check(CLI::IsMember(
-          {"hello", "w1a", "w1b", "w2", "w3", "w4-fill", "w4-signal", "wft", "rpc"}))
+  app.add_option("--workload", cfg.workload,
+                 "hello | w1a | w1b | w2 | w3 | w4-fill | w4-signal | wft | rpc")
+      ->check(
+          CLI::IsMember({"hello", "w1a", "w1b", "w2", "w3", "w4-fill", "w4-signal", "wft", "rpc"}))
       ->capture_default_str();
-  app.add_option("--count", cfg.count, "measured workflows")->check(CLI::Range(1, 1'000'000))
+  app.add_option("--count", cfg.count, "measured workflows")
+      ->check(CLI::Range(1, 1'000'000))
       ->capture_default_str();
   app.add_option("--warmup", cfg.warmup, "warm-up workflows (w1a, hello)")
-      ->check(CLI::Range(0, 10'000))->capture_default_str();
-  app.add_option("--concurrency", cfg.concurrency, "concurrent callers (w1b, w2 starts, w3, w4-fill)")
-      ->check(CLI::Range(1, 1024))->capture_default_str();
+      ->check(CLI::Range(0, 10'000))
+      ->capture_default_str();
+  app.add_option("--concurrency", cfg.concurrency,
+                 "concurrent callers (w1b, w2 starts, w3, w4-fill)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   app.add_option("--sleep-ms", cfg.sleep_ms, "timer duration (w2)")->capture_default_str();
   app.add_option("--server-pid", cfg.server_pid, "reads the server's peak RSS (w2)");
   app.add_option("--pollers", cfg.pollers, "in-process worker pollers per kind")
       ->capture_default_str();
   app.add_option("--history-events", cfg.history_events, "history length of the late phase (wft)")
-      ->check(CLI::Range(10, 50'000))->capture_default_str();
+      ->check(CLI::Range(10, 50'000))
+      ->capture_default_str();
   app.add_option("--cache-runs", cfg.cache_runs,
                  "in-process workers' cached runs (0: no sticky execution)")
-      ->check(CLI::Range(0, 1'000'000))->capture_default_str();
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
   app.add_option("--id-prefix", cfg.id_prefix, "workflow id prefix of the W4 runs (w4-*)");
   app.add_option("--runs", cfg.runs, "how many runs w4-fill started (w4-signal)");
   app.add_flag("!--no-worker", cfg.worker, "use workers started elsewhere");

@@ -349,26 +349,27 @@ int main(int argc, char** argv) {
   sig->add_option("--name", name, "signal name")->required();
   sig->add_option("--input", input, "the signal's argument as JSON");
   sig->callback([&] { action = [&] { return signal(g, t, name, input); }; });
-  auto* c = wf->add_subcommand("cancel", "ask the run to cancel (its code sees CanceledError)");
-  add_target(c, &t);
-  c->add_option("--reason", reason, "why");
-  c->callback([&] {
-    action = [&] {
-      connect(g).handle(t.workflow_id, t.run_id).cancel(reason);
-      std::cout << "cancellation of " << t.workflow_id << " requested\n";
-      return 0;
-    };
-  });
-  auto* term = wf->add_subcommand("terminate", "close the run at once, running no more code");
-  add_target(term, &t);
-  term->add_option("--reason", reason, "why");
-  term->callback([&] {
-    action = [&] {
-      connect(g).handle(t.workflow_id, t.run_id).terminate(reason);
-      std::cout << t.workflow_id << " terminated\n";
-      return 0;
-    };
-  });
+  // cancel and terminate: the same shape, a different request.
+  for (bool cancel : {true, false}) {
+    auto* cmd = wf->add_subcommand(cancel ? "cancel" : "terminate",
+                                   cancel ? "ask the run to cancel (its code sees CanceledError)"
+                                          : "close the run at once, running no more code");
+    add_target(cmd, &t);
+    cmd->add_option("--reason", reason, "why");
+    cmd->callback([&, cancel] {
+      action = [&, cancel] {
+        cairn::WorkflowHandle h = connect(g).handle(t.workflow_id, t.run_id);
+        if (cancel) {
+          h.cancel(reason);
+          std::cout << "cancellation of " << t.workflow_id << " requested\n";
+        } else {
+          h.terminate(reason);
+          std::cout << t.workflow_id << " terminated\n";
+        }
+        return 0;
+      };
+    });
+  }
 
   auto* hist = app.add_subcommand("history", "histories")->require_subcommand(1);
   auto* ex = hist->add_subcommand("export",

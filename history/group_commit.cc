@@ -1,7 +1,5 @@
 #include "history/group_commit.h"
 
-#include <algorithm>
-
 namespace cairn {
 namespace {
 
@@ -71,9 +69,6 @@ rocksdb::Status GroupCommitter::write(rocksdb::WriteBatch* batch) {
   lock.unlock();
   rocksdb::Status status = write_group(group);
   lock.lock();
-  ++stats_.writes;
-  stats_.batches += group.size();
-  stats_.largest_group = std::max<uint64_t>(stats_.largest_group, group.size());
   leading_ = false;
   for (Writer* w : group) {
     w->status = status;
@@ -105,11 +100,6 @@ rocksdb::Status GroupCommitter::write_group(const std::deque<Writer*>& group) {
     }
   }
   return db_->Write(options, &merged);
-}
-
-GroupCommitter::Stats GroupCommitter::stats() const {
-  std::lock_guard lock(mu_);
-  return stats_;
 }
 
 }  // namespace cairn

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <condition_variable>
-#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <vector>
@@ -17,12 +16,6 @@ namespace cairn {
 
 class GroupCommitter {
  public:
-  struct Stats {
-    uint64_t writes = 0;   // RocksDB writes made (one WAL sync each)
-    uint64_t batches = 0;  // batches they carried
-    uint64_t largest_group = 0;
-  };
-
   // REQUIRES: `db` and `families` (every column family the batches write) outlive this object.
   GroupCommitter(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& families);
 
@@ -30,8 +23,6 @@ class GroupCommitter {
   // the status of that write: on OK the batch is durable. Batches of one group are applied in
   // queue order, each atomically.
   rocksdb::Status write(rocksdb::WriteBatch* batch);
-
-  Stats stats() const;
 
  private:
   struct Writer {
@@ -47,10 +38,9 @@ class GroupCommitter {
 
   rocksdb::DB* const db_;
   std::vector<rocksdb::ColumnFamilyHandle*> by_id_;  // indexed by column family id
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::deque<Writer*> queue_;  // guarded by mu_: waiting for the next group
   bool leading_ = false;       // guarded by mu_: a group write is in flight
-  Stats stats_;                // guarded by mu_
 };
 
 }  // namespace cairn

@@ -29,39 +29,46 @@ using store_test::transition;
 using store_test::workflow_of;
 using ::testing::HasSubstr;
 
-// Fails appends and syncs of *.log (write-ahead log) files while *fail is set.
+// Fails appends and syncs of *.log (write-ahead log) files while *fail is set, and only the
+// syncs while *fail_sync is set.
+struct WalFaults {
+  std::atomic<bool> fail{false};
+  std::atomic<bool> fail_sync{false};
+};
+
 class FaultyWalFile final : public rocksdb::FSWritableFileOwnerWrapper {
  public:
-  FaultyWalFile(std::unique_ptr<rocksdb::FSWritableFile> file,
-                std::shared_ptr<std::atomic<bool>> fail)
-      : FSWritableFileOwnerWrapper(std::move(file)), fail_(std::move(fail)) {}
+  FaultyWalFile(std::unique_ptr<rocksdb::FSWritableFile> file, std::shared_ptr<WalFaults> faults)
+      : FSWritableFileOwnerWrapper(std::move(file)), faults_(std::move(faults)) {}
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            rocksdb::IODebugContext* dbg) override {
-    return *fail_ ? injected() : FSWritableFileOwnerWrapper::Append(data, options, dbg);
+    return faults_->fail ? injected() : FSWritableFileOwnerWrapper::Append(data, options, dbg);
   }
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            const rocksdb::DataVerificationInfo& info,
                            rocksdb::IODebugContext* dbg) override {
-    return *fail_ ? injected() : FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+    return faults_->fail ? injected()
+                         : FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
   }
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
-    return *fail_ ? injected() : FSWritableFileOwnerWrapper::Sync(options, dbg);
+    return syncs_fail() ? injected() : FSWritableFileOwnerWrapper::Sync(options, dbg);
   }
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
                           rocksdb::IODebugContext* dbg) override {
-    return *fail_ ? injected() : FSWritableFileOwnerWrapper::Fsync(options, dbg);
+    return syncs_fail() ? injected() : FSWritableFileOwnerWrapper::Fsync(options, dbg);
   }
 
  private:
+  bool syncs_fail() const { return faults_->fail || faults_->fail_sync; }
   static rocksdb::IOStatus injected() { return rocksdb::IOStatus::IOError("injected WAL fault"); }
-  std::shared_ptr<std::atomic<bool>> fail_;
+  std::shared_ptr<WalFaults> faults_;
 };
 
 class FaultyFileSystem final : public rocksdb::FileSystemWrapper {
  public:
-  explicit FaultyFileSystem(std::shared_ptr<std::atomic<bool>> fail)
-      : FileSystemWrapper(rocksdb::FileSystem::Default()), fail_(std::move(fail)) {}
+  explicit FaultyFileSystem(std::shared_ptr<WalFaults> faults)
+      : FileSystemWrapper(rocksdb::FileSystem::Default()), faults_(std::move(faults)) {}
   const char* Name() const override { return "CairnFaultyFileSystem"; }
 
   rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
@@ -69,13 +76,13 @@ class FaultyFileSystem final : public rocksdb::FileSystemWrapper {
                                     rocksdb::IODebugContext* dbg) override {
     rocksdb::IOStatus s = target()->NewWritableFile(name, options, result, dbg);
     if (s.ok() && name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0) {
-      *result = std::make_unique<FaultyWalFile>(std::move(*result), fail_);
+      *result = std::make_unique<FaultyWalFile>(std::move(*result), faults_);
     }
     return s;
   }
 
  private:
-  std::shared_ptr<std::atomic<bool>> fail_;
+  std::shared_ptr<WalFaults> faults_;
 };
 
 class RocksStoreTest : public ::testing::Test {
@@ -94,9 +101,9 @@ class RocksStoreTest : public ::testing::Test {
     return store.ok() ? std::move(store).value() : nullptr;
   }
 
-  // A store whose write-ahead-log writes and syncs fail while *fail is set.
-  std::unique_ptr<HistoryStore> open_faulty(std::shared_ptr<std::atomic<bool>> fail) {
-    env_ = rocksdb::NewCompositeEnv(std::make_shared<FaultyFileSystem>(std::move(fail)));
+  // A store whose write-ahead log fails as `faults` says.
+  std::unique_ptr<HistoryStore> open_faulty(std::shared_ptr<WalFaults> faults) {
+    env_ = rocksdb::NewCompositeEnv(std::make_shared<FaultyFileSystem>(std::move(faults)));
     RocksStoreOptions options;
     options.path = path_;
     options.shard_count = 4;
@@ -250,18 +257,18 @@ TEST_F(RocksStoreTest, ASecondOpenOfAnOpenDirectoryFailsAndNamesThePath) {
 }
 
 TEST_F(RocksStoreTest, AFailedWriteFailsTheStoreForLaterWritesButNotReads) {
-  auto fail = std::make_shared<std::atomic<bool>>(false);
-  auto store = open_faulty(fail);
+  auto faults = std::make_shared<WalFaults>();
+  auto store = open_faulty(faults);
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->commit(transition(run_, 1, 1)).ok());
 
-  fail->store(true);
+  faults->fail = true;
   Transition lost = transition(run_, 2, 1);
   lost.add_tasks = {task(run_, 7)};
   Status first = store->commit(lost);
   EXPECT_FALSE(first.ok());
   EXPECT_THAT(first.message(), HasSubstr(run_.run_id.value));
-  fail->store(false);  // the disk "recovers"; the store must not trust it
+  faults->fail = false;  // the disk "recovers"; the store must not trust it
 
   Status later = store->commit(transition(run_, 2, 1));
   EXPECT_EQ(later.code(), StatusCode::kUnavailable);
@@ -333,10 +340,10 @@ TEST_F(RocksStoreTest, ConcurrentCommitsSharingSyncsAllLandAndSurviveReopen) {
 }
 
 TEST_F(RocksStoreTest, EveryWriterOfAFailedSharedWriteGetsTheError) {
-  auto fail = std::make_shared<std::atomic<bool>>(false);
-  auto store = open_faulty(fail);
+  auto faults = std::make_shared<WalFaults>();
+  auto store = open_faulty(faults);
   ASSERT_NE(store, nullptr);
-  fail->store(true);
+  faults->fail = true;
   constexpr int kThreads = 8;
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
@@ -352,22 +359,36 @@ TEST_F(RocksStoreTest, EveryWriterOfAFailedSharedWriteGetsTheError) {
     th.join();
   }
   EXPECT_EQ(ok.load(), 0);
-  fail->store(false);
+  faults->fail = false;
   auto runs = store->list_runs_for_testing();
   ASSERT_TRUE(runs.ok());
   EXPECT_TRUE(runs->empty());  // nothing of a failed write is visible
 }
 
-TEST_F(RocksStoreTest, ABufferedCommitIsReadableAtOnceAndSurvivesReopen) {
+TEST_F(RocksStoreTest, ABufferedCommitDoesNotWaitForTheSyncAndIsReadableAtOnce) {
+  auto faults = std::make_shared<WalFaults>();
+  auto store = open_faulty(faults);
+  ASSERT_NE(store, nullptr);
+  // With WAL syncs failing, a buffered commit still succeeds (it never syncs) and is read back;
+  // a synced one fails.
+  faults->fail_sync = true;
+  Transition started = transition(run_, 1, 2);
+  started.durability = Durability::kBuffered;
+  Status buffered = store->commit(started);
+  ASSERT_TRUE(buffered.ok()) << buffered.to_string();
+  auto events = store->read_events(run_, EventId{1}, 10);
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->events.size(), 2u);
+  EXPECT_FALSE(store->commit(transition(run_, 3, 1)).ok());
+}
+
+TEST_F(RocksStoreTest, ABufferedCommitSurvivesReopen) {
   {
     auto store = must_open();
     ASSERT_NE(store, nullptr);
     Transition started = transition(run_, 1, 2);
     started.durability = Durability::kBuffered;
     ASSERT_TRUE(store->commit(started).ok());
-    auto events = store->read_events(run_, EventId{1}, 10);
-    ASSERT_TRUE(events.ok());
-    EXPECT_EQ(events->events.size(), 2u);
   }
   auto store = must_open();
   ASSERT_NE(store, nullptr);

@@ -1,9 +1,9 @@
 // Workflow tasks on a worker: the run's cached Replayer when the task continues where it left
 // off (sticky execution), otherwise a new one over the full history — fetched from the server
 // when the task carried only new events for a run this worker no longer has.
-#include <spdlog/spdlog.h>
-
 #include <limits>
+
+#include <spdlog/spdlog.h>
 
 #include "codec_boundary.h"
 #include "failure.h"
@@ -119,8 +119,8 @@ void WorkerImpl::handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& t
   std::optional<CachedRun> run = cache_.take(run_id);
   auto it = workflows_.find(type);
   if (it == workflows_.end()) {
-    out = unhandled("workflow type " + type + " is not registered on worker " +
-                    options_.identity + " (task queue " + options_.task_queue + ")");
+    out = unhandled("workflow type " + type + " is not registered on worker " + options_.identity +
+                    " (task queue " + options_.task_queue + ")");
   } else if (task.history().events().empty()) {
     out = unhandled("workflow task of " + wid + " carries no history events");
   } else {
@@ -135,9 +135,8 @@ void WorkerImpl::handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& t
         if (first != 1) {
           const auto& events = task.history().events();
           fetch_full_history(task,
-                             task.started_event_id() > 0
-                                 ? task.started_event_id()
-                                 : events.Get(events.size() - 1).event_id(),
+                             task.started_event_id() > 0 ? task.started_event_id()
+                                                         : events.Get(events.size() - 1).event_id(),
                              &full);
           source = &full;
           ++counters_.history_fetches;
@@ -174,8 +173,7 @@ void WorkerImpl::handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& t
   }
   // Only a run whose code is still waiting is worth keeping; it goes back into the cache before
   // the answer, since the server may hand its next task to a sticky poller right after it.
-  const bool keep = run && !out.task_failed && !run->replayer->closed() &&
-                    !sticky_queue_.empty();
+  const bool keep = run && !out.task_failed && !run->replayer->closed() && !sticky_queue_.empty();
   std::vector<CachedRun> evicted;
   if (keep) {
     evicted = cache_.put(std::move(*run));
@@ -217,7 +215,10 @@ void WorkerImpl::handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& t
     st = call_with_retry([&](grpc::ClientContext* ctx) {
       return core_->stub->RespondWorkflowTaskCompleted(ctx, req, &resp);
     });
-    run_eager_activities(st.ok() ? resp : v1::RespondWorkflowTaskCompletedResponse(), eager);
+    if (!st.ok()) {
+      resp.Clear();  // no activity tasks: the reserved slots are given back
+    }
+    run_eager_activities(resp, eager);
   }
   ++counters_.workflow_tasks;
   if (!st.ok()) {
@@ -245,8 +246,10 @@ void WorkerImpl::release_cached_runs() {
     grpc::Status st = core_->stub->ResetStickyTaskQueue(ctx.get(), req, &resp);
     if (st.error_code() == grpc::StatusCode::UNAVAILABLE ||
         st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-      spdlog::info("cairn worker: server unreachable; the remaining {} cached runs fall back to "
-                   "task queue {} after the sticky timeout", runs.size(), options_.task_queue);
+      spdlog::info(
+          "cairn worker: server unreachable; the remaining {} cached runs fall back to "
+          "task queue {} after the sticky timeout",
+          runs.size(), options_.task_queue);
       break;
     }
   }
