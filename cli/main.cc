@@ -20,66 +20,12 @@
 #include "cairn/errors.h"
 #include "cairn/history.h"
 #include "cairn/history_json.h"
+#include "cli/common.h"
 
 namespace {
 
 using namespace std::chrono_literals;
-namespace v1 = cairn::v1;
-
-constexpr int kRefused = 1;
-constexpr int kUsage = 2;
-constexpr int kUnreachable = 3;
-
-struct Globals {
-  std::string address = "127.0.0.1:7233";
-  std::string ns = "default";
-  std::string output = "table";
-  bool json() const { return output == "json"; }
-};
-
-struct Target {
-  std::string workflow_id;
-  std::string run_id;
-};
-
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? v : fallback;
-}
-
-std::string to_json(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions o;
-  o.add_whitespace = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  return out;
-}
-
-std::string time_text(int64_t ms) {
-  if (ms <= 0) {
-    return "-";
-  }
-  time_t secs = static_cast<time_t>(ms / 1000);
-  char buf[64];
-  strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", gmtime(&secs));
-  char out[80];
-  std::snprintf(out, sizeof(out), "%s.%03d UTC", buf, static_cast<int>(ms % 1000));
-  return out;
-}
-
-std::string status_text(v1::WorkflowExecutionStatus s) {
-  std::string name = v1::WorkflowExecutionStatus_Name(s);
-  const std::string prefix = "WORKFLOW_EXECUTION_STATUS_";
-  return name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
-}
-
-cairn::Client connect(const Globals& g) {
-  cairn::ClientOptions o;
-  o.address = g.address;
-  o.ns = g.ns;
-  o.identity = "cairnctl";
-  return cairn::Client(o);
-}
+using namespace cairnctl;
 
 int server_health(const Globals& g) {
   cairn::Client client = connect(g);
@@ -166,23 +112,6 @@ int result(const Globals& g, const Target& t, int timeout_s) {
     std::cerr << "cairnctl: " << e.what() << " (still running: raise --timeout)\n";
     return kRefused;
   }
-}
-
-// `input` (JSON text; empty: no argument) as the payloads of a call. False (and a message)
-// when it is not JSON: nothing is sent then.
-bool json_payloads(const std::string& input, v1::Payloads* out) {
-  if (input.empty()) {
-    return true;
-  }
-  if (!nlohmann::json::accept(input)) {
-    std::cerr << "cairnctl: --input is not JSON: " << input
-              << " (a string needs quotes: --input '\"text\"')\n";
-    return false;
-  }
-  auto* p = out->add_payloads();
-  (*p->mutable_metadata())["encoding"] = cairn::kEncodingJson;
-  p->set_data(nlohmann::json::parse(input).dump());
-  return true;
 }
 
 // Starts a run; with `wait`, waits for its result too (workflow execute).
@@ -277,11 +206,6 @@ int namespaces(const Globals& g, const std::string& name) {
   return 0;
 }
 
-void add_target(CLI::App* cmd, Target* t) {
-  cmd->add_option("-w,--workflow-id", t->workflow_id, "workflow id")->required();
-  cmd->add_option("-r,--run-id", t->run_id, "run id (default: the current run)");
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -297,7 +221,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
 
-  std::function<int()> action;
+  Action action;
   Target t;
   std::string name;
   std::string input;
@@ -386,6 +310,9 @@ int main(int argc, char** argv) {
   auto* nsd = ns->add_subcommand("describe", "one namespace");
   nsd->add_option("name", name, "namespace name")->required();
   nsd->callback([&] { action = [&] { return namespaces(g, name); }; });
+
+  add_visibility_commands(app, *wf, *ns, g, action);
+  add_admin_commands(app, *wf, g, action);
 
   try {
     app.parse(argc, argv);

@@ -23,6 +23,7 @@ Attrs expected_attributes(v1::CommandType type) {
     case v1::COMMAND_TYPE_CANCEL_TIMER: return Attrs::kCancelTimerCommandAttributes;
     case v1::COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: return Attrs::kCancelWorkflowExecutionCommandAttributes;
     case v1::COMMAND_TYPE_RECORD_MARKER: return Attrs::kRecordMarkerCommandAttributes;
+    case v1::COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: return Attrs::kUpsertWorkflowSearchAttributesCommandAttributes;
     case v1::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: return Attrs::kContinueAsNewWorkflowExecutionCommandAttributes;
     case v1::COMMAND_TYPE_ACCEPT_WORKFLOW_UPDATE: return Attrs::kAcceptWorkflowUpdateCommandAttributes;
     case v1::COMMAND_TYPE_COMPLETE_WORKFLOW_UPDATE: return Attrs::kCompleteWorkflowUpdateCommandAttributes;
@@ -247,6 +248,23 @@ Status record_marker(TransitionContext& tx, const v1::RecordMarkerCommandAttribu
   return tx.append(std::move(e)).status();
 }
 
+// Names and types were checked against the namespace by the server (search attributes are
+// namespace configuration, outside the pure rules); here only the sizes.
+Status upsert_search_attributes(TransitionContext& tx,
+                                const v1::UpsertWorkflowSearchAttributesCommandAttributes& c,
+                                const std::string& where, int64_t completed_event_id) {
+  if (c.search_attributes().empty()) {
+    return invalid_argument(where + ": no search attributes to upsert");
+  }
+  CAIRN_RETURN_IF_ERROR(with_context(
+      check_payload_map(c.search_attributes(), tx.limits(), "search_attributes"), where));
+  v1::HistoryEvent e = tx.new_event(v1::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES);
+  auto* a = e.mutable_upsert_workflow_search_attributes_event_attributes();
+  *a->mutable_search_attributes() = c.search_attributes();
+  a->set_workflow_task_completed_event_id(completed_event_id);
+  return tx.append(std::move(e)).status();
+}
+
 Status close_run(TransitionContext& tx, const v1::Command& command, const std::string& where,
                  int64_t completed_event_id) {
   v1::HistoryEvent e;
@@ -346,6 +364,10 @@ Status apply_command(TransitionContext& tx, const v1::Command& command, int inde
     case v1::COMMAND_TYPE_RECORD_MARKER:
       return record_marker(tx, command.record_marker_command_attributes(), where,
                            completed_event_id);
+    case v1::COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+      return upsert_search_attributes(
+          tx, command.upsert_workflow_search_attributes_command_attributes(), where,
+          completed_event_id);
     case v1::COMMAND_TYPE_ACCEPT_WORKFLOW_UPDATE:
       return accept_update(tx, command.accept_workflow_update_command_attributes(), where,
                            completed_event_id);

@@ -43,6 +43,9 @@ struct Transition {
   std::vector<v1::TimerRecord> add_timers;
   std::vector<v1::TimerRecord> remove_timers;  // by (shard, fire_time_ms, timer_seq)
   Durability durability = Durability::kSynced;
+  // The run's visibility record (history/visibility.h) is rewritten from `state` in the same
+  // batch: set by starts, closes and search-attribute upserts.
+  bool update_visibility = false;
   // REQUIRES: every task and timer record has shard == key.shard (no cross-shard transactions),
   // task_id / timer_seq >= 1 and fire_time_ms >= 0. commit() checks these (and the event ids
   // above) and answers kInvalidArgument, writing nothing, when one is broken.
@@ -59,6 +62,24 @@ struct TaskPage {
 
 struct TimerPage {
   std::vector<v1::TimerRecord> timers;  // ascending (fire_time_ms, timer_seq)
+};
+
+// Which visibility index a listing walks.
+enum class VisibilityIndex { kStartTime, kCloseTime /* closed runs only */ };
+
+struct VisibilityScan {
+  std::string ns;
+  VisibilityIndex index = VisibilityIndex::kStartTime;
+  bool descending = true;  // newest first
+  std::string after;       // a cursor from an earlier page; empty: from the first record
+  int limit = 100;
+};
+
+struct VisibilityPage {
+  std::vector<v1::VisibilityRecord> records;
+  // cursors[i] continues a scan right after records[i] (same size as records).
+  std::vector<std::string> cursors;
+  bool more = false;  // records past the last one returned exist
 };
 
 class HistoryStore {
@@ -105,6 +126,16 @@ class HistoryStore {
   virtual Status put_namespace(const v1::NamespaceRecord& ns) = 0;
   virtual Result<v1::NamespaceRecord> get_namespace(const std::string& name) = 0;  // kNotFound
   virtual Result<std::vector<v1::NamespaceRecord>> list_namespaces() = 0;
+
+  // Visibility records of one namespace in index order, at most scan.limit. kInvalidArgument
+  // for a malformed cursor.
+  virtual Result<VisibilityPage> scan_visibility(const VisibilityScan& scan) = 0;
+
+  // Deletes a run for good: its state, events and visibility records, and the workflow id's
+  // current-run pointer when it names this run. Synced. kNotFound when the run does not exist;
+  // kFailedPrecondition (nothing deleted) while it is open. REQUIRES: the caller holds the
+  // workflow id's lock, so no transition of the run or a new start races the delete.
+  virtual Status delete_run(const RunKey& key) = 0;
 
   // Every run of every shard, for tooling and tests (admin verify, crash tests). Order unspecified.
   virtual Result<std::vector<RunKey>> list_runs_for_testing() = 0;

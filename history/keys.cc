@@ -199,4 +199,18 @@ std::string namespace_key(std::string_view name) {
   return out;
 }
 
+std::string visibility_prefix(char index, std::string_view ns) {
+  std::string key(1, index);
+  append_string(&key, ns);
+  return key;
+}
+
+std::string visibility_key(char index, std::string_view ns, int64_t time_ms,
+                           std::string_view run_id) {
+  std::string key = visibility_prefix(index, ns);
+  append_u64(&key, static_cast<uint64_t>(time_ms));
+  key.append(run_id);
+  return key;
+}
+
 }  // namespace cairn::keys

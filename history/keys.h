@@ -23,6 +23,7 @@ inline constexpr std::string_view kEventsFamily = "events";
 inline constexpr std::string_view kTasksFamily = "tasks";
 inline constexpr std::string_view kTimersFamily = "timers";
 inline constexpr std::string_view kMetaFamily = "meta";
+inline constexpr std::string_view kVisibilityFamily = "visibility";
 
 // `meta` keys. Persisted in RocksDB keys: never rename.
 inline constexpr std::string_view kStoreMetaKey = "store";  // StoreMeta
@@ -90,6 +91,14 @@ struct DecodedTimerKey {
   int64_t timer_seq = 0;
 };
 std::optional<DecodedTimerKey> decode_timer_key(std::string_view key);
+
+// visibility: index byte ('s' by start time, 'c' by close time) | namespace | time ms u64 |
+// run id. Every run has an 's' entry; a closed run also a 'c' one. The value is the whole
+// VisibilityRecord, so a listing reads one index and nothing else.
+inline constexpr char kVisibilityByStart = 's';
+inline constexpr char kVisibilityByClose = 'c';
+std::string visibility_prefix(char index, std::string_view ns);
+std::string visibility_key(char index, std::string_view ns, int64_t time_ms, std::string_view run_id);
 
 // meta: "ns/" then the raw name (the name is the whole rest of the key).
 std::string namespace_key(std::string_view name);

@@ -8,7 +8,9 @@
 #include <utility>
 
 #include "history/history_store.h"
+#include "history/keys.h"
 #include "history/store_checks.h"
+#include "history/visibility.h"
 
 namespace cairn {
 namespace {
@@ -73,7 +75,90 @@ class MemoryHistoryStore final : public HistoryStore {
     for (const auto& timer : t.add_timers) {
       timers_[timer.shard()][TimerPosition{timer.fire_time_ms(), timer.timer_seq()}] = timer;
     }
+    if (t.update_visibility) {
+      const v1::VisibilityRecord vis = visibility_record(t.state, t.key.shard);
+      visibility_[keys::visibility_key(keys::kVisibilityByStart, vis.namespace_(),
+                                       vis.start_time_ms(), vis.run_id())] = vis;
+      if (vis.close_time_ms() > 0) {
+        visibility_[keys::visibility_key(keys::kVisibilityByClose, vis.namespace_(),
+                                         vis.close_time_ms(), vis.run_id())] = vis;
+      }
+    }
     max_sequence_ = std::max(max_sequence_, max_sequence_of(t));
+    return Status::ok_status();
+  }
+
+  // Visibility keys use keys.h's encoding: the cursor is the key of the last record returned,
+  // and byte order is what defines the index order.
+  Result<VisibilityPage> scan_visibility(const VisibilityScan& scan) override {
+    CAIRN_RETURN_IF_ERROR(check_limit(scan.limit, "scan_visibility"));
+    const std::string prefix = keys::visibility_prefix(
+        scan.index == VisibilityIndex::kStartTime ? keys::kVisibilityByStart
+                                                  : keys::kVisibilityByClose,
+        scan.ns);
+    if (!scan.after.empty() && scan.after.compare(0, prefix.size(), prefix) != 0) {
+      return invalid_argument("scan_visibility: the cursor is not from a listing of namespace " +
+                              scan.ns);
+    }
+    auto in_prefix = [&](const std::string& key) {
+      return key.compare(0, prefix.size(), prefix) == 0;
+    };
+    std::lock_guard lock(mu_);
+    VisibilityPage page;
+    auto take = [&](const std::string& key, const v1::VisibilityRecord& vis) {
+      if (static_cast<int>(page.records.size()) == scan.limit) {
+        page.more = true;
+        return false;
+      }
+      page.records.push_back(vis);
+      page.cursors.push_back(key);
+      return true;
+    };
+    if (scan.descending) {
+      auto it = scan.after.empty() ? visibility_.lower_bound(keys::prefix_end(prefix))
+                                   : visibility_.lower_bound(scan.after);
+      while (it != visibility_.begin()) {
+        --it;
+        if (!in_prefix(it->first)) {
+          break;
+        }
+        if (!take(it->first, it->second)) {
+          break;
+        }
+      }
+    } else {
+      auto it = scan.after.empty() ? visibility_.lower_bound(prefix)
+                                   : visibility_.upper_bound(scan.after);
+      for (; it != visibility_.end() && in_prefix(it->first); ++it) {
+        if (!take(it->first, it->second)) {
+          break;
+        }
+      }
+    }
+    return page;
+  }
+
+  Status delete_run(const RunKey& key) override {
+    CAIRN_RETURN_IF_ERROR(check_shard(key.shard, shard_count_, "delete run " + key.debug_string()));
+    std::lock_guard lock(mu_);
+    auto it = runs_.find(run_tuple(key));
+    if (it == runs_.end()) {
+      return not_found("run " + key.debug_string() + " not found");
+    }
+    const v1::RunState& state = it->second;
+    if (state.status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING) {
+      return failed_precondition("run " + key.debug_string() + " is still open");
+    }
+    visibility_.erase(keys::visibility_key(keys::kVisibilityByStart, key.ns, state.start_time_ms(),
+                                           key.run_id.value));
+    visibility_.erase(keys::visibility_key(keys::kVisibilityByClose, key.ns, state.close_time_ms(),
+                                           key.run_id.value));
+    auto current = current_.find(WorkflowTuple{key.shard.value, key.ns, key.workflow_id});
+    if (current != current_.end() && current->second.run_id() == key.run_id.value) {
+      current_.erase(current);
+    }
+    events_.erase(EventsKey{key.shard.value, key.run_id.value});
+    runs_.erase(it);
     return Status::ok_status();
   }
 
@@ -187,6 +272,7 @@ class MemoryHistoryStore final : public HistoryStore {
   std::map<int32_t, std::map<int64_t, v1::TaskRecord>> tasks_;
   std::map<int32_t, std::map<TimerPosition, v1::TimerRecord>> timers_;
   std::map<std::string, v1::NamespaceRecord> namespaces_;
+  std::map<std::string, v1::VisibilityRecord> visibility_;  // by keys.h's visibility key
   int64_t max_sequence_ = 0;
 };
 

@@ -37,6 +37,7 @@ Attrs expected_attributes(v1::EventType type) {
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED: return Attrs::kWorkflowExecutionCancelRequestedEventAttributes;
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: return Attrs::kWorkflowExecutionCanceledEventAttributes;
     case v1::EVENT_TYPE_MARKER_RECORDED: return Attrs::kMarkerRecordedEventAttributes;
+    case v1::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: return Attrs::kUpsertWorkflowSearchAttributesEventAttributes;
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: return Attrs::kWorkflowExecutionSignaledEventAttributes;
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: return Attrs::kWorkflowExecutionTerminatedEventAttributes;
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: return Attrs::kWorkflowExecutionContinuedAsNewEventAttributes;
@@ -204,6 +205,17 @@ Status apply_workflow_event(v1::RunState& s, const v1::HistoryEvent& e, const st
       }
       s.set_cancel_requested(true);
       return Status();
+    case v1::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+      for (const auto& [name, value] : e.upsert_workflow_search_attributes_event_attributes()
+                                           .search_attributes()) {
+        auto encoding = value.metadata().find("encoding");
+        if (encoding != value.metadata().end() && encoding->second == "binary/null") {
+          s.mutable_search_attributes()->erase(name);
+        } else {
+          (*s.mutable_search_attributes())[name] = value;
+        }
+      }
+      return Status();
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
     case v1::EVENT_TYPE_MARKER_RECORDED:
       return Status();  // history only
@@ -320,6 +332,49 @@ Result<MutableState> rebuild_from_events(const std::vector<v1::HistoryEvent>& ev
     CAIRN_RETURN_IF_ERROR(ms.apply(event));
   }
   return ms;
+}
+
+v1::RunState event_derived_state(v1::RunState s) {
+  s.clear_buffered_events();
+  s.clear_recent_request_ids();
+  s.clear_db_version();
+  s.clear_sticky_task_queue();  // sticky execution is dispatch state, not history
+  s.clear_sticky_schedule_to_start_timeout_ms();
+  s.clear_sticky_task_id();
+  // A closed run drops its children and external requests (their transfer tasks were written);
+  // a child's started event id is only known once a buffered ChildWorkflowExecutionStarted is
+  // flushed.
+  if (s.status() != v1::WORKFLOW_EXECUTION_STATUS_RUNNING) {
+    s.clear_children();
+    s.clear_pending_signals();
+    s.clear_pending_cancels();
+  }
+  for (auto& [id, c] : *s.mutable_children()) {
+    c.clear_started_event_id();
+  }
+  for (auto& [id, a] : *s.mutable_activities()) {
+    // Attempt bookkeeping lives outside history until the activity closes.
+    a.clear_attempt();
+    a.clear_current_attempt_scheduled_time_ms();
+    a.clear_started_time_ms();
+    a.clear_started_identity();
+    a.clear_heartbeat_details();
+    a.clear_last_heartbeat_time_ms();
+    a.clear_last_failure();
+    a.clear_waiting_for_retry();
+  }
+  // Admitted and rejected updates are requests, not history; accepted ones come from events.
+  for (auto it = s.mutable_updates()->begin(); it != s.mutable_updates()->end();) {
+    if (it->second.state() == v1::UPDATE_STATE_ADMITTED ||
+        it->second.state() == v1::UPDATE_STATE_REJECTED) {
+      it = s.mutable_updates()->erase(it);
+      continue;
+    }
+    it->second.clear_delivered_started_event_id();
+    it->second.clear_admitted_time_ms();
+    ++it;
+  }
+  return s;
 }
 
 }  // namespace cairn

@@ -100,4 +100,10 @@ Result<MutableState> rebuild_from_events(const std::vector<v1::HistoryEvent>& ev
                                          const std::string& ns, const std::string& workflow_id,
                                          const std::string& run_id);
 
+// The part of a run's state that its events define: what rebuild_from_events() reproduces. Clears
+// dispatch and bookkeeping state (sticky queue, buffered events, request ids, db version, attempt
+// bookkeeping of pending activities, updates not yet accepted, children and requests of a closed
+// run). Admin verify compares stored and rebuilt states through it.
+v1::RunState event_derived_state(v1::RunState state);
+
 }  // namespace cairn

@@ -70,6 +70,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> rocks_family_descriptors(size_t blo
   families[kTasksCf] = {std::string(keys::kTasksFamily), plain_family};
   families[kTimersCf] = {std::string(keys::kTimersFamily), plain_family};
   families[kMetaCf] = {std::string(keys::kMetaFamily), meta_family};
+  families[kVisibilityCf] = {std::string(keys::kVisibilityFamily), plain_family};
   return families;
 }
 

@@ -24,6 +24,7 @@ enum RocksFamily : size_t {
   kTasksCf,
   kTimersCf,
   kMetaCf,
+  kVisibilityCf,
   kCfCount
 };
 

@@ -20,6 +20,7 @@
 #include "history/rocks_options.h"
 #include "history/rocks_store_env.h"
 #include "history/store_checks.h"
+#include "history/visibility.h"
 
 namespace cairn {
 namespace {
@@ -100,6 +101,8 @@ class RocksHistoryStore final : public HistoryStore {
   Status put_namespace(const v1::NamespaceRecord& ns) override;
   Result<v1::NamespaceRecord> get_namespace(const std::string& name) override;
   Result<std::vector<v1::NamespaceRecord>> list_namespaces() override;
+  Result<VisibilityPage> scan_visibility(const VisibilityScan& scan) override;
+  Status delete_run(const RunKey& key) override;
   Result<std::vector<RunKey>> list_runs_for_testing() override;
 
  private:
@@ -329,6 +332,20 @@ Status RocksHistoryStore::commit(const Transition& t) {
     record(batch.Merge(family(kMetaCf), slice(keys::kMaxSequenceKey),
                        keys::encode_u64(static_cast<uint64_t>(sequence))));
   }
+  if (t.update_visibility) {
+    const v1::VisibilityRecord vis = visibility_record(t.state, shard);
+    const std::string value = vis.SerializeAsString();
+    record(batch.Put(family(kVisibilityCf),
+                     keys::visibility_key(keys::kVisibilityByStart, vis.namespace_(),
+                                          vis.start_time_ms(), vis.run_id()),
+                     value));
+    if (vis.close_time_ms() > 0) {
+      record(batch.Put(family(kVisibilityCf),
+                       keys::visibility_key(keys::kVisibilityByClose, vis.namespace_(),
+                                            vis.close_time_ms(), vis.run_id()),
+                       value));
+    }
+  }
   const std::string what = "commit of run " + t.key.debug_string();
   CAIRN_RETURN_IF_ERROR(from_rocks(s, name(what)));
   CAIRN_RETURN_IF_ERROR(write(&batch, sync_ && t.durability == Durability::kSynced, what));
@@ -429,6 +446,99 @@ Result<std::vector<v1::NamespaceRecord>> RocksHistoryStore::list_namespaces() {
   CAIRN_RETURN_IF_ERROR(
       collect(kMetaCf, prefix, keys::prefix_end(prefix), "namespaces", SIZE_MAX, &out));
   return out;
+}
+
+Result<VisibilityPage> RocksHistoryStore::scan_visibility(const VisibilityScan& scan) {
+  CAIRN_RETURN_IF_ERROR(check_limit(scan.limit, "scan_visibility"));
+  const char index =
+      scan.index == VisibilityIndex::kStartTime ? keys::kVisibilityByStart : keys::kVisibilityByClose;
+  const std::string prefix = keys::visibility_prefix(index, scan.ns);
+  const std::string end = keys::prefix_end(prefix);
+  if (!scan.after.empty() && scan.after.compare(0, prefix.size(), prefix) != 0) {
+    return invalid_argument("scan_visibility: the cursor is not from a listing of namespace " +
+                            scan.ns);
+  }
+  rocksdb::ReadOptions options;
+  rocksdb::Slice lower = slice(prefix);
+  rocksdb::Slice upper = slice(end);
+  options.iterate_lower_bound = &lower;
+  if (!end.empty()) {
+    options.iterate_upper_bound = &upper;
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, family(kVisibilityCf)));
+  const rocksdb::Slice after = slice(scan.after);
+  if (scan.descending) {
+    if (scan.after.empty()) {
+      it->SeekToLast();
+    } else {
+      it->SeekForPrev(after);
+      if (it->Valid() && it->key() == after) {
+        it->Prev();
+      }
+    }
+  } else if (scan.after.empty()) {
+    it->SeekToFirst();
+  } else {
+    it->Seek(after);
+    if (it->Valid() && it->key() == after) {
+      it->Next();
+    }
+  }
+  VisibilityPage page;
+  for (; it->Valid(); scan.descending ? it->Prev() : it->Next()) {
+    if (static_cast<int>(page.records.size()) == scan.limit) {
+      page.more = true;
+      break;
+    }
+    CAIRN_ASSIGN_OR_RETURN(auto vis, parse<v1::VisibilityRecord>(
+                                         std::string_view(it->value().data(), it->value().size()),
+                                         name("visibility of namespace " + scan.ns)));
+    page.records.push_back(std::move(vis));
+    page.cursors.emplace_back(it->key().data(), it->key().size());
+  }
+  CAIRN_RETURN_IF_ERROR(from_rocks(it->status(), name("visibility of namespace " + scan.ns)));
+  return page;
+}
+
+Status RocksHistoryStore::delete_run(const RunKey& key) {
+  const std::string what = "delete run " + key.debug_string();
+  CAIRN_RETURN_IF_ERROR(check_shard(key.shard, shard_count_, what));
+  CAIRN_ASSIGN_OR_RETURN(auto value, get(kRunsCf, keys::run_key(key), what));
+  if (!value) {
+    return not_found("run " + key.debug_string() + " not found");
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto state, parse<v1::RunState>(*value, name(what)));
+  if (state.status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING) {
+    return failed_precondition("run " + key.debug_string() + " is still open");
+  }
+  const WorkflowKey workflow{key.shard, key.ns, key.workflow_id};
+  CAIRN_ASSIGN_OR_RETURN(auto current, get(kCurrentCf, keys::current_key(workflow), what));
+  bool drop_current = false;
+  if (current) {
+    CAIRN_ASSIGN_OR_RETURN(auto pointer, parse<v1::CurrentRun>(*current, name(what)));
+    drop_current = pointer.run_id() == key.run_id.value;
+  }
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s;
+  auto record = [&s](rocksdb::Status op) {
+    if (s.ok()) {
+      s = std::move(op);
+    }
+  };
+  record(batch.Delete(family(kRunsCf), keys::run_key(key)));
+  const std::string events = keys::events_prefix(key.shard, key.run_id.value);
+  record(batch.DeleteRange(family(kEventsCf), events, keys::prefix_end(events)));
+  record(batch.Delete(family(kVisibilityCf),
+                      keys::visibility_key(keys::kVisibilityByStart, key.ns,
+                                           state.start_time_ms(), key.run_id.value)));
+  record(batch.Delete(family(kVisibilityCf),
+                      keys::visibility_key(keys::kVisibilityByClose, key.ns,
+                                           state.close_time_ms(), key.run_id.value)));
+  if (drop_current) {
+    record(batch.Delete(family(kCurrentCf), keys::current_key(workflow)));
+  }
+  CAIRN_RETURN_IF_ERROR(from_rocks(s, name(what)));
+  return write(&batch, sync_, what);
 }
 
 Result<std::vector<RunKey>> RocksHistoryStore::list_runs_for_testing() {

@@ -94,6 +94,21 @@ Status start_workflow(const v1::StartWorkflowExecutionRequest& request, const Ru
                       const v1::Payloads* signal_input, const TransitionEnv& env,
                       MutableState* ms, Effects* out);
 
+// A reset run (ResetWorkflowExecution): `old_history` up to the WorkflowTaskStarted of the
+// workflow task that `finish_event_id` (its WorkflowTaskCompleted / Failed / TimedOut) ended,
+// then WorkflowTaskFailed (cause RESET_WORKFLOW, `reason`), the signals received after that point
+// when `reapply_signals`, and a new WorkflowTaskScheduled. Activities and timers pending at the
+// point get new tasks and timers (activities from attempt 1). `ms` must be empty; `key` is the
+// new run. kInvalidArgument naming the event when finish_event_id is not such an event of the
+// history; kFailedPrecondition when child workflows or external signals / cancels were pending
+// at the point (not supported: pick an earlier or later workflow task).
+Status reset_run(const std::vector<v1::HistoryEvent>& old_history, int64_t finish_event_id,
+                 bool reapply_signals, const std::string& reason, const std::string& request_id,
+                 const RunKey& key, const TransitionEnv& env, MutableState* ms, Effects* out);
+
+// The last WorkflowTaskCompleted of a history (the default reset point); 0 when there is none.
+int64_t last_completed_workflow_task(const std::vector<v1::HistoryEvent>& history);
+
 // WorkflowExecutionSignaled. kNotFound when the run is closed. A request_id seen recently on this
 // run is a no-op (OK, no events).
 Status signal_workflow(MutableState* ms, const std::string& signal_name, const v1::Payloads& input,

@@ -65,10 +65,21 @@ void Matcher::offer(const QueueKey& queue, v1::TaskRecord task) {
 }
 
 std::optional<v1::TaskRecord> Matcher::poll(const QueueKey& queue,
-                                            std::shared_ptr<PollWaiter> waiter, int64_t now_ms) {
+                                            std::shared_ptr<PollWaiter> waiter, int64_t now_ms,
+                                            const std::string& identity) {
   std::lock_guard lock(mu_);
   Queue& q = queues_[queue];
   q.last_poll_time_ms = std::max(q.last_poll_time_ms, now_ms);
+  if (!identity.empty()) {
+    if (q.recent_pollers.size() >= kMaxRecentPollers && q.recent_pollers.count(identity) == 0) {
+      std::erase_if(q.recent_pollers, [&](const auto& p) {
+        return p.second < now_ms - kRecentPollerMs;
+      });
+    }
+    if (q.recent_pollers.size() < kMaxRecentPollers || q.recent_pollers.count(identity) != 0) {
+      q.recent_pollers[identity] = now_ms;
+    }
+  }
   if (!q.backlog.empty()) {
     v1::TaskRecord task = std::move(q.backlog.front());
     q.backlog.pop_front();
@@ -128,6 +139,13 @@ QueueStats Matcher::stats(const QueueKey& queue) const {
   out.pollers = std::count_if(q.waiters.begin(), q.waiters.end(),
                               [](const std::shared_ptr<PollWaiter>& w) { return !w->claimed(); });
   out.last_poll_time_ms = q.last_poll_time_ms;
+  for (const auto& [identity, at] : q.recent_pollers) {
+    if (at >= q.last_poll_time_ms - kRecentPollerMs) {
+      out.recent_pollers.emplace_back(identity, at);
+    }
+  }
+  std::sort(out.recent_pollers.begin(), out.recent_pollers.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
   return out;
 }
 

@@ -46,6 +46,8 @@ struct QueueStats {
   int64_t backlog = 0;
   int64_t pollers = 0;
   int64_t last_poll_time_ms = 0;
+  // Identities that polled in the last kRecentPollerMs, with their last poll time, newest first.
+  std::vector<std::pair<std::string, int64_t>> recent_pollers;
 };
 
 class Matcher {
@@ -59,8 +61,12 @@ class Matcher {
   // Takes the oldest backlog task at once when there is one (the waiter is not registered).
   // Otherwise registers `waiter` and returns nullopt; it is answered later by deliver() or by its
   // own cancellation. now_ms is recorded as the queue's last poll time.
+  // `identity` (may be empty) is remembered for stats() for kRecentPollerMs.
   std::optional<v1::TaskRecord> poll(const QueueKey& queue, std::shared_ptr<PollWaiter> waiter,
-                                     int64_t now_ms);
+                                     int64_t now_ms, const std::string& identity = "");
+
+  static constexpr int64_t kRecentPollerMs = 5 * 60 * 1000;
+  static constexpr size_t kMaxRecentPollers = 256;  // per queue
 
   // Forgets a waiter that was claimed by its cancellation. Cheap; claimed waiters are also skipped
   // lazily by offer().
@@ -80,6 +86,7 @@ class Matcher {
     std::unordered_set<int64_t> queued_ids;  // task_ids in backlog (except 0)
     std::deque<std::shared_ptr<PollWaiter>> waiters;
     int64_t last_poll_time_ms = 0;
+    std::unordered_map<std::string, int64_t> recent_pollers;  // identity -> last poll time
   };
   struct KeyHash {
     size_t operator()(const QueueKey& k) const;

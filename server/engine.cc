@@ -190,6 +190,13 @@ Status Engine::transition_impl(const RunKey& key, bool create, const Body& body)
   t.add_timers = scope.effects.add_timers;
   t.remove_timers = std::move(scope.effects.remove_timers);
   t.durability = scope.durability;
+  // Visibility follows what listing shows: the start, the close (both replace the current-run
+  // pointer) and upserted search attributes; other steps leave the record as it is.
+  t.update_visibility =
+      create || t.current.has_value() ||
+      std::any_of(t.events.begin(), t.events.end(), [](const v1::HistoryEvent& e) {
+        return e.event_type() == v1::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES;
+      });
   bool appended = !t.events.empty();
   const bool closed = appended && ms_closed(t.state);
   const std::string normal_queue = t.state.task_queue();
@@ -340,6 +347,32 @@ std::vector<v1::NamespaceRecord> Engine::list_namespaces() {
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.name() < b.name(); });
   return out;
+}
+
+Status Engine::update_namespace(const std::string& ns,
+                                const std::function<Status(v1::NamespaceRecord*)>& edit) {
+  std::lock_guard lock(ns_mu_);
+  auto it = namespaces_.find(ns);
+  if (it == namespaces_.end()) {
+    return not_found("namespace " + ns + " not found");
+  }
+  v1::NamespaceRecord copy = it->second;
+  CAIRN_RETURN_IF_ERROR(edit(&copy));
+  CAIRN_RETURN_IF_ERROR(store_->put_namespace(copy));
+  it->second = std::move(copy);
+  return Status();
+}
+
+Status Engine::delete_closed_run(const RunKey& key) {
+  auto lock = lock_workflow(WorkflowKey{key.shard, key.ns, key.workflow_id});
+  CAIRN_RETURN_IF_ERROR(store_->delete_run(key));
+  std::lock_guard cache_lock(cache_mu_);
+  auto it = cache_.find(run_cache_key(key));
+  if (it != cache_.end()) {
+    lru_.erase(it->second.lru);
+    cache_.erase(it);
+  }
+  return Status();
 }
 
 void Engine::watch(const RunKey& key, std::shared_ptr<HistoryWatcher> watcher) {

@@ -99,6 +99,14 @@ class Engine {
   Status register_namespace(const v1::NamespaceRecord& record);  // kAlreadyExists
   Result<v1::NamespaceRecord> describe_namespace(const std::string& ns);
   std::vector<v1::NamespaceRecord> list_namespaces();
+  // Changes a namespace's record: `edit` works on a copy, which is stored (synced) and replaces
+  // the registry entry only when edit returns OK. kNotFound when unknown.
+  Status update_namespace(const std::string& ns,
+                          const std::function<Status(v1::NamespaceRecord*)>& edit);
+
+  // Deletes a closed run with its history and visibility (retention). kFailedPrecondition while
+  // it is open, kNotFound when gone already.
+  Status delete_closed_run(const RunKey& key);
 
   // History long-polls: watch(key, w) then re-read; notify() is called once after a commit that
   // appends events to the run. unwatch() forgets a claimed watcher.

@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--hold-transfers-for-testing", options.engine.hold_transfers_for_testing,
                "crash tests only: write cross-run transfer tasks but never execute them");
+  app.add_option("--retention-sweep-interval-ms", options.retention_sweep_interval_ms,
+                 "how often closed runs past their namespace's retention are deleted")
+      ->capture_default_str();
   app.add_option("--port-file", port_file, "write the bound port to this file once serving");
   app.add_flag("!--no-sync", options.sync,
                "do not fsync commits (benchmarks only: acknowledged work can be lost)");

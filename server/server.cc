@@ -25,6 +25,9 @@ Status validate_server_options(const ServerOptions& o) {
   if (o.engine.state_cache_runs < 1) {
     return invalid_argument("--cache-runs must be at least 1");
   }
+  if (o.retention_sweep_interval_ms < 100) {
+    return invalid_argument("--retention-sweep-interval-ms must be at least 100");
+  }
   if (o.engine.max_poll_ms < 1000) {
     return invalid_argument("the maximum poll time must be at least 1 s");
   }
@@ -61,6 +64,9 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options, Cloc
     return unavailable("cannot listen on " + options.listen +
                        ": is another cairn-server running there? pick another with --listen");
   }
+  s->sweeper_ = std::make_unique<RetentionSweeper>(s->engine_.get(),
+                                                   options.retention_sweep_interval_ms);
+  s->sweeper_->start();
   return s;
 }
 
@@ -76,6 +82,9 @@ void Server::shutdown(int64_t grace_ms) {
     return;
   }
   stopped_ = true;
+  if (sweeper_) {
+    sweeper_->stop();
+  }
   if (service_) {
     service_->begin_shutdown();  // waiting polls answered empty: workers poll again elsewhere
   }
@@ -97,6 +106,7 @@ void Server::shutdown(int64_t grace_ms) {
     engine_->stop();  // finishes queued transitions, stops timers
   }
   grpc_.reset();
+  sweeper_.reset();
   service_.reset();
   engine_.reset();
   store_.reset();

@@ -10,6 +10,7 @@
 #include "history/history_store.h"
 #include "scheduler/clock.h"
 #include "server/engine.h"
+#include "server/retention.h"
 #include "server/service.h"
 
 namespace cairn {
@@ -19,6 +20,7 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:7233";  // port 0: pick a free one (see Server::port())
   int32_t shard_count = 16;               // only when the data dir is created
   bool sync = true;                       // WAL fsync per commit; off only for labelled benchmarks
+  int64_t retention_sweep_interval_ms = 60'000;  // how often closed runs past retention are deleted
   EngineOptions engine;
 };
 
@@ -48,6 +50,7 @@ class Server {
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<WorkflowServiceImpl> service_;
   std::unique_ptr<grpc::Server> grpc_;
+  std::unique_ptr<RetentionSweeper> sweeper_;
   int port_ = 0;
   bool stopped_ = false;
 };

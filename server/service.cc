@@ -96,7 +96,8 @@ class PollCall final : public grpc::ServerUnaryReactor {
     }
     w->deadline_ms = deadline_ms_;
     w->deadline_id = svc->deadlines().add(deadline_ms_, w);
-    auto task = svc->engine().matcher().poll(queue, w, svc->engine().clock().now_ms());
+    auto task =
+        svc->engine().matcher().poll(queue, w, svc->engine().clock().now_ms(), req_->identity());
     if (task.has_value()) {
       if (w->try_claim()) {
         on_task(w.get(), std::move(*task));
@@ -334,6 +335,15 @@ CAIRN_UNARY(RespondActivityTaskCompletedById, RespondActivityTaskCompletedByIdRe
 CAIRN_UNARY(RespondActivityTaskFailedById, RespondActivityTaskFailedByIdRequest, RespondActivityTaskFailedByIdResponse, respond_activity_failed_by_id)
 CAIRN_UNARY(RespondActivityTaskCanceledById, RespondActivityTaskCanceledByIdRequest, RespondActivityTaskCanceledByIdResponse, respond_activity_canceled_by_id)
 CAIRN_UNARY(RespondQueryTaskCompleted, RespondQueryTaskCompletedRequest, RespondQueryTaskCompletedResponse, respond_query_task_completed)
+
+CAIRN_UNARY(UpdateNamespace, UpdateNamespaceRequest, UpdateNamespaceResponse, update_namespace)
+CAIRN_UNARY(AddSearchAttributes, AddSearchAttributesRequest, AddSearchAttributesResponse, add_search_attributes)
+CAIRN_UNARY(ListSearchAttributes, ListSearchAttributesRequest, ListSearchAttributesResponse, list_search_attributes)
+CAIRN_UNARY(ListWorkflowExecutions, ListWorkflowExecutionsRequest, ListWorkflowExecutionsResponse, list_workflows)
+CAIRN_UNARY(CountWorkflowExecutions, CountWorkflowExecutionsRequest, CountWorkflowExecutionsResponse, count_workflows)
+CAIRN_UNARY(ResetWorkflowExecution, ResetWorkflowExecutionRequest, ResetWorkflowExecutionResponse, reset_workflow)
+CAIRN_UNARY(VerifyWorkflowExecution, VerifyWorkflowExecutionRequest, VerifyWorkflowExecutionResponse, verify_workflow)
+CAIRN_UNARY(DescribeTaskQueue, DescribeTaskQueueRequest, DescribeTaskQueueResponse, describe_task_queue)
 
 #undef CAIRN_UNARY
 

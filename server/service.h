@@ -61,6 +61,24 @@ class WorkflowServiceImpl final : public v1::WorkflowService::CallbackService {
   Reactor* QueryWorkflow(Ctx*, const v1::QueryWorkflowRequest*, v1::QueryWorkflowResponse*) override;
   Reactor* UpdateWorkflowExecution(Ctx*, const v1::UpdateWorkflowExecutionRequest*, v1::UpdateWorkflowExecutionResponse*) override;
 
+  // Visibility, namespace configuration and admin.
+  Reactor* UpdateNamespace(Ctx*, const v1::UpdateNamespaceRequest*,
+                           v1::UpdateNamespaceResponse*) override;
+  Reactor* AddSearchAttributes(Ctx*, const v1::AddSearchAttributesRequest*,
+                               v1::AddSearchAttributesResponse*) override;
+  Reactor* ListSearchAttributes(Ctx*, const v1::ListSearchAttributesRequest*,
+                                v1::ListSearchAttributesResponse*) override;
+  Reactor* ListWorkflowExecutions(Ctx*, const v1::ListWorkflowExecutionsRequest*,
+                                  v1::ListWorkflowExecutionsResponse*) override;
+  Reactor* CountWorkflowExecutions(Ctx*, const v1::CountWorkflowExecutionsRequest*,
+                                   v1::CountWorkflowExecutionsResponse*) override;
+  Reactor* ResetWorkflowExecution(Ctx*, const v1::ResetWorkflowExecutionRequest*,
+                                  v1::ResetWorkflowExecutionResponse*) override;
+  Reactor* VerifyWorkflowExecution(Ctx*, const v1::VerifyWorkflowExecutionRequest*,
+                                   v1::VerifyWorkflowExecutionResponse*) override;
+  Reactor* DescribeTaskQueue(Ctx*, const v1::DescribeTaskQueueRequest*,
+                             v1::DescribeTaskQueueResponse*) override;
+
   // The deadline of a long-poll: the client's deadline less a margin, capped at max_poll_ms.
   int64_t poll_deadline_ms(Ctx* ctx) const;
 

@@ -61,6 +61,14 @@ Status describe_workflow(Engine& e, const v1::DescribeWorkflowExecutionRequest& 
   info->set_task_queue(st.task_queue());
   *info->mutable_memo() = st.memo();
   *info->mutable_search_attributes() = st.search_attributes();
+  for (const auto& [initiated, child] : st.children()) {
+    auto* c = resp->add_pending_children();
+    c->set_namespace_(child.namespace_());
+    c->set_workflow_id(child.workflow_id());
+    c->set_run_id(child.run_id());
+    c->set_workflow_type(child.workflow_type().name());
+    c->set_initiated_event_id(initiated);
+  }
   std::vector<const v1::ActivityInfo*> acts;
   for (auto& [id, a] : st.activities()) {
     acts.push_back(&a);

@@ -71,6 +71,31 @@ Status respond_activity_failed(Engine& e, const v1::RespondActivityTaskFailedReq
 Status respond_activity_canceled(Engine& e, const v1::RespondActivityTaskCanceledRequest& req,
                                  v1::RespondActivityTaskCanceledResponse* resp);
 
+// Visibility and namespace configuration (visibility.cc).
+Status list_workflows(Engine& e, const v1::ListWorkflowExecutionsRequest& req,
+                      v1::ListWorkflowExecutionsResponse* resp);
+Status count_workflows(Engine& e, const v1::CountWorkflowExecutionsRequest& req,
+                       v1::CountWorkflowExecutionsResponse* resp);
+Status add_search_attributes(Engine& e, const v1::AddSearchAttributesRequest& req,
+                             v1::AddSearchAttributesResponse* resp);
+Status list_search_attributes(Engine& e, const v1::ListSearchAttributesRequest& req,
+                              v1::ListSearchAttributesResponse* resp);
+Status update_namespace(Engine& e, const v1::UpdateNamespaceRequest& req,
+                        v1::UpdateNamespaceResponse* resp);
+Status describe_task_queue(Engine& e, const v1::DescribeTaskQueueRequest& req,
+                           v1::DescribeTaskQueueResponse* resp);
+// kInvalidArgument unless every name is registered in the namespace (and not a system attribute)
+// and every value fits its type; with allow_null a "binary/null" payload (removal) passes.
+Status check_search_attributes(Engine& e, const std::string& ns,
+                               const google::protobuf::Map<std::string, v1::Payload>& attributes,
+                               bool allow_null);
+
+// Admin (admin.cc): reset, verify.
+Status reset_workflow(Engine& e, const v1::ResetWorkflowExecutionRequest& req,
+                      v1::ResetWorkflowExecutionResponse* resp);
+Status verify_workflow(Engine& e, const v1::VerifyWorkflowExecutionRequest& req,
+                       v1::VerifyWorkflowExecutionResponse* resp);
+
 Status get_system_info(Engine& e, const v1::GetSystemInfoRequest& req, v1::GetSystemInfoResponse* resp);
 
 // Async activity completion by (namespace, workflow id, run id, activity id): the same rules as

@@ -11,6 +11,7 @@ void to_info(const v1::NamespaceRecord& rec, v1::NamespaceInfo* info) {
   info->set_description(rec.description());
   info->set_retention_ms(rec.retention_ms());
   info->set_created_time_ms(rec.created_time_ms());
+  *info->mutable_search_attributes() = rec.search_attributes();
 }
 
 }  // namespace

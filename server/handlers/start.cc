@@ -79,6 +79,8 @@ Result<StartOutcome> start_impl(Engine& e, const v1::StartWorkflowExecutionReque
   req.set_namespace_(ns_or_default(raw.namespace_()));
   CAIRN_RETURN_IF_ERROR(e.check_namespace(req.namespace_()));
   CAIRN_RETURN_IF_ERROR(validate_start_request(req, e.options().limits));
+  CAIRN_RETURN_IF_ERROR(
+      check_search_attributes(e, req.namespace_(), req.search_attributes(), /*allow_null=*/false));
   if (signal_name != nullptr) {
     if (signal_name->empty()) {
       return invalid_argument("signal_name is required");

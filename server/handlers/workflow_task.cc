@@ -138,10 +138,46 @@ Status start_workflow_task(Engine& e, const v1::TaskRecord& task,
   return Status();
 }
 
+// Search attributes in commands must be registered in the namespace and fit their types; the
+// pure command rules cannot see the namespace, so the check is made here, before the transition.
+static Status check_command_search_attributes(
+    Engine& e, const std::string& ns,
+    const google::protobuf::RepeatedPtrField<v1::Command>& commands) {
+  for (int i = 0; i < commands.size(); ++i) {
+    const v1::Command& c = commands[i];
+    Status st;
+    switch (c.command_type()) {
+      case v1::COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+        st = check_search_attributes(
+            e, ns, c.upsert_workflow_search_attributes_command_attributes().search_attributes(),
+            /*allow_null=*/true);
+        break;
+      case v1::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+        st = check_search_attributes(
+            e, ns, c.continue_as_new_workflow_execution_command_attributes().search_attributes(),
+            /*allow_null=*/false);
+        break;
+      case v1::COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: {
+        const auto& a = c.start_child_workflow_execution_command_attributes();
+        st = check_search_attributes(e, a.namespace_().empty() ? ns : a.namespace_(),
+                                     a.search_attributes(), /*allow_null=*/false);
+        break;
+      }
+      default:
+        break;
+    }
+    if (!st.ok()) {
+      return Status(st.code(), "command " + std::to_string(i) + ": " + st.message());
+    }
+  }
+  return Status();
+}
+
 Status respond_workflow_task_completed(Engine& e, const v1::RespondWorkflowTaskCompletedRequest& req,
                                        v1::RespondWorkflowTaskCompletedResponse* resp) {
   CAIRN_ASSIGN_OR_RETURN(v1::TaskToken token, decode_task_token(req.task_token()));
   CAIRN_ASSIGN_OR_RETURN(RunKey key, token_key(e, token, v1::TASK_KIND_WORKFLOW));
+  CAIRN_RETURN_IF_ERROR(check_command_search_attributes(e, key.ns, req.commands()));
   std::vector<ActivityStart> eager;
   v1::WorkflowType type;
   CAIRN_RETURN_IF_ERROR(e.run_transition(key, [&](Engine::Scope& s) {

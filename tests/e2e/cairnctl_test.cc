@@ -5,31 +5,15 @@
 #include <sstream>
 
 #include "cairn/history_json.h"
-#include "e2e/fixture.h"
+#include "e2e/ctl_fixture.h"
 
 namespace cairn::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-class CairnctlTest : public E2eTest {
+class CairnctlTest : public CtlTest {
  protected:
-  struct Run {
-    int exit = -1;
-    std::string output;
-  };
-
-  Run ctl(std::vector<std::string> args, const std::string& address = "") {
-    std::vector<std::string> argv{CAIRNCTL_BINARY, "--address",
-                                  address.empty() ? server_->address() : address};
-    argv.insert(argv.end(), args.begin(), args.end());
-    ChildProcess p(argv, dir_.path() + "/ctl-" + std::to_string(++calls_) + ".log");
-    Run r;
-    r.exit = p.wait(60s);
-    r.output = p.output();
-    return r;
-  }
-
   // A run that waits for signal "go" (a string) and returns "got <value>".
   void start_waiting(const std::string& id) {
     Worker& w = new_worker("ctl-q");
@@ -39,8 +23,6 @@ class CairnctlTest : public E2eTest {
     w.start();
     client_->start("waiter", start_options(id, "ctl-q"));
   }
-
-  int calls_ = 0;
 };
 
 TEST_F(CairnctlTest, HealthDescribeSignalResultAndShow) {

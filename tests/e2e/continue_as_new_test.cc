@@ -97,6 +97,12 @@ TEST_F(ContinueAsNewTest, StateIsCarriedAcrossThreeRunsEachWithAFreshHistory) {
 }
 
 TEST_F(ContinueAsNewTest, MemoAndSearchAttributesAreCarriedOverOrReplacedAndSeenByTheCode) {
+  v1::AddSearchAttributesRequest add;
+  (*add.mutable_search_attributes())["Stage"] = v1::INDEXED_VALUE_TYPE_KEYWORD;
+  (*add.mutable_search_attributes())["Priority"] = v1::INDEXED_VALUE_TYPE_INT;
+  v1::AddSearchAttributesResponse added;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(client_->stub().AddSearchAttributes(&ctx, add, &added).ok());
   Worker& w = new_worker("can-tags");
   w.register_workflow("tagged", [](WorkflowContext& ctx, int run) {
     if (run == 1) {

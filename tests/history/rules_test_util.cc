@@ -2,48 +2,7 @@
 
 namespace cairn::rules_test {
 
-v1::RunState event_derived(v1::RunState s) {
-  s.clear_buffered_events();
-  s.clear_recent_request_ids();
-  s.clear_db_version();
-  s.clear_sticky_task_queue();  // sticky execution is dispatch state, not history
-  s.clear_sticky_schedule_to_start_timeout_ms();
-  s.clear_sticky_task_id();
-  // A closed run drops its children and external requests (their transfer tasks were written);
-  // a child's started event id is only known once a buffered ChildWorkflowExecutionStarted is
-  // flushed.
-  if (s.status() != v1::WORKFLOW_EXECUTION_STATUS_RUNNING) {
-    s.clear_children();
-    s.clear_pending_signals();
-    s.clear_pending_cancels();
-  }
-  for (auto& [id, c] : *s.mutable_children()) {
-    c.clear_started_event_id();
-  }
-  for (auto& [id, a] : *s.mutable_activities()) {
-    // Attempt bookkeeping lives outside history until the activity closes.
-    a.clear_attempt();
-    a.clear_current_attempt_scheduled_time_ms();
-    a.clear_started_time_ms();
-    a.clear_started_identity();
-    a.clear_heartbeat_details();
-    a.clear_last_heartbeat_time_ms();
-    a.clear_last_failure();
-    a.clear_waiting_for_retry();
-  }
-  // Admitted and rejected updates are requests, not history; accepted ones come from events.
-  for (auto it = s.mutable_updates()->begin(); it != s.mutable_updates()->end();) {
-    if (it->second.state() == v1::UPDATE_STATE_ADMITTED ||
-        it->second.state() == v1::UPDATE_STATE_REJECTED) {
-      it = s.mutable_updates()->erase(it);
-      continue;
-    }
-    it->second.clear_delivered_started_event_id();
-    it->second.clear_admitted_time_ms();
-    ++it;
-  }
-  return s;
-}
+v1::RunState event_derived(v1::RunState s) { return event_derived_state(std::move(s)); }
 
 RulesTest::RulesTest() : key_{ShardId{kShard}, "default", "wf-1", RunId{"run-1"}} {}
 

@@ -417,6 +417,125 @@ Result<std::unique_ptr<HistoryStore>> open_memory(const std::string&, int32_t sh
   return make_memory_store(shards);
 }
 
+// A run of namespace `ns` started at `start_ms` (and closed at close_ms when > 0), committed with
+// its visibility record.
+Transition visible_run(const std::string& ns, const std::string& workflow_id,
+                       const std::string& run_id, int64_t start_ms, int64_t close_ms) {
+  RunKey key{shard_for(ns, workflow_id, kShards), ns, workflow_id, RunId{run_id}};
+  Transition t = transition(key, 1, 1);
+  t.state.set_start_time_ms(start_ms);
+  t.state.mutable_workflow_type()->set_name("order");
+  t.current.emplace();
+  t.current->set_run_id(run_id);
+  if (close_ms > 0) {
+    t.state.set_status(v1::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+    t.state.set_close_time_ms(close_ms);
+    t.current->set_status(v1::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  }
+  t.update_visibility = true;
+  return t;
+}
+
+std::vector<std::string> run_ids(const VisibilityPage& page) {
+  std::vector<std::string> out;
+  for (const auto& r : page.records) {
+    out.push_back(r.run_id());
+  }
+  return out;
+}
+
+TEST_P(StoreConformanceTest, VisibilityListsANamespaceByStartTimeBothWaysWithCursors) {
+  ASSERT_TRUE(store_->commit(visible_run("default", "w1", "r1", 100, 0)).ok());
+  ASSERT_TRUE(store_->commit(visible_run("default", "w2", "r2", 300, 0)).ok());
+  ASSERT_TRUE(store_->commit(visible_run("default", "w3", "r3", 200, 0)).ok());
+  ASSERT_TRUE(store_->commit(visible_run("other", "w4", "r4", 250, 0)).ok());
+  Transition untracked = transition(run_a_, 1, 1);  // no update_visibility: not listed
+  ASSERT_TRUE(store_->commit(untracked).ok());
+
+  VisibilityScan scan;
+  scan.ns = "default";
+  scan.limit = 2;
+  auto page = store_->scan_visibility(scan);
+  ASSERT_TRUE(page.ok()) << page.status().to_string();
+  EXPECT_THAT(run_ids(*page), ElementsAre("r2", "r3"));  // newest first
+  EXPECT_TRUE(page->more);
+  ASSERT_EQ(page->cursors.size(), 2u);
+  scan.after = page->cursors[1];
+  page = store_->scan_visibility(scan);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(run_ids(*page), ElementsAre("r1"));
+  EXPECT_FALSE(page->more);
+  EXPECT_EQ(page->records[0].workflow_type(), "order");
+  EXPECT_EQ(page->records[0].memo().at("owner").data(), "team-a");
+
+  scan.after.clear();
+  scan.descending = false;
+  scan.limit = 10;
+  page = store_->scan_visibility(scan);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(run_ids(*page), ElementsAre("r1", "r3", "r2"));
+
+  scan.after = "garbage";
+  EXPECT_EQ(store_->scan_visibility(scan).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, VisibilityRecordFollowsTheRunAndCloseIndexHasOnlyClosedRuns) {
+  ASSERT_TRUE(store_->commit(visible_run("default", "w1", "r1", 100, 0)).ok());
+  ASSERT_TRUE(store_->commit(visible_run("default", "w2", "r2", 200, 0)).ok());
+  ASSERT_TRUE(store_->commit(visible_run("default", "w1", "r1", 100, 900)).ok());  // r1 closes
+  VisibilityScan scan;
+  scan.ns = "default";
+  auto page = store_->scan_visibility(scan);
+  ASSERT_TRUE(page.ok());
+  ASSERT_THAT(run_ids(*page), ElementsAre("r2", "r1"));  // one record per run, updated
+  EXPECT_EQ(page->records[1].status(), v1::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  EXPECT_EQ(page->records[1].close_time_ms(), 900);
+  scan.index = VisibilityIndex::kCloseTime;
+  page = store_->scan_visibility(scan);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(run_ids(*page), ElementsAre("r1"));
+}
+
+TEST_P(StoreConformanceTest, DeleteRunRemovesAClosedRunEverywhereButNotAnOpenOne) {
+  Transition open = visible_run("default", "w1", "r1", 100, 0);
+  ASSERT_TRUE(store_->commit(open).ok());
+  EXPECT_EQ(store_->delete_run(open.key).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store_->load_run(open.key).ok());
+
+  Transition closed = visible_run("default", "w1", "r1", 100, 500);
+  ASSERT_TRUE(store_->commit(closed).ok());
+  // A newer run of the same workflow id keeps its current pointer when the old one goes.
+  Transition newer = visible_run("default", "w2", "r2", 600, 700);
+  ASSERT_TRUE(store_->commit(newer).ok());
+  ASSERT_TRUE(store_->delete_run(closed.key).ok());
+  EXPECT_EQ(store_->load_run(closed.key).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->load_current(workflow_of(closed.key)).status().code(), StatusCode::kNotFound);
+  auto events = store_->read_events(closed.key, EventId{1}, 10);
+  ASSERT_TRUE(events.ok());
+  EXPECT_THAT(events->events, IsEmpty());
+  for (auto index : {VisibilityIndex::kStartTime, VisibilityIndex::kCloseTime}) {
+    VisibilityScan scan;
+    scan.ns = "default";
+    scan.index = index;
+    auto page = store_->scan_visibility(scan);
+    ASSERT_TRUE(page.ok());
+    EXPECT_THAT(run_ids(*page), ElementsAre("r2"));
+  }
+  EXPECT_TRUE(store_->load_run(newer.key).ok());
+  EXPECT_EQ(store_->delete_run(closed.key).code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, DeletingAnOldRunKeepsTheCurrentPointerOfTheNewerRun) {
+  Transition old_run = visible_run("default", "w1", "r1", 100, 200);
+  ASSERT_TRUE(store_->commit(old_run).ok());
+  Transition new_run = visible_run("default", "w1", "r2", 300, 0);
+  ASSERT_TRUE(store_->commit(new_run).ok());
+  ASSERT_TRUE(store_->delete_run(old_run.key).ok());
+  auto current = store_->load_current(workflow_of(new_run.key));
+  ASSERT_TRUE(current.ok()) << current.status().to_string();
+  EXPECT_EQ(current->run_id(), "r2");
+}
+
 Result<std::unique_ptr<HistoryStore>> open_rocks(const std::string& dir, int32_t shards) {
   RocksStoreOptions options;
   options.path = dir;

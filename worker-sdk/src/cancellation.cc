@@ -16,6 +16,9 @@ namespace {
 }  // namespace
 
 bool WorkflowCore::patched(const std::string&, bool) { unsupported("patched()"); }
+void WorkflowCore::upsert_search_attributes(const PayloadMap&) {
+  unsupported("upsert_search_attributes()");
+}
 std::shared_ptr<FutureState> WorkflowCore::schedule_local_activity(const std::string&,
                                                                    v1::Payloads,
                                                                    const LocalActivityOptions&) {

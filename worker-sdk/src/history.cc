@@ -87,6 +87,14 @@ std::string event_detail(const v1::HistoryEvent& e) {
       return "signal_name=" + e.workflow_execution_signaled_event_attributes().signal_name();
     case v1::EVENT_TYPE_MARKER_RECORDED:
       return "marker_name=" + e.marker_recorded_event_attributes().marker_name();
+    case v1::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
+      std::string names;
+      for (const auto& [name, value] :
+           e.upsert_workflow_search_attributes_event_attributes().search_attributes()) {
+        names += (names.empty() ? "" : ",") + name;
+      }
+      return "search_attributes=" + names;
+    }
     case v1::EVENT_TYPE_WORKFLOW_TASK_FAILED: {
       const auto& a = e.workflow_task_failed_event_attributes();
       return "cause=" + v1::WorkflowTaskFailedCause_Name(a.cause()) +

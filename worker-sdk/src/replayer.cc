@@ -26,6 +26,7 @@ bool is_command_event(v1::EventType type) {
     case v1::EVENT_TYPE_TIMER_STARTED:
     case v1::EVENT_TYPE_TIMER_CANCELED:
     case v1::EVENT_TYPE_MARKER_RECORDED:
+    case v1::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
@@ -81,6 +82,8 @@ bool matches(const v1::HistoryEvent& e, const v1::Command& c) {
       return eid != ea.details().end() &&
              eid->second.SerializeAsString() == cid->second.SerializeAsString();
     }
+    case v1::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+      return c.command_type() == v1::COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES;
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
       return c.command_type() == v1::COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION;
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
@@ -184,6 +187,14 @@ ReplayResult Replayer::run(const std::vector<const v1::HistoryEvent*>& events) {
   for (size_t i = 0; i < end; ++i) {
     if (runs[i] && query_ == nullptr) {  // a query replays only what already happened
       last_task = i;
+    }
+  }
+  // A task whose completion is in the batch already happened too (a whole recorded history
+  // replayed by the replay tool): its code replays, as patched() and is_replaying() must see.
+  for (size_t i = last_task + 1; last_task < end && i < end; ++i) {
+    if (events[i]->event_type() == v1::EVENT_TYPE_WORKFLOW_TASK_COMPLETED) {
+      last_task = events.size();
+      break;
     }
   }
   for (size_t i = 0; i < end; ++i) {

@@ -89,6 +89,7 @@ class Replayer final : public WorkflowCore {
   std::shared_ptr<FutureState> cancel_external(const std::string& workflow_id,
                                                const std::string& run_id) override;
   bool patched(const std::string& patch_id, bool deprecated) override;
+  void upsert_search_attributes(const PayloadMap& attributes) override;
   std::shared_ptr<FutureState> schedule_local_activity(const std::string& type,
                                                        v1::Payloads input,
                                                        const LocalActivityOptions& o) override;

@@ -61,6 +61,25 @@ bool Replayer::patched(const std::string& patch_id, bool deprecated) {
   return result;
 }
 
+void Replayer::upsert_search_attributes(const PayloadMap& attributes) {
+  if (attributes.empty()) {
+    return;
+  }
+  v1::Command c;
+  c.set_command_type(v1::COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES);
+  auto* a = c.mutable_upsert_workflow_search_attributes_command_attributes();
+  for (const auto& [name, value] : attributes) {
+    (*a->mutable_search_attributes())[name] = value;
+    auto encoding = value.metadata().find("encoding");
+    if (encoding != value.metadata().end() && encoding->second == "binary/null") {
+      info_.search_attributes.erase(name);
+    } else {
+      info_.search_attributes[name] = value;
+    }
+  }
+  issue(std::move(c));
+}
+
 bool Replayer::skips_patch_marker(const v1::HistoryEvent& e) const {
   if (!is_version_marker(e)) {
     return false;

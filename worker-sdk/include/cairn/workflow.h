@@ -36,7 +36,7 @@ struct WorkflowInfo {
   std::string parent_workflow_id;     // empty for a top-level run
   std::string continued_from_run_id;  // empty for the first run of a chain
   PayloadMap memo;                    // as the run was started with
-  PayloadMap search_attributes;       // as the run was started with
+  PayloadMap search_attributes;       // as started, with the run's upserts applied
 };
 
 struct ChildWorkflowOptions;  // cairn/child_workflow.h
@@ -142,6 +142,7 @@ class WorkflowCore {
   // Versioning, local activities, conditions and cancellation scopes (see WorkflowContext).
   // The defaults throw: only the replayer implements them.
   virtual bool patched(const std::string& patch_id, bool deprecated);
+  virtual void upsert_search_attributes(const PayloadMap& attributes);
   virtual std::shared_ptr<FutureState> schedule_local_activity(
       const std::string& type, v1::Payloads input, const LocalActivityOptions& options);
   // Suspends the fiber until `ready()` holds (true) or `timeout` passed first (false).
@@ -295,6 +296,14 @@ class WorkflowContext {
   // Records the marker like patched() but without branching: once no run still needs the old
   // path, replace `if (ctx.patched(id))` by `ctx.deprecate_patch(id)`; later remove it too.
   void deprecate_patch(const std::string& patch_id) { core_->patched(patch_id, true); }
+
+  // Sets search attributes of this run (visibility: `cairnctl workflow list --query ...`); a
+  // null payload (cairn::to_payload(nullptr)) removes one. Each name must be registered in the
+  // namespace (`cairnctl search-attribute add`) and each value fit its type, else the workflow
+  // task fails with the server's message. info().search_attributes shows the result at once.
+  void upsert_search_attributes(const PayloadMap& attributes) {
+    core_->upsert_search_attributes(attributes);
+  }
 
   // Waits until `ready()` holds. It is re-evaluated whenever the workflow makes progress (a
   // new event, a resolved local activity); it must read workflow state only.

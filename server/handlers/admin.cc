@@ -1,0 +1,225 @@
+// Handlers: ResetWorkflowExecution, VerifyWorkflowExecution.
+#include <google/protobuf/text_format.h>
+#include <google/protobuf/util/message_differencer.h>
+
+#include <algorithm>
+
+#include <sstream>
+
+#include "server/handlers/handlers.h"
+
+namespace cairn::handlers {
+namespace {
+
+constexpr int kReadBatch = 1000;
+
+Result<std::vector<v1::HistoryEvent>> read_all_events(Engine& e, const RunKey& key) {
+  std::vector<v1::HistoryEvent> events;
+  int64_t from = 1;
+  while (true) {
+    CAIRN_ASSIGN_OR_RETURN(EventPage page, e.store().read_events(key, EventId{from}, kReadBatch));
+    for (auto& event : page.events) {
+      events.push_back(std::move(event));
+    }
+    if (!page.more || events.empty()) {
+      return events;
+    }
+    from = events.back().event_id() + 1;
+  }
+}
+
+// One line per difference, "<field path>: stored <a>, from events <b>".
+class DifferenceLines final : public google::protobuf::util::MessageDifferencer::Reporter {
+ public:
+  using SpecificField = google::protobuf::util::MessageDifferencer::SpecificField;
+  explicit DifferenceLines(std::vector<std::string>* out) : out_(out) {}
+
+  void ReportAdded(const google::protobuf::Message&, const google::protobuf::Message& rebuilt,
+                   const std::vector<SpecificField>& path) override {
+    out_->push_back(path_of(path) + ": missing from the stored state, from events " +
+                    value_of(rebuilt, path));
+  }
+  void ReportDeleted(const google::protobuf::Message& stored, const google::protobuf::Message&,
+                     const std::vector<SpecificField>& path) override {
+    out_->push_back(path_of(path) + ": stored " + value_of(stored, path) +
+                    ", absent from events");
+  }
+  void ReportModified(const google::protobuf::Message& stored,
+                      const google::protobuf::Message& rebuilt,
+                      const std::vector<SpecificField>& path) override {
+    if (!path.empty() && path.back().field != nullptr &&
+        path.back().field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+      return;  // the differing leaves are reported on their own
+    }
+    out_->push_back(path_of(path) + ": stored " + value_of(stored, path) + ", from events " +
+                    value_of(rebuilt, path));
+  }
+
+ private:
+  static std::string path_of(const std::vector<SpecificField>& path) {
+    std::string out;
+    for (const auto& f : path) {
+      if (!out.empty()) {
+        out += ".";
+      }
+      out += f.field != nullptr ? f.field->name() : std::to_string(f.unknown_field_number);
+      if (f.field != nullptr && f.field->is_repeated() && f.index >= 0 && !f.field->is_map()) {
+        out += "[" + std::to_string(f.index) + "]";
+      }
+    }
+    return out;
+  }
+  // The leaf value as text (the differencer hands the root messages; walk the path).
+  static std::string value_of(const google::protobuf::Message& root,
+                              const std::vector<SpecificField>& path) {
+    const google::protobuf::Message* m = &root;
+    for (size_t i = 0; i + 1 < path.size(); ++i) {
+      const auto& f = path[i];
+      if (f.field == nullptr || f.field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+        return "?";
+      }
+      const auto* refl = m->GetReflection();
+      if (f.field->is_repeated()) {
+        int index = f.index;
+        if (index < 0 || index >= refl->FieldSize(*m, f.field)) {
+          return "?";
+        }
+        m = &refl->GetRepeatedMessage(*m, f.field, index);
+      } else {
+        m = &refl->GetMessage(*m, f.field);
+      }
+    }
+    const auto& leaf = path.back();
+    if (leaf.field == nullptr) {
+      return "?";
+    }
+    const auto* refl = m->GetReflection();
+    std::string text;
+    if (leaf.field->is_repeated()) {
+      int index = leaf.index;
+      if (index < 0 || index >= refl->FieldSize(*m, leaf.field)) {
+        return "(none)";
+      }
+      google::protobuf::TextFormat::PrintFieldValueToString(*m, leaf.field, index, &text);
+    } else {
+      google::protobuf::TextFormat::PrintFieldValueToString(*m, leaf.field, -1, &text);
+    }
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    if (text.size() > 200) {
+      text = text.substr(0, 200) + "...";
+    }
+    return text;
+  }
+
+  std::vector<std::string>* out_;
+};
+
+}  // namespace
+
+Status verify_workflow(Engine& e, const v1::VerifyWorkflowExecutionRequest& req,
+                       v1::VerifyWorkflowExecutionResponse* resp) {
+  const std::string ns = ns_or_default(req.namespace_());
+  CAIRN_RETURN_IF_ERROR(e.check_namespace(ns));
+  CAIRN_ASSIGN_OR_RETURN(RunKey key,
+                         e.resolve(ns, req.execution().workflow_id(), req.execution().run_id()));
+  // Under the workflow's lock, so no transition lands between the two reads; from the store,
+  // not the cache, because the question is what is on disk.
+  auto lock = e.lock_workflow(WorkflowKey{key.shard, key.ns, key.workflow_id});
+  CAIRN_ASSIGN_OR_RETURN(v1::RunState stored, e.store().load_run(key));
+  CAIRN_ASSIGN_OR_RETURN(auto events, read_all_events(e, key));
+  lock.unlock();
+  resp->set_run_id(key.run_id.value);
+  resp->set_event_count(static_cast<int64_t>(events.size()));
+  auto rebuilt = rebuild_from_events(events, key.ns, key.workflow_id, key.run_id.value);
+  if (!rebuilt.ok()) {
+    resp->add_differences("history does not replay: " + rebuilt.status().message());
+    return Status();
+  }
+  // Events that arrived during the started workflow task are applied to the stored state ahead
+  // of their place in history: apply them to the rebuilt one too.
+  MutableState ms = std::move(rebuilt).value();
+  for (const auto& buffered : stored.buffered_events()) {
+    Status st = ms.apply(buffered);
+    if (!st.ok()) {
+      resp->add_differences("buffered event does not apply: " + st.message());
+      return Status();
+    }
+  }
+  v1::RunState want = event_derived_state(stored);
+  v1::RunState got = event_derived_state(std::move(ms).release());
+  std::vector<std::string> lines;
+  {
+    DifferenceLines reporter(&lines);
+    google::protobuf::util::MessageDifferencer differ;
+    differ.ReportDifferencesTo(&reporter);
+    differ.Compare(want, got);
+  }
+  for (auto& line : lines) {
+    resp->add_differences(std::move(line));
+  }
+  return Status();
+}
+
+Status reset_workflow(Engine& e, const v1::ResetWorkflowExecutionRequest& req,
+                      v1::ResetWorkflowExecutionResponse* resp) {
+  const std::string ns = ns_or_default(req.namespace_());
+  CAIRN_RETURN_IF_ERROR(e.check_namespace(ns));
+  const auto& execution = req.workflow_execution();
+  if (req.reason().size() > 1024) {
+    return invalid_argument("reason must be at most 1024 bytes");
+  }
+  CAIRN_ASSIGN_OR_RETURN(RunKey key, e.resolve(ns, execution.workflow_id(), execution.run_id()));
+  WorkflowKey wk{key.shard, key.ns, key.workflow_id};
+  auto lock = e.lock_workflow(wk);
+  auto current = e.store().load_current(wk);
+  CAIRN_RETURN_IF_ERROR(current.status());
+  if (!req.request_id().empty() && current->start_request_id() == req.request_id()) {
+    resp->set_run_id(current->run_id());  // a retried reset: the run the first call made
+    return Status();
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto events, read_all_events(e, key));
+  int64_t point = req.workflow_task_finish_event_id();
+  if (point == 0) {
+    point = last_completed_workflow_task(events);
+    if (point == 0) {
+      return failed_precondition("run " + key.debug_string() +
+                                 " has no completed workflow task to reset to");
+    }
+  }
+  // Check the reset point on a scratch state first: nothing is terminated for a reset that
+  // cannot be made.
+  RunKey new_key{key.shard, key.ns, key.workflow_id, RunId{e.new_run_id()}};
+  {
+    MutableState scratch;
+    Effects scratch_effects;
+    TransitionEnv env{e.clock().now_ms(), nullptr, &e.options().limits, key.shard.value};
+    struct NoSequence final : SequenceAllocator {
+      int64_t next() override { return ++n; }
+      int64_t n = 0;
+    } seq;
+    env.seq = &seq;
+    CAIRN_RETURN_IF_ERROR(reset_run(events, point,
+                                    req.reset_reapply_type() != v1::RESET_REAPPLY_TYPE_NONE,
+                                    req.reason(), req.request_id(), new_key, env, &scratch,
+                                    &scratch_effects));
+  }
+  if (current->status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING) {
+    RunKey open{key.shard, key.ns, key.workflow_id, RunId{current->run_id()}};
+    v1::Payloads none;
+    CAIRN_RETURN_IF_ERROR(e.run_transition_locked(open, [&](Engine::Scope& s) {
+      return cairn::terminate_workflow(s.ms, "reset to run " + new_key.run_id.value +
+                                       (req.reason().empty() ? "" : ": " + req.reason()),
+                                       none, req.identity(), s.env, &s.effects);
+    }));
+    // Signals that reached the open run after the reset point are in `events` only when it is
+    // the run being reset; those are the ones re-applied.
+  }
+  CAIRN_RETURN_IF_ERROR(e.create_run(new_key, [&](Engine::Scope& s) {
+    return reset_run(events, point, req.reset_reapply_type() != v1::RESET_REAPPLY_TYPE_NONE,
+                     req.reason(), req.request_id(), new_key, s.env, s.ms, &s.effects);
+  }));
+  resp->set_run_id(new_key.run_id.value);
+  return Status();
+}
+
+}  // namespace cairn::handlers
