@@ -177,7 +177,18 @@ Status respond_workflow_task_completed(Engine& e, const v1::RespondWorkflowTaskC
                                        v1::RespondWorkflowTaskCompletedResponse* resp) {
   CAIRN_ASSIGN_OR_RETURN(v1::TaskToken token, decode_task_token(req.task_token()));
   CAIRN_ASSIGN_OR_RETURN(RunKey key, token_key(e, token, v1::TASK_KIND_WORKFLOW));
-  CAIRN_RETURN_IF_ERROR(check_command_search_attributes(e, key.ns, req.commands()));
+  if (Status bad = check_command_search_attributes(e, key.ns, req.commands()); !bad.ok()) {
+    // As Temporal does: the task fails (in history, for the operator to see) and is retried.
+    v1::Failure failure;
+    failure.set_message(bad.message());
+    failure.set_source("Server");
+    CAIRN_RETURN_IF_ERROR(e.run_transition(key, [&](Engine::Scope& s) {
+      return cairn::fail_workflow_task(s.ms, token,
+                                       v1::WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES,
+                                       failure, req.identity(), s.env, &s.effects);
+    }));
+    return bad;
+  }
   std::vector<ActivityStart> eager;
   v1::WorkflowType type;
   CAIRN_RETURN_IF_ERROR(e.run_transition(key, [&](Engine::Scope& s) {

@@ -257,6 +257,56 @@ TEST_F(VisibilityTest, StartsWithUnregisteredOrMistypedAttributesAreRefusedAndSt
   EXPECT_EQ(bad_type.exit, 2) << bad_type.output;
 }
 
+TEST_F(VisibilityTest, AnUpsertOfAnUnregisteredAttributeFailsTheTaskUntilItIsRegistered) {
+  Worker& w = new_worker("tag-q");
+  w.register_workflow("tagger", [](WorkflowContext& ctx) {
+    ctx.upsert_search_attributes({{"Stage", to_payload(std::string("review"))}});
+    return ctx.info().search_attributes.count("Stage") == 1 ? std::string("tagged")
+                                                            : std::string("not seen");
+  });
+  w.start();
+  client_->start("tagger", start_options("tag-1", "tag-q"));
+  auto failed_for_attributes = [&] {
+    for (const auto& e : client_->handle("tag-1").history()) {
+      if (e.event_type() == v1::EVENT_TYPE_WORKFLOW_TASK_FAILED &&
+          e.workflow_task_failed_event_attributes().cause() ==
+              v1::WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES) {
+        EXPECT_NE(e.workflow_task_failed_event_attributes().failure().message().find(
+                      "Stage is not registered"),
+                  std::string::npos);
+        return true;
+      }
+    }
+    return false;
+  };
+  ASSERT_TRUE(eventually(failed_for_attributes));
+  EXPECT_EQ(client_->handle("tag-1").describe().workflow_execution_info().status(),
+            v1::WORKFLOW_EXECUTION_STATUS_RUNNING);
+  EXPECT_EQ(list("").size(), 1u);
+
+  // Registering it is the fix: the retried task goes through.
+  add_attribute("Stage", "Keyword");
+  EXPECT_EQ(client_->handle("tag-1").result<std::string>(60s), "tagged");
+  EXPECT_EQ(list_set("Stage = 'review'"), (std::set<std::string>{"tag-1"}));
+}
+
+TEST_F(VisibilityTest, TheIndexSurvivesAKill9OfTheServer) {
+  add_attribute("Stage", "Keyword");
+  for (int i = 0; i < 20; ++i) {
+    StartWorkflowOptions o = start_options("crash-" + std::to_string(i), "nobody");
+    o.search_attributes = {{"Stage", to_payload(std::string(i % 2 == 0 ? "even" : "odd"))}};
+    client_->start("any", o);
+  }
+  client_->handle("crash-0").terminate("done with it");
+  server_->kill9();
+  std::string error;
+  ASSERT_TRUE(server_->start(server_->port(), 30s, &error)) << error;
+  EXPECT_EQ(list("Stage = 'even'").size(), 10u);
+  EXPECT_EQ(list_set("ExecutionStatus = 'Terminated'"), (std::set<std::string>{"crash-0"}));
+  Run counted = ctl({"workflow", "count"});
+  EXPECT_EQ(counted.output, "20\n");
+}
+
 TEST_F(VisibilityTest, MalformedFiltersNameThePositionOfTheProblem) {
   add_attribute("Priority", "Int");
   struct Case {
