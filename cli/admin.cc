@@ -199,14 +199,24 @@ int replay(const Globals& g, const Target& t, const std::string& file, const std
     std::cerr << "cairnctl: --file " << file << " does not exist\n";
     return kUsage;
   }
-  std::vector<std::string> args = {worker, "--replay", path, "--namespace", g.ns};
+  // The worker command may carry its own arguments ("./hello worker").
+  std::vector<std::string> args;
+  std::istringstream words(worker);
+  for (std::string word; words >> word;) {
+    args.push_back(word);
+  }
+  if (args.empty()) {
+    std::cerr << "cairnctl: --worker is empty\n";
+    return kUsage;
+  }
+  args.insert(args.end(), {"--replay", path, "--namespace", g.ns});
   std::vector<char*> argv;
   for (auto& a : args) {
     argv.push_back(a.data());
   }
   argv.push_back(nullptr);
   pid_t pid = 0;
-  int rc = posix_spawnp(&pid, worker.c_str(), nullptr, nullptr, argv.data(), environ);
+  int rc = posix_spawnp(&pid, args[0].c_str(), nullptr, nullptr, argv.data(), environ);
   int status = 0;
   if (rc == 0) {
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -426,7 +436,8 @@ void add_admin_commands(CLI::App& app, CLI::App& workflow, Globals& g, Action& a
   rp->add_option("-w,--workflow-id", a.t.workflow_id, "replay this run's history from the server");
   rp->add_option("-r,--run-id", a.t.run_id, "run id (default: the current run)");
   rp->add_option("--file", a.file, "replay an exported history JSON file instead");
-  rp->add_option("--worker", a.worker, "the worker binary (built with cairn::run_worker_main)")
+  rp->add_option("--worker", a.worker,
+                 "the worker command (built with cairn::run_worker_main), e.g. \"./hello worker\"")
       ->required();
   rp->callback([&] { action = [&] { return replay(g, a.t, a.file, a.worker); }; });
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <google/protobuf/util/json_util.h>
@@ -20,6 +21,7 @@
 #include "cairn/errors.h"
 #include "cairn/history.h"
 #include "cairn/history_json.h"
+#include "cairn/payload.h"
 #include "cli/common.h"
 
 namespace {
@@ -115,16 +117,45 @@ int result(const Globals& g, const Target& t, int timeout_s) {
 }
 
 // Starts a run; with `wait`, waits for its result too (workflow execute).
+// "NAME=JSON" pairs (--search-attribute, --memo) into *out; false (and a message) when one is
+// malformed: nothing is sent then.
+bool named_json(const std::vector<std::string>& pairs, const char* flag, cairn::PayloadMap* out) {
+  for (const auto& pair : pairs) {
+    auto eq = pair.find('=');
+    std::string value = eq == std::string::npos ? "" : pair.substr(eq + 1);
+    if (eq == std::string::npos || eq == 0 || !nlohmann::json::accept(value)) {
+      std::cerr << "cairnctl: " << flag << " " << pair
+                << " is not NAME=JSON (a string needs quotes: " << flag
+                << " Stage='\"review\"')\n";
+      return false;
+    }
+    v1::Payload p;
+    (*p.mutable_metadata())["encoding"] = cairn::kEncodingJson;
+    p.set_data(nlohmann::json::parse(value).dump());
+    (*out)[pair.substr(0, eq)] = std::move(p);
+  }
+  return true;
+}
+
 int start(const Globals& g, const std::string& type, const std::string& task_queue,
-          const std::string& id, const std::string& input, bool wait, int timeout_s) {
+          const std::string& id, const std::string& input, bool wait, int timeout_s,
+          const std::vector<std::string>& attributes, const std::vector<std::string>& memo) {
   v1::Payloads payloads;
   if (!json_payloads(input, &payloads)) {
+    return kUsage;
+  }
+  cairn::PayloadMap attribute_map;
+  cairn::PayloadMap memo_map;
+  if (!named_json(attributes, "--search-attribute", &attribute_map) ||
+      !named_json(memo, "--memo", &memo_map)) {
     return kUsage;
   }
   cairn::Client client = connect(g);
   cairn::StartWorkflowOptions o;
   o.id = id;
   o.task_queue = task_queue;
+  o.search_attributes = std::move(attribute_map);
+  o.memo = std::move(memo_map);
   cairn::WorkflowHandle h = client.start_payloads(type, o, payloads);
   if (!wait) {
     if (g.json()) {
@@ -246,6 +277,8 @@ int main(int argc, char** argv) {
   r->callback([&] { action = [&] { return result(g, t, timeout_s); }; });
   std::string type;
   std::string task_queue;
+  std::vector<std::string> attributes;
+  std::vector<std::string> memo;
   for (bool wait : {false, true}) {
     auto* st = wf->add_subcommand(wait ? "execute" : "start",
                                   wait ? "start a run and wait for its result" : "start a run");
@@ -253,12 +286,16 @@ int main(int argc, char** argv) {
     st->add_option("-q,--task-queue", task_queue, "task queue")->required();
     st->add_option("-w,--workflow-id", t.workflow_id, "workflow id (default: a random UUID)");
     st->add_option("--input", input, "the workflow's argument as JSON");
+    st->add_option("-a,--search-attribute", attributes,
+                   "NAME=JSON, repeatable (registered with `search-attribute add`)");
+    st->add_option("--memo", memo, "NAME=JSON, repeatable: shown with the run, not indexed");
     if (wait) {
       st->add_option("--timeout", timeout_s, "seconds to wait")->capture_default_str();
     }
     st->callback([&, wait] {
       action = [&, wait] {
-        return start(g, type, task_queue, t.workflow_id, input, wait, timeout_s);
+        return start(g, type, task_queue, t.workflow_id, input, wait, timeout_s, attributes,
+                     memo);
       };
     });
   }

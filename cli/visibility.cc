@@ -4,6 +4,7 @@
 #include <iostream>
 #include <map>
 #include <regex>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -63,13 +64,25 @@ int list(const Globals& g, const std::string& query, int64_t limit, int page_siz
   req.set_page_size(page_size);
   int64_t shown = 0;
   nlohmann::json all = nlohmann::json::array();
-  if (!g.json()) {
-    std::printf("%-36s %-36s %-20s %-16s %-27s %s\n", "WORKFLOW ID", "RUN ID", "TYPE", "STATUS",
-                "STARTED", "CLOSED");
-  }
+  // Column widths come from the first page (the header is printed with it, so an error prints
+  // nothing but the error); later rows that are wider just push their line out.
+  std::vector<size_t> widths;
+  auto row = [&](const std::vector<std::string>& cells) {
+    std::string line;
+    for (size_t i = 0; i < cells.size(); ++i) {
+      line += cells[i];
+      if (i + 1 < cells.size()) {
+        line += std::string(widths[i] > cells[i].size() ? widths[i] - cells[i].size() + 2 : 2, ' ');
+      }
+    }
+    std::cout << line << "\n";
+  };
+  const std::vector<std::string> header = {"WORKFLOW ID", "RUN ID", "TYPE", "STATUS", "STARTED",
+                                           "CLOSED"};
   while (limit <= 0 || shown < limit) {
     v1::ListWorkflowExecutionsResponse resp;
     call(g, &v1::WorkflowService::Stub::ListWorkflowExecutions, req, &resp);
+    std::vector<std::vector<std::string>> rows;
     for (const auto& info : resp.executions()) {
       if (limit > 0 && shown == limit) {
         break;
@@ -77,12 +90,25 @@ int list(const Globals& g, const std::string& query, int64_t limit, int page_siz
       ++shown;
       if (g.json()) {
         all.push_back(nlohmann::json::parse(to_json(info)));
-      } else {
-        std::printf("%-36s %-36s %-20s %-16s %-27s %s\n", info.execution().workflow_id().c_str(),
-                    info.execution().run_id().c_str(), info.type().name().c_str(),
-                    status_text(info.status()).c_str(), time_text(info.start_time_ms()).c_str(),
-                    time_text(info.close_time_ms()).c_str());
+        continue;
       }
+      rows.push_back({info.execution().workflow_id(), info.execution().run_id(),
+                      info.type().name(), status_text(info.status()),
+                      time_text(info.start_time_ms()), time_text(info.close_time_ms())});
+    }
+    if (!g.json() && widths.empty()) {
+      for (const auto& h : header) {
+        widths.push_back(h.size());
+      }
+      for (const auto& r : rows) {
+        for (size_t i = 0; i < r.size(); ++i) {
+          widths[i] = std::max(widths[i], r[i].size());
+        }
+      }
+      row(header);
+    }
+    for (const auto& r : rows) {
+      row(r);
     }
     if (resp.next_page_token().empty()) {
       break;

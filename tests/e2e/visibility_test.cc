@@ -255,6 +255,21 @@ TEST_F(VisibilityTest, StartsWithUnregisteredOrMistypedAttributesAreRefusedAndSt
   EXPECT_EQ(same.exit, 0) << same.output;
   Run bad_type = ctl({"search-attribute", "add", "--name", "X", "--type", "Colour"});
   EXPECT_EQ(bad_type.exit, 2) << bad_type.output;
+
+  // cairnctl sets them at start, after checking each is NAME=JSON.
+  Run malformed = ctl({"workflow", "start", "-t", "any", "-q", "nobody", "-w", "sa-1", "-a",
+                       "Priority=seven"});
+  EXPECT_EQ(malformed.exit, 2) << malformed.output;
+  EXPECT_NE(malformed.output.find("is not NAME=JSON"), std::string::npos) << malformed.output;
+  Run mistyped = ctl({"workflow", "start", "-t", "any", "-q", "nobody", "-w", "sa-1", "-a",
+                      "Priority=\"seven\""});
+  EXPECT_EQ(mistyped.exit, 1) << mistyped.output;
+  EXPECT_TRUE(list("").empty());
+  Run started = ctl({"workflow", "start", "-t", "any", "-q", "nobody", "-w", "sa-1", "-a",
+                     "Priority=7", "--memo", "owner=\"ops\""});
+  ASSERT_EQ(started.exit, 0) << started.output;
+  EXPECT_EQ(list_set("Priority = 7"), (std::set<std::string>{"sa-1"}));
+  EXPECT_EQ(last_list_[0]["memo"]["owner"]["data"], "Im9wcyI=");  // base64 of "ops"
 }
 
 TEST_F(VisibilityTest, AnUpsertOfAnUnregisteredAttributeFailsTheTaskUntilItIsRegistered) {
