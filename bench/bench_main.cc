@@ -551,7 +551,10 @@ int main(int argc, char** argv) {
   if (cfg.micro && wanted(cfg, "micro")) {
     json micro = json::object();
     const std::vector<std::pair<std::string, std::string>> binaries{
-        {"store_bench", "."}, {"transition_bench", "threads:(1|16)$"}, {"sdk_bench", "."}};
+        {"store_bench", "."},
+        {"transition_bench", "threads:(1|16)$"},
+        {"sdk_bench", "."},
+        {"visibility_bench", "."}};
     for (const auto& [binary, filter] : binaries) {
       guarded(binary, [&] {
         progress("micro-benchmarks: " + binary);

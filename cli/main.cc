@@ -10,6 +10,7 @@
 #include <ctime>
 #include <functional>
 #include <iostream>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -196,7 +197,19 @@ int export_history(const Globals& g, const Target& t, const std::string& out) {
   auto handle = client.handle(t.workflow_id, t.run_id);
   h.run_id = t.run_id.empty() ? handle.describe().workflow_execution_info().execution().run_id()
                               : t.run_id;
-  h.events = client.handle(t.workflow_id, h.run_id).history();
+  // A progress line for big histories: on a terminal after every page, else every 5,000 events.
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  size_t reported = 0;
+  h.events = client.handle(t.workflow_id, h.run_id).history([&](size_t so_far) {
+    if (tty ? so_far > 1000 : so_far >= reported + 5'000) {
+      std::cerr << (tty ? "\r" : "") << "read " << so_far << " events of " << t.workflow_id
+                << (tty ? "" : "\n") << std::flush;
+      reported = so_far;
+    }
+  });
+  if (tty && reported > 0) {
+    std::cerr << "\n";
+  }
   cairn::save_history_json(out, h);
   std::cerr << "exported " << h.events.size() << " events of " << t.workflow_id << " (run "
             << h.run_id << ") to " << out << "\n";

@@ -25,18 +25,6 @@ using SteadyClock = std::chrono::steady_clock;
 
 class CairnctlAdminTest : public CtlTest {
  protected:
-  // Waits (polling) until `done()` holds; false after `limit`.
-  static bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 30s) {
-    auto deadline = SteadyClock::now() + limit;
-    while (SteadyClock::now() < deadline) {
-      if (done()) {
-        return true;
-      }
-      std::this_thread::sleep_for(20ms);  // polling interval of a condition, not a wait for it
-    }
-    return done();
-  }
-
   // "collector": for each signal "item" an activity upper-cases it; signal "done" returns the
   // items joined with ','.
   void start_collector_worker() {
@@ -141,6 +129,16 @@ TEST_F(CairnctlAdminTest, ResetStartsANewRunFromThePointAndReappliesLaterSignals
 
   client_->handle("reset-1").signal("item", std::string("done"));
   EXPECT_EQ(client_->handle("reset-1", new_run).result<std::string>(30s), "A,B");
+
+  // A closed run resets too (to its last completed workflow task by default): nothing to
+  // terminate, and the new run ends the way the code ends it now.
+  Run again = ctl({"workflow", "reset", "-w", "reset-1"});
+  ASSERT_EQ(again.exit, 0) << again.output;
+  const std::string third = new_run_of(again.output);
+  ASSERT_FALSE(third.empty()) << again.output;
+  EXPECT_EQ(client_->handle("reset-1", third).result<std::string>(30s), "A,B");
+  EXPECT_EQ(client_->handle("reset-1", new_run).describe().workflow_execution_info().status(),
+            v1::WORKFLOW_EXECUTION_STATUS_COMPLETED);
 }
 
 TEST_F(CairnctlAdminTest, ResetWithoutReapplyingSignalsDropsTheLaterOnes) {
@@ -223,6 +221,7 @@ void corrupt_state(const std::string& data_dir, const std::string& workflow_id,
 }
 
 TEST_F(CairnctlAdminTest, VerifyReportsADeliberatelyCorruptedStoredState) {
+  verify_runs_on_teardown_ = false;  // verify-1 stays corrupted
   start_collector_worker();
   client_->start("collector", start_options("verify-1", "admin-q"));
   client_->start("collector", start_options("verify-2", "admin-q"));
@@ -357,6 +356,29 @@ TEST_F(CairnctlAdminTest, NamespacesAreCreatedAndUpdated) {
       << described.output;
   Run unknown = ctl({"namespace", "update", "nope", "--retention", "1h"});
   EXPECT_EQ(unknown.exit, 1) << unknown.output;
+}
+
+TEST_F(CairnctlAdminTest, ExportOfABigHistoryShowsProgressAndKeepsEveryEvent) {
+  client_->start("never-polled", start_options("big-1", "nobody"));
+  constexpr int kSignals = 5200;
+  std::vector<std::thread> senders;
+  for (int t = 0; t < 4; ++t) {
+    senders.emplace_back([&, t] {
+      for (int i = t; i < kSignals; i += 4) {
+        client_->handle("big-1").signal("tick", i);
+      }
+    });
+  }
+  for (auto& s : senders) {
+    s.join();
+  }
+  const std::string file = dir_.path() + "/big-1.json";
+  Run exported = ctl({"history", "export", "-w", "big-1", "--out", file});
+  ASSERT_EQ(exported.exit, 0) << exported.output;
+  EXPECT_NE(exported.output.find("read 5000 events of big-1"), std::string::npos)
+      << exported.output;
+  WorkflowHistory h = load_history_json(file);
+  EXPECT_EQ(h.events.size(), static_cast<size_t>(kSignals + 2));  // started, task scheduled
 }
 
 TEST_F(CairnctlAdminTest, CompletionScriptIsValidBashAndKnowsTheCommands) {

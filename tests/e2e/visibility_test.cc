@@ -59,18 +59,6 @@ class VisibilityTest : public CtlTest {
     return std::set<std::string>(ids.begin(), ids.end());
   }
 
-  // Waits (polling) until `done()` holds; false after `limit`.
-  static bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 30s) {
-    auto deadline = Clock::now() + limit;
-    while (Clock::now() < deadline) {
-      if (done()) {
-        return true;
-      }
-      std::this_thread::sleep_for(20ms);  // polling interval of a condition, not a wait for it
-    }
-    return done();
-  }
-
   void add_attribute(const std::string& name, const std::string& type) {
     Run r = ctl({"search-attribute", "add", "--name", name, "--type", type});
     ASSERT_EQ(r.exit, 0) << r.output;

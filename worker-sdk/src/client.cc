@@ -269,7 +269,10 @@ v1::DescribeWorkflowExecutionResponse WorkflowHandle::describe() {
   return resp;
 }
 
-std::vector<v1::HistoryEvent> WorkflowHandle::history() {
+std::vector<v1::HistoryEvent> WorkflowHandle::history() { return history(nullptr); }
+
+std::vector<v1::HistoryEvent> WorkflowHandle::history(
+    const std::function<void(size_t)>& on_page) {
   std::vector<v1::HistoryEvent> events;
   std::string token;
   std::string run_id = run_id_;
@@ -288,6 +291,9 @@ std::vector<v1::HistoryEvent> WorkflowHandle::history() {
     }
     for (auto& e : *resp.mutable_history()->mutable_events()) {
       events.push_back(std::move(e));
+    }
+    if (on_page) {
+      on_page(events.size());
     }
     if (resp.next_page_token().empty() || resp.history().events_size() == 0) {
       return events;

@@ -6,6 +6,7 @@
 #include <grpcpp/channel.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -111,6 +112,8 @@ class WorkflowHandle {
   // Every event of the run so far, paging through the server's answers. Payloads are as stored:
   // encoded by ClientOptions::codecs (decode with decode_payloads_in()). Throws RpcError.
   std::vector<v1::HistoryEvent> history();
+  // The same, calling on_page(events read so far) after each page (progress of a long read).
+  std::vector<v1::HistoryEvent> history(const std::function<void(size_t)>& on_page);
 
  private:
   std::shared_ptr<detail::ClientCore> core_;
