@@ -65,6 +65,8 @@ void call(const Globals& g,
 }
 
 void add_target(CLI::App* cmd, Target* t);
+// A namespace as a card (or JSON): name, description, retention, search attributes.
+void print_namespace(const Globals& g, const v1::NamespaceInfo& info);
 
 // Command groups (visibility.cc, admin.cc).
 void add_visibility_commands(CLI::App& app, CLI::App& workflow, CLI::App& ns, Globals& g,

@@ -228,7 +228,7 @@ int namespaces(const Globals& g, const std::string& name) {
     if (!st.ok()) {
       throw cairn::RpcError(st.error_code(), st.error_message());
     }
-    std::cout << to_json(resp) << "\n";
+    print_namespace(g, resp.namespace_info());
     return 0;
   }
   v1::ListNamespacesRequest req;

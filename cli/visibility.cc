@@ -180,25 +180,6 @@ int list_attributes(const Globals& g) {
   return 0;
 }
 
-void print_namespace(const Globals& g, const v1::NamespaceInfo& info) {
-  if (g.json()) {
-    std::cout << to_json(info) << "\n";
-    return;
-  }
-  std::cout << "name         " << info.name() << "\n"
-            << "description  " << info.description() << "\n"
-            << "retention    " << duration_text(info.retention_ms()) << "\n"
-            << "created      " << time_text(info.created_time_ms()) << "\n";
-  if (!info.search_attributes().empty()) {
-    std::map<std::string, v1::IndexedValueType> sorted(info.search_attributes().begin(),
-                                                       info.search_attributes().end());
-    std::cout << "search attributes:\n";
-    for (const auto& [name, t] : sorted) {
-      std::cout << "  " << name << "  " << type_text(t) << "\n";
-    }
-  }
-}
-
 int create_namespace(const Globals& g, const std::string& name, const std::string& description,
                      const std::string& retention) {
   v1::RegisterNamespaceRequest req;
@@ -272,6 +253,25 @@ int describe_task_queue(const Globals& g, const std::string& queue) {
 }
 
 }  // namespace
+
+void print_namespace(const Globals& g, const v1::NamespaceInfo& info) {
+  if (g.json()) {
+    std::cout << to_json(info) << "\n";
+    return;
+  }
+  std::cout << "name         " << info.name() << "\n"
+            << "description  " << info.description() << "\n"
+            << "retention    " << duration_text(info.retention_ms()) << "\n"
+            << "created      " << time_text(info.created_time_ms()) << "\n";
+  if (!info.search_attributes().empty()) {
+    std::map<std::string, v1::IndexedValueType> sorted(info.search_attributes().begin(),
+                                                       info.search_attributes().end());
+    std::cout << "search attributes:\n";
+    for (const auto& [name, t] : sorted) {
+      std::cout << "  " << name << "  " << type_text(t) << "\n";
+    }
+  }
+}
 
 void add_visibility_commands(CLI::App& app, CLI::App& workflow, CLI::App& ns, Globals& g,
                              Action& action) {

@@ -119,7 +119,8 @@ TEST_F(CairnctlTest, NamespacesAreListedAndDescribed) {
   EXPECT_NE(listed.output.find("default"), std::string::npos) << listed.output;
   Run described = ctl({"namespace", "describe", "default"});
   ASSERT_EQ(described.exit, 0) << described.output;
-  EXPECT_NE(described.output.find("\"default\""), std::string::npos) << described.output;
+  EXPECT_NE(described.output.find("name         default"), std::string::npos) << described.output;
+  EXPECT_NE(described.output.find("retention    3d"), std::string::npos) << described.output;
   Run unknown = ctl({"namespace", "describe", "nope"});
   EXPECT_EQ(unknown.exit, 1);
   EXPECT_NE(unknown.output.find("nope"), std::string::npos) << unknown.output;
