@@ -10,6 +10,7 @@
 #include <ctime>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <unistd.h>
 #include <string>
 #include <vector>
@@ -71,6 +72,18 @@ int describe(const Globals& g, const Target& t) {
             << "started       " << time_text(info.start_time_ms()) << "\n"
             << "closed        " << time_text(info.close_time_ms()) << "\n"
             << "history       " << info.history_length() << " events\n";
+  // Sorted by name: proto maps have no order of their own.
+  for (const auto& [label, map] : {std::pair{"search attributes", &info.search_attributes()},
+                                   std::pair{"memo", &info.memo()}}) {
+    if (map->empty()) {
+      continue;
+    }
+    std::cout << label << ":\n";
+    std::map<std::string, v1::Payload> sorted(map->begin(), map->end());
+    for (const auto& [name, value] : sorted) {
+      std::cout << "  " << name << " = " << payload_text(value) << "\n";
+    }
+  }
   if (d.pending_activities_size() > 0) {
     std::cout << "pending activities:\n";
     for (const auto& a : d.pending_activities()) {

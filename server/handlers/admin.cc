@@ -203,6 +203,10 @@ Status reset_workflow(Engine& e, const v1::ResetWorkflowExecutionRequest& req,
                                     req.reason(), req.request_id(), new_key, env, &scratch,
                                     &scratch_effects));
   }
+  // Two commits, the open run's termination first (it replaces the current-run pointer, which the
+  // new run's start then takes). A crash between them leaves the old run terminated and no new
+  // one; the same reset again (same run, point and request id) completes it, since the reset is
+  // computed from the old run's events up to the point, which the termination did not change.
   if (current->status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING) {
     RunKey open{key.shard, key.ns, key.workflow_id, RunId{current->run_id()}};
     v1::Payloads none;
@@ -211,8 +215,6 @@ Status reset_workflow(Engine& e, const v1::ResetWorkflowExecutionRequest& req,
                                        (req.reason().empty() ? "" : ": " + req.reason()),
                                        none, req.identity(), s.env, &s.effects);
     }));
-    // Signals that reached the open run after the reset point are in `events` only when it is
-    // the run being reset; those are the ones re-applied.
   }
   CAIRN_RETURN_IF_ERROR(e.create_run(new_key, [&](Engine::Scope& s) {
     return reset_run(events, point, req.reset_reapply_type() != v1::RESET_REAPPLY_TYPE_NONE,

@@ -201,6 +201,14 @@ TEST_F(VisibilityTest, FiltersWithEveryOperatorAndSearchAttributeType) {
   ASSERT_EQ(counted.exit, 0) << counted.output;
   EXPECT_EQ(counted.output, "2\n");
 
+  Run described = ctl({"workflow", "describe", "-w", "vis-1"});
+  ASSERT_EQ(described.exit, 0) << described.output;
+  EXPECT_NE(described.output.find("search attributes:\n  CustomerId = \"c-1\"\n  DueAt = "),
+            std::string::npos)
+      << described.output;
+  EXPECT_NE(described.output.find("memo:\n  owner = \"team-a\""), std::string::npos)
+      << described.output;
+
   // The table view a person reads.
   Run table = ctl({"workflow", "list", "-q", "WorkflowId = 'vis-2'"});
   ASSERT_EQ(table.exit, 0) << table.output;
