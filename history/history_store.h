@@ -65,7 +65,11 @@ struct TimerPage {
 };
 
 // Which visibility index a listing walks.
-enum class VisibilityIndex { kStartTime, kCloseTime /* closed runs only */ };
+enum class VisibilityIndex {
+  kStartTime,
+  kCloseTime,      // closed runs only
+  kOpenStartTime,  // open runs only, by start time
+};
 
 struct VisibilityScan {
   std::string ns;

@@ -93,10 +93,11 @@ struct DecodedTimerKey {
 std::optional<DecodedTimerKey> decode_timer_key(std::string_view key);
 
 // visibility: index byte ('s' by start time, 'c' by close time) | namespace | time ms u64 |
-// run id. Every run has an 's' entry; a closed run also a 'c' one. The value is the whole
+// run id. Every run has an 's' entry; an open run also an 'o' one, a closed run a 'c' one. The value is the whole
 // VisibilityRecord, so a listing reads one index and nothing else.
 inline constexpr char kVisibilityByStart = 's';
 inline constexpr char kVisibilityByClose = 'c';
+inline constexpr char kVisibilityOpen = 'o';  // open runs only, by start time; deleted at close
 std::string visibility_prefix(char index, std::string_view ns);
 std::string visibility_key(char index, std::string_view ns, int64_t time_ms, std::string_view run_id);
 

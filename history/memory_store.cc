@@ -79,9 +79,14 @@ class MemoryHistoryStore final : public HistoryStore {
       const v1::VisibilityRecord vis = visibility_record(t.state, t.key.shard);
       visibility_[keys::visibility_key(keys::kVisibilityByStart, vis.namespace_(),
                                        vis.start_time_ms(), vis.run_id())] = vis;
+      const std::string open_key = keys::visibility_key(
+          keys::kVisibilityOpen, vis.namespace_(), vis.start_time_ms(), vis.run_id());
       if (vis.close_time_ms() > 0) {
         visibility_[keys::visibility_key(keys::kVisibilityByClose, vis.namespace_(),
                                          vis.close_time_ms(), vis.run_id())] = vis;
+        visibility_.erase(open_key);
+      } else {
+        visibility_[open_key] = vis;
       }
     }
     max_sequence_ = std::max(max_sequence_, max_sequence_of(t));
@@ -92,10 +97,7 @@ class MemoryHistoryStore final : public HistoryStore {
   // and byte order is what defines the index order.
   Result<VisibilityPage> scan_visibility(const VisibilityScan& scan) override {
     CAIRN_RETURN_IF_ERROR(check_limit(scan.limit, "scan_visibility"));
-    const std::string prefix = keys::visibility_prefix(
-        scan.index == VisibilityIndex::kStartTime ? keys::kVisibilityByStart
-                                                  : keys::kVisibilityByClose,
-        scan.ns);
+    const std::string prefix = keys::visibility_prefix(visibility_index_byte(scan.index), scan.ns);
     if (!scan.after.empty() && scan.after.compare(0, prefix.size(), prefix) != 0) {
       return invalid_argument("scan_visibility: the cursor is not from a listing of namespace " +
                               scan.ns);
@@ -152,6 +154,8 @@ class MemoryHistoryStore final : public HistoryStore {
     visibility_.erase(keys::visibility_key(keys::kVisibilityByStart, key.ns, state.start_time_ms(),
                                            key.run_id.value));
     visibility_.erase(keys::visibility_key(keys::kVisibilityByClose, key.ns, state.close_time_ms(),
+                                           key.run_id.value));
+    visibility_.erase(keys::visibility_key(keys::kVisibilityOpen, key.ns, state.start_time_ms(),
                                            key.run_id.value));
     auto current = current_.find(WorkflowTuple{key.shard.value, key.ns, key.workflow_id});
     if (current != current_.end() && current->second.run_id() == key.run_id.value) {

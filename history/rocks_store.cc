@@ -339,11 +339,16 @@ Status RocksHistoryStore::commit(const Transition& t) {
                      keys::visibility_key(keys::kVisibilityByStart, vis.namespace_(),
                                           vis.start_time_ms(), vis.run_id()),
                      value));
+    const std::string open_key = keys::visibility_key(keys::kVisibilityOpen, vis.namespace_(),
+                                                      vis.start_time_ms(), vis.run_id());
     if (vis.close_time_ms() > 0) {
       record(batch.Put(family(kVisibilityCf),
                        keys::visibility_key(keys::kVisibilityByClose, vis.namespace_(),
                                             vis.close_time_ms(), vis.run_id()),
                        value));
+      record(batch.Delete(family(kVisibilityCf), open_key));
+    } else {
+      record(batch.Put(family(kVisibilityCf), open_key, value));
     }
   }
   const std::string what = "commit of run " + t.key.debug_string();
@@ -450,8 +455,7 @@ Result<std::vector<v1::NamespaceRecord>> RocksHistoryStore::list_namespaces() {
 
 Result<VisibilityPage> RocksHistoryStore::scan_visibility(const VisibilityScan& scan) {
   CAIRN_RETURN_IF_ERROR(check_limit(scan.limit, "scan_visibility"));
-  const char index =
-      scan.index == VisibilityIndex::kStartTime ? keys::kVisibilityByStart : keys::kVisibilityByClose;
+  const char index = visibility_index_byte(scan.index);
   const std::string prefix = keys::visibility_prefix(index, scan.ns);
   const std::string end = keys::prefix_end(prefix);
   if (!scan.after.empty() && scan.after.compare(0, prefix.size(), prefix) != 0) {
@@ -534,6 +538,9 @@ Status RocksHistoryStore::delete_run(const RunKey& key) {
   record(batch.Delete(family(kVisibilityCf),
                       keys::visibility_key(keys::kVisibilityByClose, key.ns,
                                            state.close_time_ms(), key.run_id.value)));
+  record(batch.Delete(family(kVisibilityCf),
+                      keys::visibility_key(keys::kVisibilityOpen, key.ns, state.start_time_ms(),
+                                           key.run_id.value)));
   if (drop_current) {
     record(batch.Delete(family(kCurrentCf), keys::current_key(workflow)));
   }

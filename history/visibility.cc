@@ -1,5 +1,8 @@
 #include "history/visibility.h"
 
+#include "history/history_store.h"
+#include "history/keys.h"
+
 namespace cairn {
 
 v1::VisibilityRecord visibility_record(const v1::RunState& state, ShardId shard) {
@@ -19,6 +22,15 @@ v1::VisibilityRecord visibility_record(const v1::RunState& state, ShardId shard)
   *record.mutable_search_attributes() = state.search_attributes();
   record.set_shard(shard.value);
   return record;
+}
+
+char visibility_index_byte(VisibilityIndex index) {
+  switch (index) {
+    case VisibilityIndex::kStartTime: return keys::kVisibilityByStart;
+    case VisibilityIndex::kCloseTime: return keys::kVisibilityByClose;
+    case VisibilityIndex::kOpenStartTime: return keys::kVisibilityOpen;
+  }
+  return keys::kVisibilityByStart;
 }
 
 }  // namespace cairn

@@ -10,4 +10,8 @@ namespace cairn {
 
 v1::VisibilityRecord visibility_record(const v1::RunState& state, ShardId shard);
 
+enum class VisibilityIndex;
+// The keys.h index byte of an index.
+char visibility_index_byte(VisibilityIndex index);
+
 }  // namespace cairn

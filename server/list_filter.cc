@@ -753,6 +753,34 @@ Result<ListFilter> ListFilter::parse(std::string_view query, const SearchAttribu
   return filter;
 }
 
+namespace {
+
+bool pins_open(const Expr& e) {
+  switch (e.kind) {
+    case Expr::Kind::kAnd:
+      return std::any_of(e.children.begin(), e.children.end(), pins_open);
+    case Expr::Kind::kOr:
+      return std::all_of(e.children.begin(), e.children.end(), pins_open);
+    case Expr::Kind::kPredicate:
+      break;
+  }
+  if (e.field == Field::kCloseTime) {
+    return e.op == Op::kIsNull;
+  }
+  if (e.field != Field::kExecutionStatus || (e.op != Op::kEq && e.op != Op::kIn) ||
+      e.values.empty()) {
+    return false;
+  }
+  return std::all_of(e.values.begin(), e.values.end(), [](const Scalar& v) {
+    const auto* status = std::get_if<int64_t>(&v);
+    return status != nullptr && *status == v1::WORKFLOW_EXECUTION_STATUS_RUNNING;
+  });
+}
+
+}  // namespace
+
+bool ListFilter::only_open_runs() const { return expr_ != nullptr && pins_open(*expr_); }
+
 bool ListFilter::matches(const v1::VisibilityRecord& record) const {
   return expr_ == nullptr || eval(*expr_, record);
 }

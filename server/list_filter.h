@@ -87,6 +87,11 @@ class ListFilter {
 
   const ListOrder& order() const { return order_; }
 
+  // True when only open runs can match: the filter's conjunction pins ExecutionStatus =
+  // 'Running' (or IN ('Running')) or CloseTime IS NULL, in every branch of an OR. A listing can
+  // then walk the index of open runs instead of every run of the namespace.
+  bool only_open_runs() const;
+
  private:
   std::shared_ptr<const list_filter_internal::Expr> expr_;  // null: matches everything
   ListOrder order_;

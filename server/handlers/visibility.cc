@@ -34,7 +34,9 @@ void to_execution_info(const v1::VisibilityRecord& r, v1::WorkflowExecutionInfo*
 VisibilityScan scan_for(const std::string& ns, const ListFilter& filter) {
   VisibilityScan scan;
   scan.ns = ns;
+  // The smallest index that holds every run the filter can match.
   scan.index = filter.order().field == ListOrderField::kCloseTime ? VisibilityIndex::kCloseTime
+               : filter.only_open_runs()                          ? VisibilityIndex::kOpenStartTime
                                                                   : VisibilityIndex::kStartTime;
   scan.descending = filter.order().descending;
   scan.limit = kScanBatch;

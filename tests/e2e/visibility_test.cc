@@ -314,6 +314,11 @@ TEST_F(VisibilityTest, TheIndexSurvivesAKill9OfTheServer) {
   ASSERT_TRUE(server_->start(server_->port(), 30s, &error)) << error;
   EXPECT_EQ(list("Stage = 'even'").size(), 10u);
   EXPECT_EQ(list_set("ExecutionStatus = 'Terminated'"), (std::set<std::string>{"crash-0"}));
+  // The open-runs index (walked for this filter) lost crash-0 at its close, across the crash.
+  auto open = list_set("ExecutionStatus = 'Running'");
+  EXPECT_EQ(open.size(), 19u);
+  EXPECT_EQ(open.count("crash-0"), 0u);
+  EXPECT_EQ(list("ExecutionStatus = 'Running' AND Stage = 'odd'", {"--page-size", "3"}).size(), 10u);
   Run counted = ctl({"workflow", "count"});
   EXPECT_EQ(counted.output, "20\n");
 }

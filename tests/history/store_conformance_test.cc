@@ -494,6 +494,10 @@ TEST_P(StoreConformanceTest, VisibilityRecordFollowsTheRunAndCloseIndexHasOnlyCl
   page = store_->scan_visibility(scan);
   ASSERT_TRUE(page.ok());
   EXPECT_THAT(run_ids(*page), ElementsAre("r1"));
+  scan.index = VisibilityIndex::kOpenStartTime;  // r1 left it when it closed
+  page = store_->scan_visibility(scan);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(run_ids(*page), ElementsAre("r2"));
 }
 
 TEST_P(StoreConformanceTest, DeleteRunRemovesAClosedRunEverywhereButNotAnOpenOne) {
@@ -513,13 +517,18 @@ TEST_P(StoreConformanceTest, DeleteRunRemovesAClosedRunEverywhereButNotAnOpenOne
   auto events = store_->read_events(closed.key, EventId{1}, 10);
   ASSERT_TRUE(events.ok());
   EXPECT_THAT(events->events, IsEmpty());
-  for (auto index : {VisibilityIndex::kStartTime, VisibilityIndex::kCloseTime}) {
+  for (auto index : {VisibilityIndex::kStartTime, VisibilityIndex::kCloseTime,
+                     VisibilityIndex::kOpenStartTime}) {
     VisibilityScan scan;
     scan.ns = "default";
     scan.index = index;
     auto page = store_->scan_visibility(scan);
     ASSERT_TRUE(page.ok());
-    EXPECT_THAT(run_ids(*page), ElementsAre("r2"));
+    if (index == VisibilityIndex::kOpenStartTime) {
+      EXPECT_THAT(run_ids(*page), IsEmpty());  // both runs are closed
+    } else {
+      EXPECT_THAT(run_ids(*page), ElementsAre("r2"));
+    }
   }
   EXPECT_TRUE(store_->load_run(newer.key).ok());
   EXPECT_EQ(store_->delete_run(closed.key).code(), StatusCode::kNotFound);

@@ -597,5 +597,24 @@ TEST(SystemSearchAttributesTest, ListsTheBuiltInAttributes) {
   EXPECT_EQ(system_search_attributes(), expected);
 }
 
+TEST(ListFilterOpenRunsTest, KnowsWhenOnlyOpenRunsCanMatch) {
+  auto only_open = [](const std::string& q) {
+    auto f = ListFilter::parse(q, {{"Stage", v1::INDEXED_VALUE_TYPE_KEYWORD}});
+    EXPECT_TRUE(f.ok()) << q << ": " << f.status().to_string();
+    return f.ok() && f->only_open_runs();
+  };
+  EXPECT_TRUE(only_open("ExecutionStatus = 'Running'"));
+  EXPECT_TRUE(only_open("Stage = 'x' AND ExecutionStatus = 'running'"));
+  EXPECT_TRUE(only_open("CloseTime IS NULL AND Stage = 'x'"));
+  EXPECT_TRUE(only_open("(ExecutionStatus = 'Running' AND Stage = 'a') OR CloseTime IS NULL"));
+  EXPECT_TRUE(only_open("ExecutionStatus IN ('Running')"));
+  EXPECT_FALSE(only_open(""));
+  EXPECT_FALSE(only_open("Stage = 'x'"));
+  EXPECT_FALSE(only_open("ExecutionStatus != 'Running'"));
+  EXPECT_FALSE(only_open("ExecutionStatus IN ('Running', 'Failed')"));
+  EXPECT_FALSE(only_open("ExecutionStatus = 'Running' OR Stage = 'x'"));
+  EXPECT_FALSE(only_open("CloseTime IS NOT NULL"));
+}
+
 }  // namespace
 }  // namespace cairn
