@@ -75,6 +75,7 @@ Status Engine::recover() {
   seq_.value_.store(max_seq);
   int64_t tasks = 0;
   int64_t timers = 0;
+  int64_t rerouted = 0;
   for (int32_t s = 0; s < store_->shard_count(); ++s) {
     ShardId shard{s};
     int64_t after = -1;
@@ -86,6 +87,9 @@ Status Engine::recover() {
           submit_transfer(task);  // a cross-run effect not known to be done: redo (idempotent)
           ++tasks;
           continue;
+        }
+        if (task.kind() == v1::TASK_KIND_WORKFLOW) {
+          reroute_recovered_sticky(&task, &rerouted);
         }
         matcher_.offer(QueueKey{task.namespace_(), task.task_queue(), task.kind()}, task);
         ++tasks;
@@ -109,8 +113,28 @@ Status Engine::recover() {
       }
     }
   }
-  spdlog::info("recovered {} pending tasks and {} timers from disk", tasks, timers);
+  spdlog::info("recovered {} pending tasks and {} timers from disk ({} workflow tasks of sticky "
+               "queues moved to their normal queue)",
+               tasks, timers, rerouted);
   return Status();
+}
+
+void Engine::reroute_recovered_sticky(v1::TaskRecord* task, int64_t* rerouted) {
+  // No worker has polled any sticky queue of this process yet, and one that still has the run
+  // cached reconnects to its normal queue's pollers too: the task goes where it is taken now,
+  // with the full history, not after its sticky schedule-to-start timeout. The record on disk
+  // keeps its queue (as in dispatch()); the timeout's fallback then finds the task started.
+  RunKey key{ShardId{task->shard()}, task->namespace_(), task->workflow_id(),
+             RunId{task->run_id()}};
+  auto state = load_cached(key);
+  if (!state.ok()) {
+    return;  // the run is gone: the poll finds the task stale and drops it
+  }
+  const std::string& normal = (*state)->task_queue();
+  if (!normal.empty() && task->task_queue() != normal) {
+    task->set_task_queue(normal);
+    ++*rerouted;
+  }
 }
 
 void Engine::stop() {

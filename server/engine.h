@@ -153,6 +153,8 @@ class Engine {
   void on_timer(const v1::TimerRecord& timer);
   Status fire_timer_now(const v1::TimerRecord& timer);
   Status recover();
+  // A recovered workflow task of a sticky queue goes to the run's normal queue.
+  void reroute_recovered_sticky(v1::TaskRecord* task, int64_t* rerouted);
   void submit_transfer(const v1::TaskRecord& task);
 
   HistoryStore* store_;

@@ -125,6 +125,32 @@ TEST_F(StickyProtocolTest, TaskForAStickyQueueNobodyPollsGoesToTheNormalQueueAtO
             second.started_event_id());
 }
 
+TEST_F(StickyProtocolTest, AStickyTaskRecoveredAfterARestartGoesToTheNormalQueue) {
+  start("sticky-restart");
+  auto first = poll("main-q");
+  ASSERT_FALSE(first.task_token().empty());
+  EXPECT_TRUE(poll("main-q/sticky/r", 1s).task_token().empty());  // a live sticky worker
+  complete_with_timer(first, "t1", "main-q/sticky/r", 30'000);
+  // The timer fires and its workflow task waits on the sticky queue, on disk.
+  ASSERT_TRUE(eventually([&] {
+    v1::DescribeWorkflowExecutionRequest req;
+    req.mutable_execution()->set_workflow_id("sticky-restart");
+    v1::DescribeWorkflowExecutionResponse resp;
+    return stub_->DescribeWorkflowExecution(ctx().get(), req, &resp).ok() &&
+           resp.pending_timers_size() == 0 && resp.has_pending_workflow_task();
+  }));
+  server_->kill9();
+  std::string error;
+  ASSERT_TRUE(server_->start(server_->port(), 30s, &error)) << error;
+  // The sticky worker did not come back: the recovered task is on the normal queue, with the
+  // full history, long before its 30 s sticky timeout.
+  auto second = poll("main-q", 10s);
+  ASSERT_FALSE(second.task_token().empty()) << "the recovered task waited for the sticky timeout";
+  EXPECT_EQ(second.history().events(0).event_id(), 1);
+  EXPECT_EQ(second.history().events(second.history().events_size() - 1).event_id(),
+            second.started_event_id());
+}
+
 TEST_F(StickyProtocolTest, ResetSendsTheNextTaskToTheNormalQueue) {
   start("sticky-3");
   auto first = poll("main-q");
