@@ -65,6 +65,8 @@ void call(const Globals& g,
 }
 
 void add_target(CLI::App* cmd, Target* t);
+// 259200000 -> "3d", 5400000 -> "90m": the largest unit that divides it.
+std::string duration_text(int64_t ms);
 // A namespace as a card (or JSON): name, description, retention, search attributes.
 void print_namespace(const Globals& g, const v1::NamespaceInfo& info);
 

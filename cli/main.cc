@@ -257,7 +257,7 @@ int namespaces(const Globals& g, const std::string& name) {
   std::printf("%-24s %-14s %s\n", "NAME", "RETENTION", "DESCRIPTION");
   for (const auto& ns : resp.namespaces()) {
     std::printf("%-24s %-14s %s\n", ns.name().c_str(),
-                (std::to_string(ns.retention_ms() / 3'600'000) + " h").c_str(),
+                duration_text(ns.retention_ms()).c_str(),
                 ns.description().c_str());
   }
   return 0;

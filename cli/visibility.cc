@@ -49,14 +49,6 @@ int64_t parse_duration_ms(const std::string& text) {
   return n * scale;
 }
 
-std::string duration_text(int64_t ms) {
-  if (ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + "d";
-  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
-
 int list(const Globals& g, const std::string& query, int64_t limit, int page_size) {
   v1::ListWorkflowExecutionsRequest req;
   req.set_namespace_(g.ns);
@@ -253,6 +245,14 @@ int describe_task_queue(const Globals& g, const std::string& queue) {
 }
 
 }  // namespace
+
+std::string duration_text(int64_t ms) {
+  if (ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + "d";
+  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
 
 void print_namespace(const Globals& g, const v1::NamespaceInfo& info) {
   if (g.json()) {

@@ -718,25 +718,6 @@ const SearchAttributeTypes& system_search_attributes() {
   return *kTypes;
 }
 
-bool list_order_before(const ListOrder& order, const v1::VisibilityRecord& a,
-                       const v1::VisibilityRecord& b) {
-  const bool by_close = order.field == ListOrderField::kCloseTime;
-  const int64_t va = by_close ? a.close_time_ms() : a.start_time_ms();
-  const int64_t vb = by_close ? b.close_time_ms() : b.start_time_ms();
-  const bool a_null = by_close && va == 0;
-  const bool b_null = by_close && vb == 0;
-  if (a_null != b_null) {
-    return b_null;  // open runs last in both directions
-  }
-  if (va != vb) {
-    return order.descending ? va > vb : va < vb;
-  }
-  if (a.workflow_id() != b.workflow_id()) {
-    return a.workflow_id() < b.workflow_id();
-  }
-  return a.run_id() < b.run_id();
-}
-
 ListFilter::ListFilter() = default;
 
 Result<ListFilter> ListFilter::parse(std::string_view query, const SearchAttributeTypes& custom) {

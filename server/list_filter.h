@@ -54,13 +54,6 @@ struct ListOrder {
   bool descending = true;
 };
 
-// True when `a` sorts before `b` under `order`: by the order field (a null CloseTime, i.e. an open
-// run, sorts after every closed run in both directions), then by workflow_id, then by run_id,
-// ascending. A strict weak ordering, total on distinct (workflow_id, run_id) pairs, so pages of a
-// listing are stable.
-bool list_order_before(const ListOrder& order, const v1::VisibilityRecord& a,
-                       const v1::VisibilityRecord& b);
-
 namespace list_filter_internal {
 struct Expr;
 }  // namespace list_filter_internal

@@ -45,21 +45,8 @@ const TypeInfo* find_type(v1::IndexedValueType type) {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// Howard Hinnant's days_from_civil / civil_from_days: proleptic Gregorian, any year.
+// Howard Hinnant's days_from_civil: proleptic Gregorian, any year.
 int64_t days_from_civil(int64_t y, int m, int d) {
   y -= m <= 2;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -67,18 +54,6 @@ int64_t days_from_civil(int64_t y, int m, int d) {
   const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
   const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + doe - 719468;
-}
-
-void civil_from_days(int64_t z, int64_t* y, int* m, int* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  *d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  *m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  *y = yoe + era * 400 + (*m <= 2);
 }
 
 int days_in_month(int64_t y, int m) {
@@ -247,41 +222,9 @@ std::optional<int64_t> parse_rfc3339_ms(std::string_view t) {
   return (((days * 24 + h) * 60 + mi - offset_min) * 60 + s) * 1000 + frac_ms;
 }
 
-std::string format_rfc3339_ms(int64_t ms) {
-  constexpr int64_t kDayMs = 86'400'000;
-  int64_t days = ms / kDayMs;
-  int64_t rem = ms % kDayMs;
-  if (rem < 0) {  // floor, not truncation, for instants before 1970
-    rem += kDayMs;
-    --days;
-  }
-  int64_t y;
-  int m, d;
-  civil_from_days(days, &y, &m, &d);
-  char buf[64];
-  int n = std::snprintf(buf, sizeof(buf), "%04lld-%02d-%02dT%02d:%02d:%02d",
-                        static_cast<long long>(y), m, d, static_cast<int>(rem / 3'600'000),
-                        static_cast<int>(rem / 60'000 % 60), static_cast<int>(rem / 1000 % 60));
-  std::string out(buf, n);
-  if (rem % 1000 != 0) {
-    std::snprintf(buf, sizeof(buf), ".%03d", static_cast<int>(rem % 1000));
-    out += buf;
-  }
-  return out + "Z";
-}
-
 const char* indexed_value_type_name(v1::IndexedValueType type) {
   const TypeInfo* info = find_type(type);
   return info == nullptr ? "Unspecified" : info->name;
-}
-
-std::optional<v1::IndexedValueType> parse_indexed_value_type(std::string_view name) {
-  for (const TypeInfo& t : kTypes) {
-    if (iequals(name, t.name)) {
-      return t.type;
-    }
-  }
-  return std::nullopt;
 }
 
 }  // namespace cairn

@@ -49,16 +49,7 @@ Status check_search_attribute_value(const std::string& name, v1::IndexedValueTyp
 // range (month 13, February 30, second 60, offset +24:00, ...).
 std::optional<int64_t> parse_rfc3339_ms(std::string_view text);
 
-// Unix milliseconds to RFC 3339 in UTC: "2026-12-02T04:15:00Z", or "2026-12-02T04:15:00.123Z" when
-// the millisecond part is nonzero. parse_rfc3339_ms(format_rfc3339_ms(ms)) == ms for years
-// 0000-9999.
-std::string format_rfc3339_ms(int64_t ms);
-
 // "Keyword", "Text", "Int", "Double", "Bool", "Datetime", "KeywordList"; "Unspecified" otherwise.
 const char* indexed_value_type_name(v1::IndexedValueType type);
-
-// The inverse of indexed_value_type_name(), case-insensitive; nullopt for any other name
-// (including "Unspecified").
-std::optional<v1::IndexedValueType> parse_indexed_value_type(std::string_view name);
 
 }  // namespace cairn

@@ -21,7 +21,6 @@ namespace cairn::testing {
 namespace {
 
 using namespace std::chrono_literals;
-using SteadyClock = std::chrono::steady_clock;
 
 class CairnctlAdminTest : public CtlTest {
  protected:

@@ -41,6 +41,14 @@ class StickyProtocolTest : public E2eTest {
     ASSERT_TRUE(st.ok()) << st.error_message();
   }
 
+  // A task from the normal queue carries the whole history, up to its own start.
+  static void expect_full_history(const v1::PollWorkflowTaskQueueResponse& task) {
+    ASSERT_GT(task.history().events_size(), 0);
+    EXPECT_EQ(task.history().events(0).event_id(), 1);
+    EXPECT_EQ(task.history().events(task.history().events_size() - 1).event_id(),
+              task.started_event_id());
+  }
+
   v1::PollWorkflowTaskQueueResponse poll(const std::string& queue,
                                          std::chrono::milliseconds timeout = 20s) {
     v1::PollWorkflowTaskQueueRequest req;
@@ -104,9 +112,7 @@ TEST_F(StickyProtocolTest, TaskNotStartedOnTheStickyQueueFallsBackWithTheFullHis
   auto second = poll("main-q");
   ASSERT_FALSE(second.task_token().empty());
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 500ms);
-  EXPECT_EQ(second.history().events(0).event_id(), 1);
-  EXPECT_EQ(second.history().events(second.history().events_size() - 1).event_id(),
-            second.started_event_id());
+  expect_full_history(second);
 }
 
 TEST_F(StickyProtocolTest, TaskForAStickyQueueNobodyPollsGoesToTheNormalQueueAtOnce) {
@@ -120,9 +126,7 @@ TEST_F(StickyProtocolTest, TaskForAStickyQueueNobodyPollsGoesToTheNormalQueueAtO
   auto second = poll("main-q", 10s);
   ASSERT_FALSE(second.task_token().empty());
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
-  EXPECT_EQ(second.history().events(0).event_id(), 1);
-  EXPECT_EQ(second.history().events(second.history().events_size() - 1).event_id(),
-            second.started_event_id());
+  expect_full_history(second);
 }
 
 TEST_F(StickyProtocolTest, AStickyTaskRecoveredAfterARestartGoesToTheNormalQueue) {
@@ -146,9 +150,7 @@ TEST_F(StickyProtocolTest, AStickyTaskRecoveredAfterARestartGoesToTheNormalQueue
   // full history, long before its 30 s sticky timeout.
   auto second = poll("main-q", 10s);
   ASSERT_FALSE(second.task_token().empty()) << "the recovered task waited for the sticky timeout";
-  EXPECT_EQ(second.history().events(0).event_id(), 1);
-  EXPECT_EQ(second.history().events(second.history().events_size() - 1).event_id(),
-            second.started_event_id());
+  expect_full_history(second);
 }
 
 TEST_F(StickyProtocolTest, ResetSendsTheNextTaskToTheNormalQueue) {

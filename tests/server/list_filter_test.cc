@@ -369,28 +369,6 @@ TEST(ListFilterTest, OrderBy) {
   EXPECT_EQ(ids("HistoryLength > 6 ORDER BY StartTime"), (Ids{"a", "b"}));
 }
 
-TEST(ListFilterTest, ListOrderBeforeSortsByFieldThenIds) {
-  std::vector<v1::VisibilityRecord> recs = records();
-  v1::VisibilityRecord d = recs[0];  // same start time as a, open
-  d.set_workflow_id("d");
-  recs.push_back(d);
-  auto sorted = [&](ListOrder order) {
-    std::vector<v1::VisibilityRecord> v = recs;
-    std::sort(v.begin(), v.end(),
-              [&](const auto& x, const auto& y) { return list_order_before(order, x, y); });
-    Ids out;
-    for (const auto& r : v) {
-      out.push_back(r.workflow_id());
-    }
-    return out;
-  };
-  EXPECT_EQ(sorted({}), (Ids{"c", "a", "d", "b"}));
-  EXPECT_EQ(sorted({ListOrderField::kStartTime, false}), (Ids{"b", "a", "d", "c"}));
-  // Open runs (no CloseTime) last in both directions.
-  EXPECT_EQ(sorted({ListOrderField::kCloseTime, true}), (Ids{"c", "b", "a", "d"}));
-  EXPECT_EQ(sorted({ListOrderField::kCloseTime, false}), (Ids{"b", "c", "a", "d"}));
-}
-
 TEST(ListFilterTest, FilterOutlivesItsQueryAndIsCopyable) {
   ListFilter copy;
   {
