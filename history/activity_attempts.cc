@@ -33,6 +33,7 @@ Status final_timeout(TransitionContext& tx, const v1::ActivityInfo& info, v1::Ti
   }
   a->set_scheduled_event_id(info.scheduled_event_id());
   a->set_retry_state(v1::RETRY_STATE_TIMEOUT);
+  a->set_attempt(info.attempt());
   events.push_back(std::move(e));
   return tx.deliver(std::move(events));
 }
@@ -94,7 +95,8 @@ Status end_failed_attempt(TransitionContext& tx, int64_t scheduled_event_id,
     info->clear_started_identity();
     *info->mutable_last_failure() = failure;
     info->set_waiting_for_retry(true);
-    tx.add_timer(v1::TIMER_KIND_ACTIVITY_RETRY, tx.now() + d.delay_ms, scheduled_event_id,
+    info->set_next_attempt_time_ms(tx.now() + d.delay_ms);
+    tx.add_timer(v1::TIMER_KIND_ACTIVITY_RETRY, info->next_attempt_time_ms(), scheduled_event_id,
                  info->attempt());
     return Status();
   }
@@ -109,6 +111,7 @@ Status end_failed_attempt(TransitionContext& tx, int64_t scheduled_event_id,
     }
     a->set_scheduled_event_id(scheduled_event_id);
     a->set_retry_state(d.state);
+    a->set_attempt(info->attempt());
     events.push_back(std::move(e));
   } else {
     v1::HistoryEvent e = tx.new_event(v1::EVENT_TYPE_ACTIVITY_TASK_FAILED);
@@ -117,6 +120,10 @@ Status end_failed_attempt(TransitionContext& tx, int64_t scheduled_event_id,
     a->set_scheduled_event_id(scheduled_event_id);
     a->set_identity(identity);
     a->set_retry_state(d.state);
+    a->set_attempt(info->attempt());
+    if (info->has_last_failure()) {
+      *a->mutable_last_failure() = info->last_failure();  // the attempt before this one
+    }
     events.push_back(std::move(e));
   }
   return tx.deliver(std::move(events));
@@ -145,6 +152,7 @@ Result<bool> fire_activity_timer(TransitionContext& tx, const v1::TimerRecord& t
         return false;
       }
       info->set_waiting_for_retry(false);
+      info->clear_next_attempt_time_ms();
       info->set_current_attempt_scheduled_time_ms(tx.now());
       tx.add_task(v1::TASK_KIND_ACTIVITY, info->task_queue(), info->scheduled_event_id(),
                   info->attempt());

@@ -2,6 +2,7 @@
 #include "history/command_rules.h"
 
 #include <algorithm>
+#include <cctype>
 #include <string_view>
 
 #include "history/child_rules.h"
@@ -58,7 +59,8 @@ Result<ActivityTimeouts> resolve_timeouts(const v1::ScheduleActivityTaskCommandA
       {c.heartbeat_timeout_ms(), "heartbeat_timeout_ms"}};
   for (const auto& [value, field] : given) {
     if (value < 0) {
-      return invalid_argument(std::string(field) + " must not be negative");
+      return invalid_argument(std::string(field) + " must not be negative (got " +
+                              std::to_string(value) + ")");
     }
   }
   ActivityTimeouts t{c.schedule_to_close_timeout_ms(), c.schedule_to_start_timeout_ms(),
@@ -169,7 +171,8 @@ Status start_timer(TransitionContext& tx, const v1::StartTimerCommandAttributes&
                    const std::string& where, int64_t completed_event_id) {
   CAIRN_RETURN_IF_ERROR(with_context(check_id(c.timer_id(), tx.limits(), "timer_id"), where));
   if (c.start_to_fire_timeout_ms() <= 0) {
-    return invalid_argument(where + ": start_to_fire_timeout_ms must be > 0");
+    return invalid_argument(where + ": start_to_fire_timeout_ms must be > 0 (got " +
+                            std::to_string(c.start_to_fire_timeout_ms()) + ")");
   }
   if (tx.ms().timer(c.timer_id()) != nullptr) {
     return invalid_argument(where + ": timer " + c.timer_id() + " is already pending");
@@ -306,18 +309,65 @@ Status close_run(TransitionContext& tx, const v1::Command& command, const std::s
   return Status();
 }
 
+// ", activity \"a1\"": what a command is about, for messages; empty when it has no id.
+std::string command_subject(const v1::Command& c) {
+  auto quoted = [](const char* what, const std::string& id) {
+    constexpr size_t kShown = 100;  // the id is not validated yet: it may be huge
+    std::string shown = id.size() > kShown ? id.substr(0, kShown) + "..." : id;
+    return ", " + std::string(what) + " \"" + shown + "\"";
+  };
+  switch (c.attributes_case()) {
+    case Attrs::kScheduleActivityTaskCommandAttributes:
+      return quoted("activity", c.schedule_activity_task_command_attributes().activity_id());
+    case Attrs::kRequestCancelActivityTaskCommandAttributes:
+      return ", activity " +
+             std::to_string(c.request_cancel_activity_task_command_attributes().scheduled_event_id());
+    case Attrs::kStartTimerCommandAttributes:
+      return quoted("timer", c.start_timer_command_attributes().timer_id());
+    case Attrs::kCancelTimerCommandAttributes:
+      return quoted("timer", c.cancel_timer_command_attributes().timer_id());
+    case Attrs::kRecordMarkerCommandAttributes:
+      return quoted("marker", c.record_marker_command_attributes().marker_name());
+    case Attrs::kStartChildWorkflowExecutionCommandAttributes:
+      return quoted("workflow", c.start_child_workflow_execution_command_attributes().workflow_id());
+    case Attrs::kSignalExternalWorkflowExecutionCommandAttributes:
+      return quoted("workflow",
+                    c.signal_external_workflow_execution_command_attributes().execution().workflow_id());
+    case Attrs::kRequestCancelExternalWorkflowExecutionCommandAttributes:
+      return quoted("workflow",
+                    c.request_cancel_external_workflow_execution_command_attributes().workflow_id());
+    case Attrs::kAcceptWorkflowUpdateCommandAttributes:
+      return quoted("update", c.accept_workflow_update_command_attributes().update_id());
+    case Attrs::kCompleteWorkflowUpdateCommandAttributes:
+      return quoted("update", c.complete_workflow_update_command_attributes().update_id());
+    default:
+      return "";
+  }
+}
+
 }  // namespace
 
 std::string describe_command(const v1::Command& command, int index) {
-  std::string name = v1::CommandType_Name(command.command_type());
+  std::string upper = v1::CommandType_Name(command.command_type());
   constexpr std::string_view kPrefix = "COMMAND_TYPE_";
-  if (name.compare(0, kPrefix.size(), kPrefix) == 0) {
-    name.erase(0, kPrefix.size());
+  if (upper.compare(0, kPrefix.size(), kPrefix) == 0) {
+    upper.erase(0, kPrefix.size());
+  }
+  // SCHEDULE_ACTIVITY_TASK → ScheduleActivityTask, as workflow authors know the commands.
+  std::string name;
+  bool word_start = true;
+  for (char c : upper) {
+    if (c == '_') {
+      word_start = true;
+      continue;
+    }
+    name.push_back(word_start ? c : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    word_start = false;
   }
   if (name.empty()) {
     name = "type " + std::to_string(static_cast<int>(command.command_type()));
   }
-  return "command " + std::to_string(index) + " (" + name + ")";
+  return "command " + std::to_string(index) + " (" + name + command_subject(command) + ")";
 }
 
 Result<CommandPlan> check_commands(const google::protobuf::RepeatedPtrField<v1::Command>& commands,

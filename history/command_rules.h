@@ -20,7 +20,7 @@ struct CommandPlan {
 Result<CommandPlan> check_commands(const google::protobuf::RepeatedPtrField<v1::Command>& commands,
                                    const std::string& run);
 
-// "command 3 (START_TIMER)".
+// "command 3 (StartTimer, timer \"t1\")": the index, the type and what the command is about.
 std::string describe_command(const v1::Command& command, int index);
 
 // Applies command `index` after WorkflowTaskCompleted `completed_event_id`: its events, tasks and

@@ -106,6 +106,39 @@ void apply_started(v1::RunState& s, const v1::HistoryEvent& e) {
   state_apply::apply_parent(s, a);
 }
 
+// WorkflowTaskFailed / WorkflowTaskTimedOut of the pending task: why the run's workflow tasks
+// fail, kept until a task completes (RunState.workflow_task_failure). UNHANDLED_COMMAND (the
+// worker lost a race with new events) leaves it as it was; RESET_WORKFLOW (the first task of a
+// reset run) clears it: neither says the run is stuck.
+void record_workflow_task_failure(v1::RunState& s, const v1::HistoryEvent& e) {
+  const v1::WorkflowTaskInfo& wft = s.workflow_task();
+  v1::WorkflowTaskFailureInfo info;
+  if (e.event_type() == v1::EVENT_TYPE_WORKFLOW_TASK_FAILED) {
+    const auto& a = e.workflow_task_failed_event_attributes();
+    if (a.cause() == v1::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND) {
+      return;
+    }
+    if (a.cause() == v1::WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW) {
+      s.clear_workflow_task_failure();
+      return;
+    }
+    info.set_cause(a.cause());
+    *info.mutable_failure() = a.failure();
+  } else {
+    info.set_timed_out(true);
+    v1::Failure* f = info.mutable_failure();
+    f->set_message("workflow task (attempt " + std::to_string(wft.attempt()) + ") started by " +
+                   (wft.identity().empty() ? std::string("a worker") : "worker " + wft.identity()) +
+                   " was not completed within its start-to-close timeout of " +
+                   std::to_string(s.workflow_task_timeout_ms()) + " ms");
+    f->set_source("Server");
+  }
+  info.set_attempt(wft.attempt());
+  info.set_event_id(e.event_id());
+  info.set_time_ms(e.event_time_ms());
+  *s.mutable_workflow_task_failure() = std::move(info);
+}
+
 Status apply_workflow_task_event(v1::RunState& s, const v1::HistoryEvent& e, const std::string& run) {
   const v1::WorkflowTaskInfo& wft = s.workflow_task();
   if (e.event_type() == v1::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) {
@@ -164,6 +197,9 @@ Status apply_workflow_task_event(v1::RunState& s, const v1::HistoryEvent& e, con
   }
   if (e.event_type() == v1::EVENT_TYPE_WORKFLOW_TASK_COMPLETED) {
     s.set_last_completed_workflow_task_started_event_id(started);
+    s.clear_workflow_task_failure();  // the run is healthy again
+  } else {
+    record_workflow_task_failure(s, e);
   }
   s.clear_workflow_task();
   return Status();
@@ -188,6 +224,7 @@ Status apply_workflow_event(v1::RunState& s, const v1::HistoryEvent& e, const st
     s.set_close_event_id(e.event_id());
     // Pending work ends with the run; its timers and tasks are dropped as stale when they fire.
     s.clear_workflow_task();
+    s.clear_workflow_task_failure();  // a closed run is not stuck
     s.clear_activities();
     s.clear_timers();
     return Status();
@@ -362,6 +399,7 @@ v1::RunState event_derived_state(v1::RunState s) {
     a.clear_last_heartbeat_time_ms();
     a.clear_last_failure();
     a.clear_waiting_for_retry();
+    a.clear_next_attempt_time_ms();
   }
   // Admitted and rejected updates are requests, not history; accepted ones come from events.
   for (auto it = s.mutable_updates()->begin(); it != s.mutable_updates()->end();) {

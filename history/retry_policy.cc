@@ -1,6 +1,7 @@
 #include "history/retry_policy.h"
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 namespace cairn {
@@ -47,8 +48,10 @@ Result<v1::RetryPolicy> resolve_retry_policy(const v1::RetryPolicy& policy) {
   // sense, and NaN would poison every later comparison).
   double coefficient = policy.backoff_coefficient();
   if (coefficient != 0 && !(std::isfinite(coefficient) && coefficient >= 1.0)) {
+    char shown[32];
+    std::snprintf(shown, sizeof(shown), "%g", coefficient);  // 0.5, not 0.500000
     return invalid_argument("retry_policy.backoff_coefficient must be >= 1 (got " +
-                            std::to_string(coefficient) + ")");
+                            std::string(shown) + "); 0 means the default of 2");
   }
   v1::RetryPolicy out = policy;
   if (out.initial_interval_ms() == 0) {

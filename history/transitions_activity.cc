@@ -84,6 +84,10 @@ Status complete_activity_task(MutableState* ms, const v1::TaskToken& token,
   *a->mutable_result() = result;
   a->set_scheduled_event_id(info->scheduled_event_id());
   a->set_identity(identity);
+  a->set_attempt(info->attempt());
+  if (info->has_last_failure()) {
+    *a->mutable_last_failure() = info->last_failure();  // why the attempt before this one failed
+  }
   events.push_back(std::move(e));
   return tx.deliver(std::move(events));
 }

@@ -37,6 +37,7 @@ void rearm_pending(TransitionContext& tx) {
     info->clear_started_time_ms();
     info->clear_started_identity();
     info->clear_waiting_for_retry();
+    info->clear_next_attempt_time_ms();
     tx.add_task(v1::TASK_KIND_ACTIVITY, info->task_queue(), id, 1);
     if (info->schedule_to_close_timeout_ms() > 0) {
       tx.add_timer(v1::TIMER_KIND_ACTIVITY_SCHEDULE_TO_CLOSE,

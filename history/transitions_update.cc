@@ -64,11 +64,13 @@ Status reject_updates(
     MutableState* ms,
     const google::protobuf::RepeatedPtrField<v1::WorkflowUpdateRejection>& rejections) {
   auto* updates = ms->mutable_updates();
-  for (const v1::WorkflowUpdateRejection& r : rejections) {
+  for (int i = 0; i < rejections.size(); ++i) {
+    const v1::WorkflowUpdateRejection& r = rejections[i];
     auto it = updates->find(r.update_id());
     if (it == updates->end() || it->second.state() != v1::UPDATE_STATE_ADMITTED) {
-      return invalid_argument("run " + ms->run_name() + ": rejected update " + r.update_id() +
-                              " is not waiting for the workflow");
+      return invalid_argument("run " + ms->run_name() + ": update_rejections[" +
+                              std::to_string(i) + "]: update \"" + r.update_id() +
+                              "\" is not waiting for the workflow");
     }
   }
   for (const v1::WorkflowUpdateRejection& r : rejections) {

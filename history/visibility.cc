@@ -21,7 +21,42 @@ v1::VisibilityRecord visibility_record(const v1::RunState& state, ShardId shard)
   *record.mutable_memo() = state.memo();
   *record.mutable_search_attributes() = state.search_attributes();
   record.set_shard(shard.value);
+  if (state.has_workflow_task_failure()) {
+    const v1::WorkflowTaskFailureInfo& f = state.workflow_task_failure();
+    record.set_task_failure(task_failure_name(f));
+    record.set_task_failure_message(f.failure().message());
+    record.set_task_failure_attempt(f.attempt());
+  }
   return record;
+}
+
+std::string task_failure_name(const v1::WorkflowTaskFailureInfo& failure) {
+  if (failure.timed_out()) {
+    return "TimedOut";
+  }
+  switch (failure.cause()) {
+    case v1::WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR: return "NonDeterministicError";
+    case v1::WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE:
+      return "WorkerUnhandledFailure";
+    case v1::WORKFLOW_TASK_FAILED_CAUSE_BAD_COMMAND: return "BadCommand";
+    case v1::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND: return "UnhandledCommand";
+    case v1::WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW: return "ResetWorkflow";
+    case v1::WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES: return "BadSearchAttributes";
+    default: return "Unspecified";  // a worker that failed the task without saying why
+  }
+}
+
+bool task_failure_visibility_changed(const v1::RunState& before, const v1::RunState& after) {
+  if (before.has_workflow_task_failure() != after.has_workflow_task_failure()) {
+    return true;
+  }
+  if (!after.has_workflow_task_failure()) {
+    return false;
+  }
+  const v1::WorkflowTaskFailureInfo& a = before.workflow_task_failure();
+  const v1::WorkflowTaskFailureInfo& b = after.workflow_task_failure();
+  return task_failure_name(a) != task_failure_name(b) || a.attempt() != b.attempt() ||
+         a.failure().message() != b.failure().message();
 }
 
 char visibility_index_byte(VisibilityIndex index) {

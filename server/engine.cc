@@ -1,6 +1,7 @@
 #include "server/engine.h"
 
 #include "history/transitions_child.h"
+#include "history/visibility.h"
 
 #include <spdlog/spdlog.h>
 
@@ -169,8 +170,9 @@ Status Engine::create_run(const RunKey& key, const Body& body) {
 
 Status Engine::transition_impl(const RunKey& key, bool create, const Body& body) {
   MutableState ms;
+  std::shared_ptr<const v1::RunState> base;
   if (!create) {
-    CAIRN_ASSIGN_OR_RETURN(auto base, load_cached(key));
+    CAIRN_ASSIGN_OR_RETURN(base, load_cached(key));
     ms = MutableState(*base);  // the body works on a copy: an error leaves the cache untouched
   }
   Scope scope;
@@ -215,12 +217,15 @@ Status Engine::transition_impl(const RunKey& key, bool create, const Body& body)
   t.remove_timers = std::move(scope.effects.remove_timers);
   t.durability = scope.durability;
   // Visibility follows what listing shows: the start, the close (both replace the current-run
-  // pointer) and upserted search attributes; other steps leave the record as it is.
+  // pointer), upserted search attributes and a change in why workflow tasks fail; other steps
+  // leave the record as it is.
   t.update_visibility =
       create || t.current.has_value() ||
-      std::any_of(t.events.begin(), t.events.end(), [](const v1::HistoryEvent& e) {
-        return e.event_type() == v1::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES;
-      });
+      std::any_of(t.events.begin(), t.events.end(),
+                  [](const v1::HistoryEvent& e) {
+                    return e.event_type() == v1::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES;
+                  }) ||
+      (base != nullptr && task_failure_visibility_changed(*base, t.state));
   bool appended = !t.events.empty();
   const bool closed = appended && ms_closed(t.state);
   const std::string normal_queue = t.state.task_queue();

@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "history/visibility.h"
 #include "server/list_filter_lexer.h"
 
 namespace cairn {
@@ -39,7 +40,8 @@ enum class Field {
   kExecutionStatus,
   kStartTime,
   kCloseTime,
-  kHistoryLength
+  kHistoryLength,
+  kTaskFailure
 };
 
 // One literal, normalised at parse time to the attribute's representation (see
@@ -118,7 +120,7 @@ struct SystemAttribute {
   v1::IndexedValueType type;
 };
 
-constexpr std::array<SystemAttribute, 8> kSystemAttributes = {{
+constexpr std::array<SystemAttribute, 9> kSystemAttributes = {{
     {"WorkflowId", Field::kWorkflowId, v1::INDEXED_VALUE_TYPE_KEYWORD},
     {"RunId", Field::kRunId, v1::INDEXED_VALUE_TYPE_KEYWORD},
     {"WorkflowType", Field::kWorkflowType, v1::INDEXED_VALUE_TYPE_KEYWORD},
@@ -127,7 +129,32 @@ constexpr std::array<SystemAttribute, 8> kSystemAttributes = {{
     {"StartTime", Field::kStartTime, v1::INDEXED_VALUE_TYPE_DATETIME},
     {"CloseTime", Field::kCloseTime, v1::INDEXED_VALUE_TYPE_DATETIME},
     {"HistoryLength", Field::kHistoryLength, v1::INDEXED_VALUE_TYPE_INT},
+    // Why the run's workflow tasks fail ("BadCommand", "TimedOut", ...); null while healthy.
+    {"TaskFailure", Field::kTaskFailure, v1::INDEXED_VALUE_TYPE_KEYWORD},
 }};
+
+// The values TaskFailure takes: the short names of history/visibility.cc, for every cause and
+// for a timeout.
+const std::vector<std::string>& task_failure_values() {
+  static const std::vector<std::string>* const kValues = [] {
+    auto* names = new std::vector<std::string>;
+    v1::WorkflowTaskFailureInfo info;
+    info.set_timed_out(true);
+    names->push_back(task_failure_name(info));
+    info.set_timed_out(false);
+    for (int c = v1::WorkflowTaskFailedCause_MIN; c <= v1::WorkflowTaskFailedCause_MAX; ++c) {
+      if (v1::WorkflowTaskFailedCause_IsValid(c)) {
+        info.set_cause(static_cast<v1::WorkflowTaskFailedCause>(c));
+        std::string name = task_failure_name(info);
+        if (std::find(names->begin(), names->end(), name) == names->end()) {
+          names->push_back(std::move(name));
+        }
+      }
+    }
+    return names;
+  }();
+  return *kValues;
+}
 
 constexpr std::array<std::pair<const char*, v1::WorkflowExecutionStatus>, 7> kStatuses = {{
     {"Running", v1::WORKFLOW_EXECUTION_STATUS_RUNNING},
@@ -485,6 +512,19 @@ class Parser {
       return error_at(src_, t.pos,
                       describe(t) + " is not an ExecutionStatus; valid values: " + valid);
     }
+    if (e->field == Field::kTaskFailure && t.kind == Tok::kString && e->op != Op::kStartsWith) {
+      for (const std::string& name : task_failure_values()) {
+        if (iequals(t.text, name)) {
+          e->values.emplace_back(name);
+          return Status();
+        }
+      }
+      std::string valid;
+      for (const std::string& name : task_failure_values()) {
+        valid += (valid.empty() ? "" : ", ") + name;
+      }
+      return error_at(src_, t.pos, describe(t) + " is not a TaskFailure; valid values: " + valid);
+    }
     switch (e->type) {
       case v1::INDEXED_VALUE_TYPE_KEYWORD:
       case v1::INDEXED_VALUE_TYPE_KEYWORD_LIST:
@@ -600,6 +640,11 @@ std::optional<SearchAttributeValue> field_value(const Expr& e, const v1::Visibil
       return SearchAttributeValue{r.close_time_ms(), {}};
     case Field::kHistoryLength:
       return SearchAttributeValue{r.history_length(), {}};
+    case Field::kTaskFailure:
+      if (r.task_failure().empty()) {
+        return std::nullopt;  // healthy
+      }
+      return SearchAttributeValue{r.task_failure(), {}};
     case Field::kCustom:
       break;
   }
@@ -747,6 +792,9 @@ bool pins_open(const Expr& e) {
   }
   if (e.field == Field::kCloseTime) {
     return e.op == Op::kIsNull;
+  }
+  if (e.field == Field::kTaskFailure) {
+    return e.op != Op::kIsNull;  // a closed run has none, and null matches no comparison
   }
   if (e.field != Field::kExecutionStatus || (e.op != Op::kEq && e.op != Op::kIn) ||
       e.values.empty()) {

@@ -44,7 +44,9 @@ inline constexpr int kMaxListFilterDepth = 32;
 // The built-in attributes every run has: WorkflowId, RunId, WorkflowType, TaskQueue (Keyword),
 // ExecutionStatus (Keyword; values Running, Completed, Failed, Canceled, Terminated,
 // ContinuedAsNew, TimedOut), StartTime, CloseTime (Datetime; CloseTime is null while the run is
-// open), HistoryLength (Int). A system attribute shadows a custom one of the same name.
+// open), HistoryLength (Int), TaskFailure (Keyword; why the run's workflow tasks fail:
+// BadCommand, NonDeterministicError, WorkerUnhandledFailure, BadSearchAttributes, TimedOut, ...;
+// null while they succeed). A system attribute shadows a custom one of the same name.
 const SearchAttributeTypes& system_search_attributes();
 
 enum class ListOrderField { kStartTime, kCloseTime };

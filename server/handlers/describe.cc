@@ -1,5 +1,6 @@
 // Handlers: DescribeWorkflowExecution and GetWorkflowExecutionHistory (one page; the service
 // turns "nothing yet" into a long-poll).
+#include "history/visibility.h"
 #include "server/handlers/handlers.h"
 
 namespace cairn::handlers {
@@ -61,6 +62,16 @@ Status describe_workflow(Engine& e, const v1::DescribeWorkflowExecutionRequest& 
   info->set_task_queue(st.task_queue());
   *info->mutable_memo() = st.memo();
   *info->mutable_search_attributes() = st.search_attributes();
+  {
+    // The same derivation as the listing's record (history/visibility.cc).
+    const v1::VisibilityRecord vis = visibility_record(st, key.shard);
+    info->set_task_failure(vis.task_failure());
+    info->set_task_failure_message(vis.task_failure_message());
+    info->set_task_failure_attempt(vis.task_failure_attempt());
+  }
+  if (st.has_workflow_task_failure()) {
+    *resp->mutable_workflow_task_failure() = st.workflow_task_failure();
+  }
   for (const auto& [initiated, child] : st.children()) {
     auto* c = resp->add_pending_children();
     c->set_namespace_(child.namespace_());
@@ -93,6 +104,13 @@ Status describe_workflow(Engine& e, const v1::DescribeWorkflowExecutionRequest& 
     *p->mutable_last_failure() = a->last_failure();
     p->set_last_worker_identity(a->started_identity());
     p->set_scheduled_event_id(a->scheduled_event_id());
+    p->set_next_attempt_schedule_time_ms(a->waiting_for_retry() ? a->next_attempt_time_ms() : 0);
+    p->set_task_queue(a->task_queue());
+    p->set_heartbeat_timeout_ms(a->heartbeat_timeout_ms());
+    p->set_start_to_close_timeout_ms(a->start_to_close_timeout_ms());
+    p->set_schedule_to_close_timeout_ms(a->schedule_to_close_timeout_ms());
+    p->set_schedule_to_start_timeout_ms(a->schedule_to_start_timeout_ms());
+    p->set_current_attempt_scheduled_time_ms(a->current_attempt_scheduled_time_ms());
   }
   for (auto& [id, t] : st.timers()) {
     auto* p = resp->add_pending_timers();
@@ -106,6 +124,9 @@ Status describe_workflow(Engine& e, const v1::DescribeWorkflowExecutionRequest& 
     w->set_started_event_id(st.workflow_task().started_event_id());
     w->set_attempt(st.workflow_task().attempt());
     w->set_scheduled_time_ms(st.workflow_task().scheduled_time_ms());
+    w->set_started_time_ms(st.workflow_task().started_time_ms());
+    w->set_task_queue(st.workflow_task().task_queue());
+    w->set_identity(st.workflow_task().identity());
   }
   resp->set_buffered_signal_count(st.buffered_events_size());
   resp->set_cancel_requested(st.cancel_requested());

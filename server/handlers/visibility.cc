@@ -29,6 +29,9 @@ void to_execution_info(const v1::VisibilityRecord& r, v1::WorkflowExecutionInfo*
   info->set_task_queue(r.task_queue());
   *info->mutable_memo() = r.memo();
   *info->mutable_search_attributes() = r.search_attributes();
+  info->set_task_failure(r.task_failure());
+  info->set_task_failure_message(r.task_failure_message());
+  info->set_task_failure_attempt(r.task_failure_attempt());
 }
 
 VisibilityScan scan_for(const std::string& ns, const ListFilter& filter) {

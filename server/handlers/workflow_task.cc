@@ -173,42 +173,98 @@ static Status check_command_search_attributes(
   return Status();
 }
 
+namespace {
+
+// Bounds the message of a rejection recorded in history (it quotes the worker's input).
+constexpr size_t kMaxRejectionMessage = 4096;
+
+// The commands of the completion, applied to the scope's copy of the run: stickiness, update
+// rejections, the commands, the delivered updates, eager activity starts.
+Status apply_completion(Engine& e, Engine::Scope& s, const v1::TaskToken& token,
+                        const v1::RespondWorkflowTaskCompletedRequest& req,
+                        std::vector<ActivityStart>* eager) {
+  if (req.has_sticky_attributes()) {
+    CAIRN_RETURN_IF_ERROR(cairn::set_sticky_queue(
+        s.ms, req.sticky_attributes().worker_task_queue(),
+        req.sticky_attributes().schedule_to_start_timeout_ms(), e.options().limits));
+  }
+  CAIRN_RETURN_IF_ERROR(cairn::reject_updates(s.ms, req.update_rejections()));
+  CAIRN_RETURN_IF_ERROR(cairn::complete_workflow_task(s.ms, token, req.commands(), req.identity(),
+                                                      s.env, &s.effects));
+  CAIRN_RETURN_IF_ERROR(
+      cairn::finish_update_delivery(s.ms, token.started_event_id(), s.env, &s.effects));
+  return start_eager_activities(s, req, eager);
+}
+
+// Whether the rules refused what the worker sent (a bad command attribute, retry policy,
+// payload size, sticky attributes or update rejection; a pending-entity limit) rather than the
+// token: a stale task is kNotFound and stays an error.
+bool refuses_commands(const Status& st) {
+  return st.code() == StatusCode::kInvalidArgument ||
+         st.code() == StatusCode::kResourceExhausted;
+}
+
+// The Failure recorded for refused commands: the rules' message without the run prefix (the
+// event is in that run's history), bounded.
+v1::Failure rejection_failure(const RunKey& key, const Status& refused) {
+  std::string message = refused.message();
+  const std::string prefix =
+      "run " + key.ns + "/" + key.workflow_id + "/" + key.run_id.value + ": ";
+  if (message.compare(0, prefix.size(), prefix) == 0) {
+    message.erase(0, prefix.size());
+  }
+  if (message.size() > kMaxRejectionMessage) {
+    message.resize(kMaxRejectionMessage);
+    message += "...";
+  }
+  v1::Failure failure;
+  failure.set_message(std::move(message));
+  failure.set_source("Server");
+  return failure;
+}
+
+}  // namespace
+
 Status respond_workflow_task_completed(Engine& e, const v1::RespondWorkflowTaskCompletedRequest& req,
                                        v1::RespondWorkflowTaskCompletedResponse* resp) {
   CAIRN_ASSIGN_OR_RETURN(v1::TaskToken token, decode_task_token(req.task_token()));
   CAIRN_ASSIGN_OR_RETURN(RunKey key, token_key(e, token, v1::TASK_KIND_WORKFLOW));
-  if (Status bad = check_command_search_attributes(e, key.ns, req.commands()); !bad.ok()) {
-    // As Temporal does: the task fails (in history, for the operator to see) and is retried.
-    v1::Failure failure;
-    failure.set_message(bad.message());
-    failure.set_source("Server");
-    CAIRN_RETURN_IF_ERROR(e.run_transition(key, [&](Engine::Scope& s) {
-      return cairn::fail_workflow_task(s.ms, token,
-                                       v1::WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES,
-                                       failure, req.identity(), s.env, &s.effects);
-    }));
-    return bad;
-  }
-  std::vector<ActivityStart> eager;
-  v1::WorkflowType type;
-  CAIRN_RETURN_IF_ERROR(e.run_transition(key, [&](Engine::Scope& s) {
-    eager.clear();
-    if (req.has_sticky_attributes()) {
-      CAIRN_RETURN_IF_ERROR(cairn::set_sticky_queue(
-          s.ms, req.sticky_attributes().worker_task_queue(),
-          req.sticky_attributes().schedule_to_start_timeout_ms(), e.options().limits));
+  Status refused = check_command_search_attributes(e, key.ns, req.commands());
+  v1::WorkflowTaskFailedCause cause = v1::WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES;
+  // Held across both transitions below, so that nothing happens to the run between a refused
+  // completion and the failure recorded in its place.
+  auto lock = e.lock_workflow(WorkflowKey{key.shard, key.ns, key.workflow_id});
+  if (refused.ok()) {
+    cause = v1::WORKFLOW_TASK_FAILED_CAUSE_BAD_COMMAND;
+    std::vector<ActivityStart> eager;
+    v1::WorkflowType type;
+    Status st = e.run_transition_locked(key, [&](Engine::Scope& s) {
+      eager.clear();
+      Status applied = apply_completion(e, s, token, req, &eager);
+      refused = refuses_commands(applied) ? applied : Status();
+      type = s.ms->state().workflow_type();
+      return applied;
+    });
+    if (st.ok()) {
+      for (const auto& start : eager) {
+        fill_activity_task(key, type, start, resp->add_activity_tasks());
+      }
+      return Status();
     }
-    CAIRN_RETURN_IF_ERROR(cairn::reject_updates(s.ms, req.update_rejections()));
-    CAIRN_RETURN_IF_ERROR(cairn::complete_workflow_task(s.ms, token, req.commands(),
-                                                        req.identity(), s.env, &s.effects));
-    CAIRN_RETURN_IF_ERROR(
-        cairn::finish_update_delivery(s.ms, token.started_event_id(), s.env, &s.effects));
-    type = s.ms->state().workflow_type();
-    return start_eager_activities(s, req, &eager);
-  }));
-  for (const auto& start : eager) {
-    fill_activity_task(key, type, start, resp->add_activity_tasks());
+    if (refused.ok()) {
+      return st;  // a stale token, a store error: nothing changed
+    }
   }
+  // As Temporal does: the refused commands change nothing (their transition was discarded), the
+  // task fails in history for the operator to see and is retried with backoff, and the worker is
+  // told why in an OK answer (an error answer never changes anything).
+  v1::Failure failure = rejection_failure(key, refused);
+  CAIRN_RETURN_IF_ERROR(e.run_transition_locked(key, [&](Engine::Scope& s) {
+    return cairn::fail_workflow_task(s.ms, token, cause, failure, req.identity(), s.env,
+                                     &s.effects);
+  }));
+  resp->set_rejected_cause(cause);
+  *resp->mutable_rejection() = std::move(failure);
   return Status();
 }
 

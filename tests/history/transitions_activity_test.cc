@@ -279,13 +279,15 @@ TEST_F(ActivityRulesTest, InvalidScheduleCommandsNameTheFieldAndChangeNothing) {
       return complete_wft(token, {record_marker("m"), schedule_activity(o)});
     });
     EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << c.expect;
-    EXPECT_TRUE(contains(st, "command 1 (SCHEDULE_ACTIVITY_TASK): " + c.expect)) << st.message();
+    const std::string id = o.id.size() > 100 ? o.id.substr(0, 100) + "..." : o.id;
+    EXPECT_TRUE(contains(st, "command 1 (ScheduleActivityTask, activity \"" + id + "\"): " + c.expect))
+        << st.message();
   }
   // Two commands with the same id in one task: the second one is named.
   Status dup = rejected([&] {
     return complete_wft(token, {schedule_activity({.id = "b"}), schedule_activity({.id = "b"})});
   });
-  EXPECT_TRUE(contains(dup, "command 1 (SCHEDULE_ACTIVITY_TASK): activity_id b is already used"))
+  EXPECT_TRUE(contains(dup, "command 1 (ScheduleActivityTask, activity \"b\"): activity_id b is already used"))
       << dup.message();
   // The task still takes a valid answer.
   EXPECT_TRUE(complete_wft(token, {schedule_activity({.id = "a2"})}).ok());

@@ -266,17 +266,17 @@ TEST_F(WorkflowRulesTest, InvalidCommandsNameTheCommandAndChangeNothing) {
     std::string expect;
   };
   std::vector<Case> cases = {
-      {{schedule_activity(), schedule_activity()}, "command 1 (SCHEDULE_ACTIVITY_TASK): activity_id a1"},
-      {{schedule_activity(no_timeouts)}, "command 0 (SCHEDULE_ACTIVITY_TASK): schedule_to_close"},
-      {{record_marker("m"), cancel_timer("nope")}, "command 1 (CANCEL_TIMER): timer nope is not pending"},
-      {{complete_workflow("x"), start_timer("t", 5)}, "command 1 (START_TIMER): no command may follow"},
-      {{schedule_activity(big)}, "command 0 (SCHEDULE_ACTIVITY_TASK): input is"},
-      {{complete_workflow(std::string(3 << 20, 'x'))}, "command 0 (COMPLETE_WORKFLOW_EXECUTION): result is"},
-      {{no_attrs}, "command 0 (START_TIMER): attributes missing"},
+      {{schedule_activity(), schedule_activity()}, "command 1 (ScheduleActivityTask, activity \"a1\"): activity_id a1"},
+      {{schedule_activity(no_timeouts)}, "command 0 (ScheduleActivityTask, activity \"a1\"): schedule_to_close"},
+      {{record_marker("m"), cancel_timer("nope")}, "command 1 (CancelTimer, timer \"nope\"): timer nope is not pending"},
+      {{complete_workflow("x"), start_timer("t", 5)}, "command 1 (StartTimer, timer \"t\"): no command may follow"},
+      {{schedule_activity(big)}, "command 0 (ScheduleActivityTask, activity \"a1\"): input is"},
+      {{complete_workflow(std::string(3 << 20, 'x'))}, "command 0 (CompleteWorkflowExecution): result is"},
+      {{no_attrs}, "command 0 (StartTimer): attributes missing"},
       {{unknown}, "command 0 (type 42): unknown command type"},
-      {{start_timer("t", 0)}, "command 0 (START_TIMER): start_to_fire_timeout_ms"},
-      {{start_timer("t", 10), start_timer("t", 10)}, "command 1 (START_TIMER): timer t is already pending"},
-      {{request_cancel_activity(77)}, "command 0 (REQUEST_CANCEL_ACTIVITY_TASK): activity 77"},
+      {{start_timer("t", 0)}, "command 0 (StartTimer, timer \"t\"): start_to_fire_timeout_ms"},
+      {{start_timer("t", 10), start_timer("t", 10)}, "command 1 (StartTimer, timer \"t\"): timer t is already pending"},
+      {{request_cancel_activity(77)}, "command 0 (RequestCancelActivityTask, activity 77): activity 77"},
   };
   for (const auto& c : cases) {
     Status st = rejected_commands(token, c.commands);
@@ -300,7 +300,7 @@ TEST_F(WorkflowRulesTest, PendingLimitsAreResourceExhausted) {
   v1::TaskToken token = start_wft();
   Status timers = rejected_commands(token, {start_timer("a", 10), start_timer("b", 10), start_timer("c", 10)});
   EXPECT_EQ(timers.code(), StatusCode::kResourceExhausted);
-  EXPECT_TRUE(contains(timers, "command 2 (START_TIMER)")) << timers.message();
+  EXPECT_TRUE(contains(timers, "command 2 (StartTimer, timer \"c\")")) << timers.message();
   ActivityOptions second;
   second.id = "a2";
   EXPECT_EQ(rejected_commands(token, {schedule_activity(), schedule_activity(second)}).code(),

@@ -571,6 +571,7 @@ TEST(SystemSearchAttributesTest, ListsTheBuiltInAttributes) {
       {"StartTime", v1::INDEXED_VALUE_TYPE_DATETIME},
       {"CloseTime", v1::INDEXED_VALUE_TYPE_DATETIME},
       {"HistoryLength", v1::INDEXED_VALUE_TYPE_INT},
+      {"TaskFailure", v1::INDEXED_VALUE_TYPE_KEYWORD},
   };
   EXPECT_EQ(system_search_attributes(), expected);
 }
