@@ -115,13 +115,13 @@ TEST_F(ProtocolTest, UnknownRunAndMalformedTokenGetClearErrors) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
-TEST_F(ProtocolTest, InvalidCommandIsRejectedAndTheTaskCanBeCompletedCorrectly) {
+TEST_F(ProtocolTest, InvalidCommandFailsTheTaskWhichIsRetriedAndCanBeCompletedCorrectly) {
   start(start_request("cmd-1", "cmd-q"));
   auto task = poll_workflow_task("cmd-q");
   ASSERT_FALSE(task.task_token().empty());
-  size_t before = history("cmd-1").size();
 
-  // A timer with no duration is invalid: INVALID_ARGUMENT naming the command, nothing written.
+  // A timer with no duration is invalid: an OK answer naming the command, the task failed in
+  // history (BAD_COMMAND), no timer started.
   v1::RespondWorkflowTaskCompletedRequest bad;
   bad.set_task_token(task.task_token());
   auto* cmd = bad.add_commands();
@@ -129,25 +129,36 @@ TEST_F(ProtocolTest, InvalidCommandIsRejectedAndTheTaskCanBeCompletedCorrectly) 
   cmd->mutable_start_timer_command_attributes()->set_timer_id("t1");
   v1::RespondWorkflowTaskCompletedResponse resp;
   auto st = stub_->RespondWorkflowTaskCompleted(ctx().get(), bad, &resp);
-  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(st.error_message().find("command 0"), std::string::npos) << st.error_message();
-  EXPECT_EQ(history("cmd-1").size(), before);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.rejected_cause(), v1::WORKFLOW_TASK_FAILED_CAUSE_BAD_COMMAND);
+  EXPECT_NE(resp.rejection().message().find("command 0 (StartTimer, timer \"t1\"): "
+                                            "start_to_fire_timeout_ms must be > 0"),
+            std::string::npos)
+      << resp.rejection().message();
+  auto events = history("cmd-1");
+  EXPECT_EQ(count(events, v1::EVENT_TYPE_WORKFLOW_TASK_FAILED), 1);
+  EXPECT_EQ(count(events, v1::EVENT_TYPE_TIMER_STARTED), 0);
 
-  // The same task token still completes the workflow.
+  // The refused token is stale now: NOT_FOUND, and history does not change.
   v1::RespondWorkflowTaskCompletedRequest good;
   good.set_task_token(task.task_token());
   auto* complete = good.add_commands();
   complete->set_command_type(v1::COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION);
   complete->mutable_complete_workflow_execution_command_attributes();
   st = stub_->RespondWorkflowTaskCompleted(ctx().get(), good, &resp);
-  ASSERT_TRUE(st.ok()) << st.error_message();
-  EXPECT_EQ(history("cmd-1").back().event_type(), v1::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
-
-  // Now the token is stale: NOT_FOUND, and history does not change.
-  size_t after = history("cmd-1").size();
-  st = stub_->RespondWorkflowTaskCompleted(ctx().get(), good, &resp);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(history("cmd-1").size(), after);
+  EXPECT_EQ(event_types(history("cmd-1")), event_types(events));
+
+  // The retried task (attempt 2) takes the good answer.
+  auto retried = poll_workflow_task("cmd-q");
+  ASSERT_FALSE(retried.task_token().empty());
+  EXPECT_EQ(retried.attempt(), 2);
+  good.set_task_token(retried.task_token());
+  resp.Clear();
+  st = stub_->RespondWorkflowTaskCompleted(ctx().get(), good, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.rejected_cause(), v1::WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED);
+  EXPECT_EQ(history("cmd-1").back().event_type(), v1::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
 }
 
 TEST_F(ProtocolTest, WorkerThatDiesHoldingATaskIsReplacedAfterTheTaskTimeout) {

@@ -179,8 +179,15 @@ TEST_F(StickyProtocolTest, InvalidStickyAttributesAreRejected) {
   req.mutable_sticky_attributes()->set_worker_task_queue("main-q");  // the run's own queue
   v1::RespondWorkflowTaskCompletedResponse resp;
   auto st = stub_->RespondWorkflowTaskCompleted(ctx().get(), req, &resp);
-  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(st.error_message().find("sticky_attributes"), std::string::npos) << st.error_message();
+  // Refused like a bad command: the task fails (BAD_COMMAND) and is retried.
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.rejected_cause(), v1::WORKFLOW_TASK_FAILED_CAUSE_BAD_COMMAND);
+  EXPECT_NE(resp.rejection().message().find("sticky_attributes.worker_task_queue"),
+            std::string::npos)
+      << resp.rejection().message();
+  auto retried = poll("main-q");
+  ASSERT_FALSE(retried.task_token().empty());
+  EXPECT_EQ(retried.attempt(), 2);
 }
 
 }  // namespace

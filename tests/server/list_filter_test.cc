@@ -257,6 +257,30 @@ TEST(ListFilterTest, ExecutionStatusValuesAreCaseInsensitive) {
   EXPECT_EQ(ids("ExecutionStatus = 'ContinuedAsNew'"), (Ids{}));
 }
 
+TEST(ListFilterTest, TaskFailureFindsStuckRunsAndNamesTheValidValues) {
+  std::vector<v1::VisibilityRecord> recs = records();
+  recs[0].set_task_failure("BadCommand");  // a: running, its workflow tasks fail
+  recs[0].set_task_failure_message("command 0 (ScheduleActivityTask, activity \"1\"): ...");
+  recs[0].set_task_failure_attempt(3);
+  EXPECT_EQ(ids("TaskFailure IS NOT NULL", recs), (Ids{"a"}));
+  EXPECT_EQ(ids("TaskFailure IS NULL", recs), (Ids{"b", "c"}));
+  EXPECT_EQ(ids("TaskFailure = 'BadCommand'", recs), (Ids{"a"}));
+  EXPECT_EQ(ids("TaskFailure = 'badcommand'", recs), (Ids{"a"}));
+  EXPECT_EQ(ids("TaskFailure = 'TimedOut'", recs), (Ids{}));
+  EXPECT_EQ(ids("TaskFailure != 'TimedOut'", recs), (Ids{"a"}));  // null matches no comparison
+  EXPECT_EQ(ids("TaskFailure IN ('TimedOut', 'BadCommand')", recs), (Ids{"a"}));
+  EXPECT_EQ(ids("TaskFailure STARTS_WITH 'Bad'", recs), (Ids{"a"}));
+  std::string bad = error("TaskFailure = 'Stuck'");
+  EXPECT_NE(bad.find("is not a TaskFailure; valid values: TimedOut,"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("NonDeterministicError"), std::string::npos) << bad;
+  auto f = ListFilter::parse("TaskFailure IS NOT NULL", custom_types());
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE(f->only_open_runs());  // a closed run has none
+  f = ListFilter::parse("TaskFailure IS NULL", custom_types());
+  ASSERT_TRUE(f.ok());
+  EXPECT_FALSE(f->only_open_runs());
+}
+
 TEST(ListFilterTest, StartTimeCloseTimeAndHistoryLength) {
   EXPECT_EQ(ids("StartTime = '2026-12-02T04:15:00Z'"), (Ids{"a"}));
   EXPECT_EQ(ids("StartTime > '2026-12-02T04:15:00Z'"), (Ids{"c"}));
