@@ -1,5 +1,6 @@
 #include "cli/describe.h"
 
+#include <cctype>
 #include <iostream>
 #include <map>
 
