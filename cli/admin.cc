@@ -1,22 +1,23 @@
-// cairnctl: workflow reset | update | stack | trace, replay, admin verify, completion.
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+// cairnctl: workflow reset | update | stack, replay, admin verify, completion.
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
-#include <cstring>
 #include <map>
 #include <sstream>
 #include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cairn/history_json.h"
 #include "cairn/main.h"
 #include "cli/common.h"
+#include "cli/describe.h"
+#include "cli/flags.h"
 
 extern char** environ;
 
@@ -41,33 +42,64 @@ int reset(const Globals& g, const Target& t, int64_t event_id, const std::string
   if (g.json()) {
     std::cout << to_json(resp) << "\n";
   } else {
-    std::cout << t.workflow_id << " reset" << (event_id > 0 ? " to event " + std::to_string(event_id) : " to its last completed workflow task")
+    std::cout << t.workflow_id << " reset"
+              << (event_id > 0 ? " to event " + std::to_string(event_id)
+                               : " to its last completed workflow task")
               << ": new run " << resp.run_id() << "\n";
   }
   return 0;
 }
 
-int update(const Globals& g, const Target& t, const std::string& name, const std::string& input) {
+int update(const Globals& g, const Target& t, const std::string& name, const InputFlags& input) {
   v1::Payloads payloads;
-  if (!json_payloads(input, &payloads)) {
-    return kUsage;
-  }
+  read_input(input, &payloads);
   try {
     v1::Payloads result =
         connect(g).handle(t.workflow_id, t.run_id).update_payloads("", name, payloads);
+    if (g.json()) {
+      print_json(
+          {{"workflow_id", t.workflow_id}, {"update", name}, {"result", result_json(result)}});
+      return 0;
+    }
     for (const auto& p : result.payloads()) {
       std::cout << payload_text(p) << "\n";
     }
     return 0;
   } catch (const cairn::ApplicationError& e) {
-    std::cerr << "cairnctl: update " << name << " failed: " << e.what() << "\n";
-    return kRefused;
+    return report_error(g, kRefused, "UPDATE_FAILED",
+                        "update " + name + " failed: " + std::string(e.what()));
   }
 }
 
+// What the code is blocked on. A run whose workflow tasks keep failing has no worker that can
+// answer (the query would wait for one): it says why the tasks fail instead.
 int stack(const Globals& g, const Target& t) {
-  v1::Payloads result =
-      connect(g).handle(t.workflow_id, t.run_id).query_payloads("__stack_trace", v1::Payloads());
+  cairn::Client client = connect(g);
+  auto handle = client.handle(t.workflow_id, t.run_id);
+  v1::DescribeWorkflowExecutionResponse d = handle.describe();
+  const auto& info = d.workflow_execution_info();
+  nlohmann::json out = {{"workflow_id", t.workflow_id},
+                        {"run_id", info.execution().run_id()},
+                        {"status", status_text(info.status())}};
+  if (d.has_workflow_task_failure()) {
+    const auto& f = d.workflow_task_failure();
+    if (g.json()) {
+      out["stack"] = nullptr;
+      out["workflow_task_failure"] = {{"cause", cause_text(f)},
+                                      {"message", f.failure().message()},
+                                      {"attempt", f.attempt()},
+                                      {"event_id", f.event_id()},
+                                      {"time_ms", f.time_ms()}};
+      print_json(out);
+    } else {
+      std::cout << "no stack: the run's workflow tasks are failing, so no worker runs its code\n"
+                << "  " << task_failure_text(f) << "\n"
+                << "(fix the cause, then the next attempt runs; see `workflow describe`)\n";
+    }
+    return 0;
+  }
+  v1::Payloads result = handle.query_payloads("__stack_trace", v1::Payloads());
+  std::string stack_text;
   for (const auto& p : result.payloads()) {
     std::string text = payload_text(p);
     if (nlohmann::json::accept(text)) {
@@ -76,128 +108,56 @@ int stack(const Globals& g, const Target& t) {
         text = j.get<std::string>();
       }
     }
-    std::cout << text << "\n";
+    stack_text += text + "\n";
+  }
+  if (g.json()) {
+    out["stack"] = stack_text;
+    out["workflow_task_failure"] = nullptr;
+    print_json(out);
+  } else {
+    std::cout << stack_text;
   }
   return 0;
-}
-
-// ---- trace ----------------------------------------------------------------------------------
-
-std::string short_state(v1::PendingActivityState s) {
-  std::string name = v1::PendingActivityState_Name(s);
-  const std::string prefix = "PENDING_ACTIVITY_STATE_";
-  return name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
-}
-
-// One run and, below it, its pending activities, timers and children (recursively).
-void trace_run(const Globals& g, cairn::Client& client, const std::string& workflow_id,
-               const std::string& run_id, const std::string& indent, int depth,
-               std::ostream& out, bool* root_open) {
-  v1::DescribeWorkflowExecutionResponse d;
-  try {
-    d = client.handle(workflow_id, run_id).describe();
-  } catch (const cairn::RpcError& e) {
-    out << workflow_id << "  (" << e.what() << ")\n";
-    return;
-  }
-  const auto& info = d.workflow_execution_info();
-  if (root_open != nullptr) {
-    *root_open = info.status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING;
-  }
-  out << info.execution().workflow_id() << "  " << info.type().name() << "  "
-      << status_text(info.status()) << "  run " << info.execution().run_id() << "\n";
-  std::vector<std::string> lines;
-  std::vector<const v1::PendingChildExecutionInfo*> children;
-  for (const auto& a : d.pending_activities()) {
-    std::string line = "activity " + a.activity_id() + "  " + a.activity_type().name() + "  " +
-                       short_state(a.state()) + "  attempt " + std::to_string(a.attempt());
-    if (a.has_last_failure()) {
-      line += "  last failure: " + a.last_failure().message();
-    }
-    lines.push_back(line);
-  }
-  for (const auto& tm : d.pending_timers()) {
-    lines.push_back("timer " + tm.timer_id() + "  fires " + time_text(tm.fire_time_ms()));
-  }
-  for (const auto& c : d.pending_children()) {
-    children.push_back(&c);
-  }
-  const size_t total = lines.size() + children.size();
-  size_t n = 0;
-  for (const auto& line : lines) {
-    ++n;
-    out << indent << (n == total ? "└─ " : "├─ ") << line << "\n";
-  }
-  for (const auto* c : children) {
-    ++n;
-    const bool last = n == total;
-    out << indent << (last ? "└─ " : "├─ ") << "child ";
-    if (depth <= 0) {
-      out << c->workflow_id() << "  " << c->workflow_type() << "  (deeper: raise --depth)\n";
-      continue;
-    }
-    if (c->run_id().empty()) {
-      out << c->workflow_id() << "  " << c->workflow_type() << "  STARTING\n";
-      continue;
-    }
-    Globals child = g;
-    if (!c->namespace_().empty()) {
-      child.ns = c->namespace_();
-    }
-    cairn::Client child_client = connect(child);
-    trace_run(child, child_client, c->workflow_id(), c->run_id(), indent + (last ? "   " : "│  "),
-              depth - 1, out, nullptr);
-  }
-}
-
-int trace(const Globals& g, const Target& t, int depth, bool follow) {
-  cairn::Client client = connect(g);
-  const bool tty = isatty(STDOUT_FILENO) != 0;
-  while (true) {
-    std::ostringstream frame;
-    bool open = false;
-    trace_run(g, client, t.workflow_id, t.run_id, "", depth, frame, &open);
-    if (follow && tty) {
-      std::cout << "\033[H\033[2J";  // redraw in place
-    }
-    std::cout << frame.str() << std::flush;
-    if (!follow || !open) {
-      return 0;
-    }
-    std::this_thread::sleep_for(1s);  // a refresh interval for a person watching, not a wait
-    if (!tty) {
-      std::cout << "\n";
-    }
-  }
 }
 
 // ---- replay ---------------------------------------------------------------------------------
 
 int replay(const Globals& g, const Target& t, const std::string& file, const std::string& worker) {
   if (t.workflow_id.empty() == file.empty()) {
-    std::cerr << "cairnctl: replay needs either --workflow-id (a history from the server) or "
-                 "--file (an exported history), not both\n";
-    return kUsage;
+    usage_error(
+        "replay needs either --workflow-id (a history from the server) or --file (an exported "
+        "history), not both");
   }
   std::string path = file;
   std::filesystem::path temp;
+  nlohmann::json report = {{"worker", worker}};
   if (!t.workflow_id.empty()) {
     cairn::Client client = connect(g);
     cairn::WorkflowHistory h;
     h.workflow_id = t.workflow_id;
-    h.run_id = t.run_id.empty()
-                   ? client.handle(t.workflow_id).describe().workflow_execution_info().execution().run_id()
-                   : t.run_id;
+    h.run_id =
+        t.run_id.empty()
+            ? client.handle(t.workflow_id).describe().workflow_execution_info().execution().run_id()
+            : t.run_id;
     h.events = client.handle(t.workflow_id, h.run_id).history();
     temp = std::filesystem::temp_directory_path() /
            ("cairnctl-replay-" + std::to_string(getpid()) + ".json");
     cairn::save_history_json(temp.string(), h);
     path = temp.string();
+    report.update({{"workflow_id", h.workflow_id},
+                   {"run_id", h.run_id},
+                   {"events", h.events.size()},
+                   {"file", nullptr}});
     std::cerr << "replaying " << h.events.size() << " events of " << t.workflow_id << " (run "
               << h.run_id << ") with " << worker << "\n";
   } else if (!std::filesystem::exists(file)) {
-    std::cerr << "cairnctl: --file " << file << " does not exist\n";
-    return kUsage;
+    usage_error("--file " + file + " does not exist");
+  } else {
+    cairn::WorkflowHistory h = cairn::load_history_json(file);
+    report.update({{"workflow_id", h.workflow_id},
+                   {"run_id", h.run_id},
+                   {"events", h.events.size()},
+                   {"file", file}});
   }
   // The worker command may carry its own arguments ("./hello worker").
   std::vector<std::string> args;
@@ -206,8 +166,7 @@ int replay(const Globals& g, const Target& t, const std::string& file, const std
     args.push_back(word);
   }
   if (args.empty()) {
-    std::cerr << "cairnctl: --worker is empty\n";
-    return kUsage;
+    usage_error("--worker is empty: pass the path of a worker binary");
   }
   args.insert(args.end(), {"--replay", path, "--namespace", g.ns});
   std::vector<char*> argv;
@@ -215,8 +174,15 @@ int replay(const Globals& g, const Target& t, const std::string& file, const std
     argv.push_back(a.data());
   }
   argv.push_back(nullptr);
+  // With -o json, stdout is this command's one JSON document: the worker writes to stderr.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (g.json()) {
+    posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
+  }
   pid_t pid = 0;
-  int rc = posix_spawnp(&pid, args[0].c_str(), nullptr, nullptr, argv.data(), environ);
+  int rc = posix_spawnp(&pid, args[0].c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
   int status = 0;
   if (rc == 0) {
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -227,27 +193,27 @@ int replay(const Globals& g, const Target& t, const std::string& file, const std
     std::filesystem::remove(temp, ignored);
   }
   if (rc != 0) {
-    std::cerr << "cairnctl: cannot run worker " << worker << ": " << std::strerror(rc)
-              << " (pass the path of a worker binary built with cairn::run_worker_main)\n";
-    return kUsage;
+    usage_error("cannot run worker " + worker + ": " + std::strerror(rc) +
+                " (pass the path of a worker binary built with cairn::run_worker_main)");
   }
   if (!WIFEXITED(status)) {
-    std::cerr << "cairnctl: worker " << worker << " died during the replay\n";
-    return kRefused;
+    throw CtlError(kRefused, "WORKER_DIED", "worker " + worker + " died during the replay");
   }
   switch (WEXITSTATUS(status)) {
     case cairn::kExitOk:
+      if (g.json()) {
+        report["replayed"] = true;
+        print_json(report);
+      }
       return 0;
     case cairn::kExitNonDeterminism:
-      std::cerr << "cairnctl: replay found non-determinism: this worker's code would not "
-                   "reproduce the recorded history (see above)\n";
-      return kRefused;
+      throw CtlError(kRefused, "NON_DETERMINISM",
+                     "replay found non-determinism: this worker's code would not reproduce the "
+                     "recorded history (see the worker's output above)");
     case cairn::kExitBadInput:
-      std::cerr << "cairnctl: the worker could not replay the input (see above)\n";
-      return kUsage;
+      usage_error("the worker could not replay the input (see the worker's output above)");
     default:
-      std::cerr << "cairnctl: replay failed (see above)\n";
-      return kRefused;
+      throw CtlError(kRefused, "REPLAY_FAILED", "replay failed (see the worker's output above)");
   }
 }
 
@@ -283,8 +249,7 @@ bool verify_one(const Globals& g, const std::string& workflow_id, const std::str
 
 int verify(const Globals& g, const Target& t, bool all) {
   if (all == !t.workflow_id.empty()) {
-    std::cerr << "cairnctl: admin verify needs --workflow-id or --all\n";
-    return kUsage;
+    usage_error("admin verify needs --workflow-id or --all (not both)");
   }
   nlohmann::json report = nlohmann::json::array();
   int64_t bad = 0;
@@ -311,9 +276,8 @@ int verify(const Globals& g, const Target& t, bool all) {
                    : 1;
         ++done;
         if (tty || done % 1000 == 0 || done == cresp.count()) {
-          std::cerr << (tty ? "\r" : "") << "verified " << done << "/" << cresp.count()
-                    << " runs, " << bad << " with differences" << (tty ? "" : "\n")
-                    << std::flush;
+          std::cerr << (tty ? "\r" : "") << "verified " << done << "/" << cresp.count() << " runs, "
+                    << bad << " with differences" << (tty ? "" : "\n") << std::flush;
         }
       }
       if (resp.next_page_token().empty()) {
@@ -353,32 +317,50 @@ void collect_words(const CLI::App* app, const std::string& path,
   (*words)[path] = list;
 }
 
-int completion(const CLI::App& app, const std::string& shell) {
+// Every command that runs something ("workflow start", "server health", ...), in order.
+void collect_commands(const CLI::App* app, const std::string& path, std::vector<std::string>* out) {
+  auto subs = app->get_subcommands({});
+  if (subs.empty() && !path.empty()) {
+    out->push_back(path.substr(1));
+  }
+  for (const CLI::App* sub : subs) {
+    collect_commands(sub, path + " " + sub->get_name(), out);
+  }
+}
+
+int completion(const Globals& g, const CLI::App& app, const std::string& shell) {
   if (shell != "bash" && shell != "zsh") {
-    std::cerr << "cairnctl: completion for bash or zsh\n";
-    return kUsage;
+    usage_error("completion for bash or zsh, not " + shell);
   }
   std::map<std::string, std::string> words;
   collect_words(&app, "", &words);
+  std::ostringstream script;
   if (shell == "zsh") {
-    std::cout << "autoload -U +X bashcompinit && bashcompinit\n";
+    script << "autoload -U +X bashcompinit && bashcompinit\n";
   }
-  std::cout << "# cairnctl completion: source it, e.g. source <(cairnctl completion " << shell
-            << ")\n_cairnctl_words() {\n  case \"$1\" in\n";
+  script << "# cairnctl completion: source it, e.g. source <(cairnctl completion " << shell
+         << ")\n_cairnctl_words() {\n  case \"$1\" in\n";
   for (const auto& [path, list] : words) {
-    std::cout << "    \"" << path << "\") echo \"" << list << "\" ;;\n";
+    script << "    \"" << path << "\") echo \"" << list << "\" ;;\n";
   }
-  std::cout << "  esac\n}\n"
-               "_cairnctl() {\n"
-               "  local cur=${COMP_WORDS[COMP_CWORD]} path=\"\" w i\n"
-               "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
-               "    w=${COMP_WORDS[i]}\n"
-               "    case \" $(_cairnctl_words \"$path\") \" in *\" $w \"*) [[ $w != -* ]] && "
-               "path=\"$path $w\" ;; esac\n"
-               "  done\n"
-               "  COMPREPLY=($(compgen -W \"$(_cairnctl_words \"$path\")\" -- \"$cur\"))\n"
-               "}\n"
-               "complete -F _cairnctl cairnctl\n";
+  script << "  esac\n}\n"
+            "_cairnctl() {\n"
+            "  local cur=${COMP_WORDS[COMP_CWORD]} path=\"\" w i\n"
+            "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
+            "    w=${COMP_WORDS[i]}\n"
+            "    case \" $(_cairnctl_words \"$path\") \" in *\" $w \"*) [[ $w != -* ]] && "
+            "path=\"$path $w\" ;; esac\n"
+            "  done\n"
+            "  COMPREPLY=($(compgen -W \"$(_cairnctl_words \"$path\")\" -- \"$cur\"))\n"
+            "}\n"
+            "complete -F _cairnctl cairnctl\n";
+  if (g.json()) {
+    std::vector<std::string> commands;
+    collect_commands(&app, "", &commands);
+    print_json({{"shell", shell}, {"script", script.str()}, {"commands", commands}});
+  } else {
+    std::cout << script.str();
+  }
   return 0;
 }
 
@@ -391,7 +373,7 @@ void add_admin_commands(CLI::App& app, CLI::App& workflow, Globals& g, Action& a
     std::string reason;
     bool no_reapply = false;
     std::string name;
-    std::string input;
+    InputFlags input;
     int depth = 5;
     bool follow = false;
     std::string file;
@@ -409,17 +391,16 @@ void add_admin_commands(CLI::App& app, CLI::App& workflow, Globals& g, Action& a
   r->add_option("--reason", a.reason, "why (recorded in both runs' histories)");
   r->add_flag("--no-reapply-signals", a.no_reapply,
               "do not re-apply the signals received after the reset point");
-  r->callback([&] {
-    action = [&] { return reset(g, a.t, a.event_id, a.reason, a.no_reapply); };
-  });
+  r->callback([&] { action = [&] { return reset(g, a.t, a.event_id, a.reason, a.no_reapply); }; });
 
   auto* u = workflow.add_subcommand("update", "send an update and print its result");
   add_target(u, &a.t);
-  u->add_option("--name", a.name, "update name")->required();
-  u->add_option("--input", a.input, "the update's argument as JSON");
+  u->add_option("--name", a.name, "update name")->required()->check(id_check("update name"));
+  add_input(u, &a.input, "the update's argument");
   u->callback([&] { action = [&] { return update(g, a.t, a.name, a.input); }; });
 
-  auto* st = workflow.add_subcommand("stack", "what the run's code is blocked on (a worker answers)");
+  auto* st = workflow.add_subcommand(
+      "stack", "what the run's code is blocked on (a worker answers), or why its tasks fail");
   add_target(st, &a.t);
   st->callback([&] { action = [&] { return stack(g, a.t); }; });
 
@@ -430,11 +411,14 @@ void add_admin_commands(CLI::App& app, CLI::App& workflow, Globals& g, Action& a
   tr->add_flag("-f,--follow", a.follow, "redraw every second until the run closes");
   tr->callback([&] { action = [&] { return trace(g, a.t, a.depth, a.follow); }; });
 
-  auto* rp = app.add_subcommand(
-      "replay", "replay a history against a worker binary's code (its --replay) to catch "
-                "non-determinism before deploying it");
-  rp->add_option("-w,--workflow-id", a.t.workflow_id, "replay this run's history from the server");
-  rp->add_option("-r,--run-id", a.t.run_id, "run id (default: the current run)");
+  auto* rp =
+      app.add_subcommand("replay",
+                         "replay a history against a worker binary's code (its --replay) to catch "
+                         "non-determinism before deploying it");
+  rp->add_option("-w,--workflow-id", a.t.workflow_id, "replay this run's history from the server")
+      ->check(id_check("workflow id"));
+  rp->add_option("-r,--run-id", a.t.run_id, "run id (default: the current run)")
+      ->check(run_id_check());
   rp->add_option("--file", a.file, "replay an exported history JSON file instead");
   rp->add_option("--worker", a.worker,
                  "the worker command (built with cairn::run_worker_main), e.g. \"./hello worker\"")
@@ -444,14 +428,16 @@ void add_admin_commands(CLI::App& app, CLI::App& workflow, Globals& g, Action& a
   auto* admin = app.add_subcommand("admin", "consistency checks")->require_subcommand(1);
   auto* v = admin->add_subcommand(
       "verify", "rebuild mutable state from events and compare it with the stored state");
-  v->add_option("-w,--workflow-id", a.t.workflow_id, "one workflow");
-  v->add_option("-r,--run-id", a.t.run_id, "run id (default: the current run)");
+  v->add_option("-w,--workflow-id", a.t.workflow_id, "one workflow")
+      ->check(id_check("workflow id"));
+  v->add_option("-r,--run-id", a.t.run_id, "run id (default: the current run)")
+      ->check(run_id_check());
   v->add_flag("--all", a.all, "every run of the namespace (with a progress line)");
   v->callback([&] { action = [&] { return verify(g, a.t, a.all); }; });
 
   auto* c = app.add_subcommand("completion", "print a shell completion script");
   c->add_option("shell", a.shell, "bash or zsh")->capture_default_str();
-  c->callback([&] { action = [&] { return completion(app, a.shell); }; });
+  c->callback([&] { action = [&] { return completion(g, app, a.shell); }; });
 }
 
 }  // namespace cairnctl

@@ -9,29 +9,42 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/common.h"
+#include "cli/describe.h"
+#include "cli/flags.h"
 
 namespace cairnctl {
 namespace {
 
 const std::map<std::string, v1::IndexedValueType>& type_names() {
   static const std::map<std::string, v1::IndexedValueType> names = {
-      {"keyword", v1::INDEXED_VALUE_TYPE_KEYWORD},   {"text", v1::INDEXED_VALUE_TYPE_TEXT},
-      {"int", v1::INDEXED_VALUE_TYPE_INT},           {"double", v1::INDEXED_VALUE_TYPE_DOUBLE},
-      {"bool", v1::INDEXED_VALUE_TYPE_BOOL},         {"datetime", v1::INDEXED_VALUE_TYPE_DATETIME},
+      {"keyword", v1::INDEXED_VALUE_TYPE_KEYWORD},
+      {"text", v1::INDEXED_VALUE_TYPE_TEXT},
+      {"int", v1::INDEXED_VALUE_TYPE_INT},
+      {"double", v1::INDEXED_VALUE_TYPE_DOUBLE},
+      {"bool", v1::INDEXED_VALUE_TYPE_BOOL},
+      {"datetime", v1::INDEXED_VALUE_TYPE_DATETIME},
       {"keywordlist", v1::INDEXED_VALUE_TYPE_KEYWORD_LIST}};
   return names;
 }
 
 std::string type_text(v1::IndexedValueType t) {
   switch (t) {
-    case v1::INDEXED_VALUE_TYPE_KEYWORD: return "Keyword";
-    case v1::INDEXED_VALUE_TYPE_TEXT: return "Text";
-    case v1::INDEXED_VALUE_TYPE_INT: return "Int";
-    case v1::INDEXED_VALUE_TYPE_DOUBLE: return "Double";
-    case v1::INDEXED_VALUE_TYPE_BOOL: return "Bool";
-    case v1::INDEXED_VALUE_TYPE_DATETIME: return "Datetime";
-    case v1::INDEXED_VALUE_TYPE_KEYWORD_LIST: return "KeywordList";
-    default: return "?";
+    case v1::INDEXED_VALUE_TYPE_KEYWORD:
+      return "Keyword";
+    case v1::INDEXED_VALUE_TYPE_TEXT:
+      return "Text";
+    case v1::INDEXED_VALUE_TYPE_INT:
+      return "Int";
+    case v1::INDEXED_VALUE_TYPE_DOUBLE:
+      return "Double";
+    case v1::INDEXED_VALUE_TYPE_BOOL:
+      return "Bool";
+    case v1::INDEXED_VALUE_TYPE_DATETIME:
+      return "Datetime";
+    case v1::INDEXED_VALUE_TYPE_KEYWORD_LIST:
+      return "KeywordList";
+    default:
+      return "?";
   }
 }
 
@@ -44,8 +57,11 @@ int64_t parse_duration_ms(const std::string& text) {
   }
   int64_t n = std::stoll(m[1].str());
   const std::string unit = m[2].str();
-  int64_t scale = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60'000
-                  : unit == "h" ? 3'600'000 : 86'400'000;
+  int64_t scale = unit == "ms"  ? 1
+                  : unit == "s" ? 1000
+                  : unit == "m" ? 60'000
+                  : unit == "h" ? 3'600'000
+                                : 86'400'000;
   return n * scale;
 }
 
@@ -69,8 +85,8 @@ int list(const Globals& g, const std::string& query, int64_t limit, int page_siz
     }
     std::cout << line << "\n";
   };
-  const std::vector<std::string> header = {"WORKFLOW ID", "RUN ID", "TYPE", "STATUS", "STARTED",
-                                           "CLOSED"};
+  const std::vector<std::string> header = {"WORKFLOW ID", "RUN ID",  "TYPE",
+                                           "STATUS",      "STARTED", "CLOSED"};
   while (limit <= 0 || shown < limit) {
     v1::ListWorkflowExecutionsResponse resp;
     call(g, &v1::WorkflowService::Stub::ListWorkflowExecutions, req, &resp);
@@ -84,9 +100,9 @@ int list(const Globals& g, const std::string& query, int64_t limit, int page_siz
         all.push_back(nlohmann::json::parse(to_json(info)));
         continue;
       }
-      rows.push_back({info.execution().workflow_id(), info.execution().run_id(),
-                      info.type().name(), status_text(info.status()),
-                      time_text(info.start_time_ms()), time_text(info.close_time_ms())});
+      rows.push_back({info.execution().workflow_id(), info.execution().run_id(), info.type().name(),
+                      list_status_text(info), time_text(info.start_time_ms()),
+                      time_text(info.close_time_ms())});
     }
     if (!g.json() && widths.empty()) {
       for (const auto& h : header) {
@@ -137,18 +153,22 @@ int add_attribute(const Globals& g, const std::string& name, const std::string& 
   }
   auto it = type_names().find(lower);
   if (it == type_names().end()) {
-    std::cerr << "cairnctl: --type " << type
-              << " is not a search attribute type: use Keyword, Text, Int, Double, Bool, "
-                 "Datetime or KeywordList\n";
-    return kUsage;
+    usage_error("--type " + type +
+                " is not a search attribute type: use Keyword, Text, Int, Double, Bool, "
+                "Datetime or KeywordList");
   }
   v1::AddSearchAttributesRequest req;
   req.set_namespace_(g.ns);
   (*req.mutable_search_attributes())[name] = it->second;
   v1::AddSearchAttributesResponse resp;
   call(g, &v1::WorkflowService::Stub::AddSearchAttributes, req, &resp);
-  std::cout << "search attribute " << name << " (" << type_text(it->second) << ") added to "
-            << g.ns << "\n";
+  if (g.json()) {
+    print_json(
+        {{"namespace", g.ns}, {"name", name}, {"type", type_text(it->second)}, {"added", true}});
+  } else {
+    std::cout << "search attribute " << name << " (" << type_text(it->second) << ") added to "
+              << g.ns << "\n";
+  }
   return 0;
 }
 
@@ -180,15 +200,22 @@ int create_namespace(const Globals& g, const std::string& name, const std::strin
   if (!retention.empty()) {
     int64_t ms = parse_duration_ms(retention);
     if (ms <= 0) {
-      std::cerr << "cairnctl: --retention " << retention
-                << " is not a duration: use e.g. 72h, 3d, 30m\n";
-      return kUsage;
+      usage_error("--retention " + retention + " is not a duration: use e.g. 72h, 3d, 30m");
     }
     req.set_retention_ms(ms);
   }
   v1::RegisterNamespaceResponse resp;
   call(g, &v1::WorkflowService::Stub::RegisterNamespace, req, &resp);
-  std::cout << "namespace " << name << " created\n";
+  if (g.json()) {
+    // The namespace as it was stored, defaults filled in (like `namespace describe`).
+    v1::DescribeNamespaceRequest dreq;
+    dreq.set_namespace_(name);
+    v1::DescribeNamespaceResponse dresp;
+    call(g, &v1::WorkflowService::Stub::DescribeNamespace, dreq, &dresp);
+    print_namespace(g, dresp.namespace_info());
+  } else {
+    std::cout << "namespace " << name << " created\n";
+  }
   return 0;
 }
 
@@ -202,15 +229,12 @@ int update_namespace(const Globals& g, const std::string& name, const std::strin
   if (retention != nullptr) {
     int64_t ms = parse_duration_ms(*retention);
     if (ms <= 0) {
-      std::cerr << "cairnctl: --retention " << *retention
-                << " is not a duration: use e.g. 72h, 3d, 30m\n";
-      return kUsage;
+      usage_error("--retention " + *retention + " is not a duration: use e.g. 72h, 3d, 30m");
     }
     req.set_retention_ms(ms);
   }
   if (description == nullptr && retention == nullptr) {
-    std::cerr << "cairnctl: nothing to update: pass --description and/or --retention\n";
-    return kUsage;
+    usage_error("nothing to update: pass --description and/or --retention");
   }
   v1::UpdateNamespaceResponse resp;
   call(g, &v1::WorkflowService::Stub::UpdateNamespace, req, &resp);
@@ -247,10 +271,14 @@ int describe_task_queue(const Globals& g, const std::string& queue) {
 }  // namespace
 
 std::string duration_text(int64_t ms) {
-  if (ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + "d";
-  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  if (ms % 86'400'000 == 0)
+    return std::to_string(ms / 86'400'000) + "d";
+  if (ms % 3'600'000 == 0)
+    return std::to_string(ms / 3'600'000) + "h";
+  if (ms % 60'000 == 0)
+    return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0)
+    return std::to_string(ms / 1000) + "s";
   return std::to_string(ms) + "ms";
 }
 
@@ -302,7 +330,7 @@ void add_visibility_commands(CLI::App& app, CLI::App& workflow, CLI::App& ns, Gl
   auto* sa = app.add_subcommand("search-attribute", "custom search attributes of a namespace")
                  ->require_subcommand(1);
   auto* add = sa->add_subcommand("add", "register one (its type cannot change later)");
-  add->add_option("--name", a.name, "attribute name")->required();
+  add->add_option("--name", a.name, "attribute name")->required()->check(attribute_name_check());
   add->add_option("--type", a.type, "Keyword, Text, Int, Double, Bool, Datetime, KeywordList")
       ->required();
   add->callback([&] { action = [&] { return add_attribute(g, a.name, a.type); }; });
@@ -311,15 +339,14 @@ void add_visibility_commands(CLI::App& app, CLI::App& workflow, CLI::App& ns, Gl
   });
 
   auto* create = ns.add_subcommand("create", "register a namespace");
-  create->add_option("name", a.name, "namespace name")->required();
+  create->add_option("name", a.name, "namespace name")->required()->check(namespace_check());
   create->add_option("--description", a.description, "what it is for");
   create->add_option("--retention", a.retention,
                      "how long closed runs are kept, e.g. 72h, 7d (default 3d)");
-  create->callback([&] {
-    action = [&] { return create_namespace(g, a.name, a.description, a.retention); };
-  });
+  create->callback(
+      [&] { action = [&] { return create_namespace(g, a.name, a.description, a.retention); }; });
   auto* update = ns.add_subcommand("update", "change a namespace's description or retention");
-  update->add_option("name", a.name, "namespace name")->required();
+  update->add_option("name", a.name, "namespace name")->required()->check(namespace_check());
   auto* desc_opt = update->add_option("--description", a.description, "what it is for");
   auto* ret_opt = update->add_option("--retention", a.retention, "e.g. 72h, 7d");
   update->callback([&, desc_opt, ret_opt] {
@@ -331,7 +358,9 @@ void add_visibility_commands(CLI::App& app, CLI::App& workflow, CLI::App& ns, Gl
 
   auto* tq = app.add_subcommand("task-queue", "task queues")->require_subcommand(1);
   auto* tqd = tq->add_subcommand("describe", "pollers, backlog and last access of a queue");
-  tqd->add_option("-q,--task-queue", a.queue, "task queue name")->required();
+  tqd->add_option("-q,--task-queue", a.queue, "task queue name")
+      ->required()
+      ->check(id_check("task queue"));
   tqd->callback([&] { action = [&] { return describe_task_queue(g, a.queue); }; });
 }
 
