@@ -75,7 +75,14 @@ check_tree() {  # prints the violations in the tree at $1; returns 1 when there 
   allow tests/sdk proto sdk worker-sdk tests
   allow tests/e2e proto sdk history tests
   allow tests/crash proto sdk tests
-  allow bench proto history scheduler server sdk worker-sdk examples
+  allow bench proto history scheduler server sdk worker-sdk examples tests
+  # Of tests/, benchmarks share only the test-support library (cairn_test_support).
+  out=$(includes bench tests | grep -vE '#include *"tests/support/')
+  if [ -n "$out" ]; then
+    echo "layering: bench/ may include only tests/support/ of tests/:"
+    echo "$out"
+    fail=1
+  fi
 
   # The SDK's private headers: only through the test-support target, never by their source path.
   out=$(src_grep '#include *["<]worker-sdk/' | grep -vE '^worker-sdk/' \
@@ -148,6 +155,8 @@ self_test() {
   plant fail ai/x.cc '#include "deploy/plan.h"' || bad=1
   plant fail deploy/x.cc '#include "history/ids.h"' || bad=1
   plant fail bench/x.cc '#include "cli/common.h"' || bad=1
+  plant fail bench/x.cc '#include "tests/e2e/fixture.h"' || bad=1
+  plant ok bench/x.cc '#include "tests/support/process.h"' || bad=1
   plant fail scheduler/timer.cc 'auto t = std::chrono::steady_clock::now();' || bad=1
   plant fail cli/CMakeLists.txt 'target_include_directories(cairnctl PRIVATE ${PROJECT_SOURCE_DIR})' || bad=1
   plant fail tests/CMakeLists.txt 'target_include_directories(t PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/..)' || bad=1
