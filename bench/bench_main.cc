@@ -28,6 +28,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/support/process.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -62,24 +64,9 @@ std::string read_file(const std::string& path) {
 // A child process with stdout to `out_path` and stderr to `err_path` (or inherited).
 pid_t spawn(const std::vector<std::string>& args, const std::string& out_path,
             const std::string& err_path) {
-  pid_t pid = fork();
+  pid_t pid = cairn::testing::spawn_process(args, {.out_path = out_path, .err_path = err_path});
   if (pid < 0) {
-    throw std::runtime_error("fork failed");
-  }
-  if (pid == 0) {
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(out, 1);
-    if (!err_path.empty()) {
-      int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      dup2(err, 2);
-    }
-    std::vector<char*> argv;
-    for (const auto& a : args) {
-      argv.push_back(const_cast<char*>(a.c_str()));
-    }
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
+    throw std::runtime_error("fork failed for " + args[0]);
   }
   return pid;
 }

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "../worker-sdk/src/fiber.h"
-#include "../worker-sdk/src/replayer.h"
 #include "cairn/payload.h"
+#include "worker-sdk/src/fiber.h"  // cairn_sdk_internal_for_testing
+#include "worker-sdk/src/replayer.h"
 
 namespace cairn {
 namespace {

@@ -2,9 +2,8 @@
 // transfer tasks a closing run owes its parent and children (Temporal semantics).
 #include "history/child_rules.h"
 
-#include <cstdio>
-
 #include "history/retry_policy.h"
+#include "proto/uuid.h"
 
 namespace cairn::rules {
 namespace {
@@ -58,14 +57,7 @@ std::string derived_run_id(const std::string& run_id, int64_t salt) {
   std::string seed = run_id + "#" + std::to_string(salt);
   uint64_t a = fnv1a(seed, 1469598103934665603ull);
   uint64_t b = fnv1a(seed + "/b", a ^ 0x9e3779b97f4a7c15ull);
-  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
-  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
-  char buf[37];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
-                static_cast<unsigned>(b >> 48),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buf;
+  return format_uuid_v4(a, b);
 }
 
 Status start_child_command(TransitionContext& tx,

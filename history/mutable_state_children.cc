@@ -3,44 +3,14 @@
 // *Initiated event id). Validate first, then mutate.
 #include "history/mutable_state_apply.h"
 
+#include "proto/event_refs.h"
+
 namespace cairn::state_apply {
 namespace {
 
 using Attrs = v1::HistoryEvent::AttributesCase;
 
 bool open(const v1::RunState& s) { return s.status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING; }
-
-// The initiated event id a child / external event (other than *Initiated) refers to.
-int64_t initiated_reference(const v1::HistoryEvent& e) {
-  switch (e.event_type()) {
-    case v1::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED:
-      return e.start_child_workflow_execution_failed_event_attributes().initiated_event_id();
-    case v1::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
-      return e.child_workflow_execution_started_event_attributes().initiated_event_id();
-    case v1::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED:
-      return e.child_workflow_execution_completed_event_attributes().initiated_event_id();
-    case v1::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED:
-      return e.child_workflow_execution_failed_event_attributes().initiated_event_id();
-    case v1::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED:
-      return e.child_workflow_execution_canceled_event_attributes().initiated_event_id();
-    case v1::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT:
-      return e.child_workflow_execution_timed_out_event_attributes().initiated_event_id();
-    case v1::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED:
-      return e.child_workflow_execution_terminated_event_attributes().initiated_event_id();
-    case v1::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED:
-      return e.signal_external_workflow_execution_failed_event_attributes().initiated_event_id();
-    case v1::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED:
-      return e.external_workflow_execution_signaled_event_attributes().initiated_event_id();
-    case v1::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED:
-      return e.request_cancel_external_workflow_execution_failed_event_attributes()
-          .initiated_event_id();
-    case v1::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
-      return e.external_workflow_execution_cancel_requested_event_attributes().initiated_event_id();
-    default:
-      return 0;
-  }
-}
-
 Status apply_child(v1::RunState& s, const v1::HistoryEvent& e, const std::string& run) {
   if (e.event_type() == v1::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) {
     if (s.children().count(e.event_id()) != 0) {
@@ -55,7 +25,7 @@ Status apply_child(v1::RunState& s, const v1::HistoryEvent& e, const std::string
     info.set_parent_close_policy(a.parent_close_policy());
     return Status();
   }
-  int64_t initiated = initiated_reference(e);
+  int64_t initiated = initiated_event_id_of(e);
   auto it = s.mutable_children()->find(initiated);
   if (it == s.mutable_children()->end()) {
     return event_error(run, e, "child workflow " + std::to_string(initiated) + " is not pending");
@@ -110,7 +80,7 @@ Status apply_external(v1::RunState& s, const v1::HistoryEvent& e, const std::str
     info.set_run_id(target.run_id());
     return Status();
   }
-  int64_t initiated = initiated_reference(e);
+  int64_t initiated = initiated_event_id_of(e);
   if (pending->erase(initiated) == 0) {
     return event_error(run, e, std::string(what) + " " + std::to_string(initiated) +
                                    " is not pending");

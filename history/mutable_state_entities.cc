@@ -5,6 +5,8 @@
 #include <string_view>
 #include <utility>
 
+#include "proto/event_refs.h"
+
 namespace cairn::state_apply {
 namespace {
 
@@ -27,27 +29,6 @@ void apply_activity_scheduled(v1::RunState& s, const v1::HistoryEvent& e) {
   info.set_scheduled_time_ms(e.event_time_ms());
   info.set_current_attempt_scheduled_time_ms(e.event_time_ms());
 }
-
-// The scheduled event id an activity event (other than Scheduled) refers to.
-int64_t activity_reference(const v1::HistoryEvent& e) {
-  switch (e.event_type()) {
-    case v1::EVENT_TYPE_ACTIVITY_TASK_STARTED:
-      return e.activity_task_started_event_attributes().scheduled_event_id();
-    case v1::EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-      return e.activity_task_completed_event_attributes().scheduled_event_id();
-    case v1::EVENT_TYPE_ACTIVITY_TASK_FAILED:
-      return e.activity_task_failed_event_attributes().scheduled_event_id();
-    case v1::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
-      return e.activity_task_timed_out_event_attributes().scheduled_event_id();
-    case v1::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
-      return e.activity_task_cancel_requested_event_attributes().scheduled_event_id();
-    case v1::EVENT_TYPE_ACTIVITY_TASK_CANCELED:
-      return e.activity_task_canceled_event_attributes().scheduled_event_id();
-    default:
-      return 0;
-  }
-}
-
 // The timer id and started event id a TimerFired / TimerCanceled event refers to.
 std::pair<std::string, int64_t> timer_reference(const v1::HistoryEvent& e) {
   if (e.event_type() == v1::EVENT_TYPE_TIMER_FIRED) {
@@ -112,7 +93,7 @@ Status apply_activity_event(v1::RunState& s, const v1::HistoryEvent& e, const st
     apply_activity_scheduled(s, e);
     return Status();
   }
-  int64_t scheduled = activity_reference(e);
+  int64_t scheduled = scheduled_event_id_of(e);
   auto it = s.mutable_activities()->find(scheduled);
   if (it == s.mutable_activities()->end()) {
     return event_error(run, e, "activity " + std::to_string(scheduled) + " is not pending");

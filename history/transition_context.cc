@@ -1,6 +1,7 @@
 #include "history/transition_context.h"
 
 #include "history/child_rules.h"
+#include "proto/event_refs.h"
 
 #include <algorithm>
 
@@ -28,23 +29,6 @@ void set_started_reference(v1::HistoryEvent* e, int64_t started) {
       break;
   }
 }
-
-// The activity an ActivityTask{Completed,Failed,TimedOut,Canceled} event closes; 0 for others.
-int64_t closed_activity(const v1::HistoryEvent& e) {
-  switch (e.event_type()) {
-    case v1::EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-      return e.activity_task_completed_event_attributes().scheduled_event_id();
-    case v1::EVENT_TYPE_ACTIVITY_TASK_FAILED:
-      return e.activity_task_failed_event_attributes().scheduled_event_id();
-    case v1::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
-      return e.activity_task_timed_out_event_attributes().scheduled_event_id();
-    case v1::EVENT_TYPE_ACTIVITY_TASK_CANCELED:
-      return e.activity_task_canceled_event_attributes().scheduled_event_id();
-    default:
-      return 0;
-  }
-}
-
 }  // namespace
 
 v1::HistoryEvent TransitionContext::new_event(v1::EventType type) const {
@@ -58,7 +42,7 @@ Result<int64_t> TransitionContext::place(v1::HistoryEvent event, bool already_ap
   event.set_event_id(ms_->next_event_id());
   // An activity's closing event names the ActivityTaskStarted written just before it; that id
   // is only known now (buffered events get their ids at flush time).
-  int64_t closes = closed_activity(event);
+  int64_t closes = closes_activity(event.event_type()) ? scheduled_event_id_of(event) : 0;
   if (closes != 0 && !out_->events.empty()) {
     const v1::HistoryEvent& prev = out_->events.back();
     if (prev.event_type() == v1::EVENT_TYPE_ACTIVITY_TASK_STARTED &&

@@ -2,11 +2,11 @@
 
 #include "history/transitions_child.h"
 #include "history/visibility.h"
+#include "proto/uuid.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <iterator>
 
 namespace cairn {
@@ -431,14 +431,7 @@ std::string Engine::new_run_id() {
     a = rng_();
     b = rng_();
   }
-  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
-  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
-  char buf[37];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
-                static_cast<unsigned>(b >> 48),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buf;
+  return format_uuid_v4(a, b);
 }
 
 void Engine::on_timer(const v1::TimerRecord& timer) {

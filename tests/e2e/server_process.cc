@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "cairn/v1/service.grpc.pb.h"
+#include "tests/support/process.h"
 
 namespace cairn::testing {
 
@@ -57,23 +58,7 @@ bool ServerProcess::start(int port, std::chrono::milliseconds timeout, std::stri
                                    "--port-file", port_file,
                                    "--log-level", "info"};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-  pid_t pid = fork();
-  if (pid == 0) {
-    FILE* out = std::fopen(log_path_.c_str(), "a");
-    if (out != nullptr) {
-      dup2(fileno(out), 1);
-      dup2(fileno(out), 2);
-    }
-    std::vector<char*> argv;
-    for (auto& a : args) {
-      argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    std::perror("execv cairn-server");
-    _exit(127);
-  }
-  pid_ = pid;
+  pid_ = spawn_process(args, {.out_path = log_path_, .append_out = true, .err_path = log_path_});
   bool up = await_until(
       [&] {
         int status = 0;
@@ -119,7 +104,7 @@ int ServerProcess::stop() {
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code(status);
 }
 
 void ServerProcess::kill9() {
@@ -134,23 +119,7 @@ void ServerProcess::kill9() {
 
 ChildProcess::ChildProcess(std::vector<std::string> args, std::string log_path)
     : log_path_(std::move(log_path)) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    FILE* out = std::fopen(log_path_.c_str(), "w");
-    if (out != nullptr) {
-      dup2(fileno(out), 1);
-      dup2(fileno(out), 2);
-    }
-    std::vector<char*> argv;
-    for (auto& a : args) {
-      argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    std::perror("execv");
-    _exit(127);
-  }
-  pid_ = pid;
+  pid_ = spawn_process(args, {.out_path = log_path_, .err_path = log_path_});
 }
 
 ChildProcess::~ChildProcess() {
@@ -167,7 +136,7 @@ int ChildProcess::stop() {
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code(status);
 }
 
 int ChildProcess::wait(std::chrono::milliseconds timeout) {
@@ -177,7 +146,7 @@ int ChildProcess::wait(std::chrono::milliseconds timeout) {
     return -1;
   }
   pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code(status);
 }
 
 std::string ChildProcess::output() const {

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "../../worker-sdk/src/replayer.h"
 #include "cairn/replayer.h"
 #include "sdk/history_builder.h"
+#include "worker-sdk/src/replayer.h"  // cairn_sdk_internal_for_testing
 
 namespace cairn::testing {
 

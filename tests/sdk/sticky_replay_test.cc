@@ -8,8 +8,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "../../worker-sdk/src/fiber.h"
 #include "sdk/feature_test_util.h"
+#include "worker-sdk/src/fiber.h"  // cairn_sdk_internal_for_testing
 
 namespace cairn::testing {
 namespace {

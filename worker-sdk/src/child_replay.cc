@@ -2,6 +2,7 @@
 // code issues, how they match their *Initiated events on replay, and the events that resolve
 // their futures (by initiated event id).
 #include "cairn/child_workflow.h"
+#include "proto/event_refs.h"
 #include "replayer.h"
 
 namespace cairn::detail {
@@ -52,38 +53,6 @@ void reject(FutureState& s, std::exception_ptr error) {
     s.error = std::move(error);
   }
 }
-
-// The initiated event id an outcome event refers to; 0 for other events.
-int64_t initiated_of(const v1::HistoryEvent& e) {
-  switch (e.event_type()) {
-    case v1::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED:
-      return e.start_child_workflow_execution_failed_event_attributes().initiated_event_id();
-    case v1::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
-      return e.child_workflow_execution_started_event_attributes().initiated_event_id();
-    case v1::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED:
-      return e.child_workflow_execution_completed_event_attributes().initiated_event_id();
-    case v1::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED:
-      return e.child_workflow_execution_failed_event_attributes().initiated_event_id();
-    case v1::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED:
-      return e.child_workflow_execution_canceled_event_attributes().initiated_event_id();
-    case v1::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT:
-      return e.child_workflow_execution_timed_out_event_attributes().initiated_event_id();
-    case v1::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED:
-      return e.child_workflow_execution_terminated_event_attributes().initiated_event_id();
-    case v1::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED:
-      return e.signal_external_workflow_execution_failed_event_attributes().initiated_event_id();
-    case v1::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED:
-      return e.external_workflow_execution_signaled_event_attributes().initiated_event_id();
-    case v1::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED:
-      return e.request_cancel_external_workflow_execution_failed_event_attributes()
-          .initiated_event_id();
-    case v1::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
-      return e.external_workflow_execution_cancel_requested_event_attributes().initiated_event_id();
-    default:
-      return 0;
-  }
-}
-
 }  // namespace
 
 bool is_external_command_event(v1::EventType type) {
@@ -226,7 +195,7 @@ void Replayer::cancel_canceled_children() {
 }
 
 void Replayer::resolve_external(const v1::HistoryEvent& e) {
-  int64_t initiated = initiated_of(e);
+  int64_t initiated = initiated_event_id_of(e);
   auto it = initiated == 0 ? externals_.end() : externals_.find(initiated);
   if (it == externals_.end()) {
     return;

@@ -6,6 +6,7 @@
 
 #include "cairn/history.h"
 #include "failure.h"
+#include "proto/event_refs.h"
 
 namespace cairn::detail {
 namespace {
@@ -297,21 +298,7 @@ bool Replayer::match_command_event(const v1::HistoryEvent& e) {
 }
 
 void Replayer::resolve_activity(const v1::HistoryEvent& e) {
-  int64_t scheduled = 0;
-  switch (e.event_type()) {
-    case v1::EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-      scheduled = e.activity_task_completed_event_attributes().scheduled_event_id();
-      break;
-    case v1::EVENT_TYPE_ACTIVITY_TASK_FAILED:
-      scheduled = e.activity_task_failed_event_attributes().scheduled_event_id();
-      break;
-    case v1::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
-      scheduled = e.activity_task_timed_out_event_attributes().scheduled_event_id();
-      break;
-    default:
-      scheduled = e.activity_task_canceled_event_attributes().scheduled_event_id();
-      break;
-  }
+  int64_t scheduled = scheduled_event_id_of(e);
   auto it = activities_.find(scheduled);
   if (it == activities_.end()) {
     return;

@@ -1,8 +1,8 @@
 // The replayer as workflow code sees it (WorkflowCore): commands issued, futures awaited by
 // suspending the fiber, signals received, side effects and deterministic ids.
-#include <cstdio>
 #include <stdexcept>
 
+#include "proto/uuid.h"
 #include "replayer.h"
 
 namespace cairn::detail {
@@ -148,14 +148,7 @@ v1::Payloads Replayer::side_effect(const std::function<v1::Payloads()>& fn) {
 std::string Replayer::uuid() {
   uint64_t hi = rng_();
   uint64_t lo = rng_();
-  hi = (hi & 0xffffffffffff0fffull) | 0x0000000000004000ull;  // version 4
-  lo = (lo & 0x3fffffffffffffffull) | 0x8000000000000000ull;  // variant 1
-  char buf[37];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
-                static_cast<unsigned>(hi & 0xffff), static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xffffffffffffull));
-  return buf;
+  return format_uuid_v4(hi, lo);
 }
 
 }  // namespace cairn::detail

@@ -3,8 +3,9 @@
 
 #include <unistd.h>
 
-#include <cstdio>
 #include <random>
+
+#include "proto/uuid.h"
 
 namespace cairn::detail {
 
@@ -56,14 +57,7 @@ std::string random_uuid() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   uint64_t hi = rng();
   uint64_t lo = rng();
-  hi = (hi & 0xffffffffffff0fffull) | 0x0000000000004000ull;
-  lo = (lo & 0x3fffffffffffffffull) | 0x8000000000000000ull;
-  char buf[37];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
-                static_cast<unsigned>(hi & 0xffff), static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xffffffffffffull));
-  return buf;
+  return format_uuid_v4(hi, lo);
 }
 
 }  // namespace cairn::detail
