@@ -2,12 +2,12 @@
 // down (kill -9) retries UNAVAILABLE with the same request id and succeeds once the server is
 // back on the same port and data directory, with exactly one effect; with the server gone for
 // good the call gives up after ClientOptions::unavailable_retry_deadline and says so.
-#include <gmock/gmock.h>
-
 #include <chrono>
 #include <future>
 #include <optional>
 #include <thread>
+
+#include <gmock/gmock.h>
 
 #include "e2e/fixture.h"
 

@@ -29,9 +29,9 @@ TEST_F(OptionsTest, ActivityWithNegativeMaximumAttemptsFailsTheWorkflowAtOnceNam
   w.register_activity("charge", [](int cents) { return cents; });
   w.register_workflow("checkout", [](WorkflowContext& ctx, int cents) {
     return ctx
-        .activity<int>("charge", cents,
-                       {.start_to_close = 10s,
-                        .retry = {.backoff_coefficient = 2.0, .maximum_attempts = -1}})
+        .activity<int>(
+            "charge", cents,
+            {.start_to_close = 10s, .retry = {.backoff_coefficient = 2.0, .maximum_attempts = -1}})
         .get();
   });
   w.start();

@@ -1,8 +1,8 @@
 // LogLimiter: one line per key per interval, a count of the lines held back, keys independent,
 // bounded memory. Time is injected: no sleeps.
-#include <gtest/gtest.h>
-
 #include "../../worker-sdk/src/log_limiter.h"
+
+#include <gtest/gtest.h>
 
 namespace cairn::testing {
 namespace {
@@ -45,10 +45,10 @@ TEST(LogLimiterTest, RemembersAtMostMaxKeysForgettingTheOldestFirst) {
   const LogLimiter::Clock::time_point t0{};
   EXPECT_TRUE(limiter.admit("a", t0).log);
   EXPECT_TRUE(limiter.admit("b", t0 + 1s).log);
-  EXPECT_TRUE(limiter.admit("c", t0 + 2s).log);  // "a" is forgotten
+  EXPECT_TRUE(limiter.admit("c", t0 + 2s).log);   // "a" is forgotten
   EXPECT_FALSE(limiter.admit("b", t0 + 3s).log);  // still remembered
   EXPECT_FALSE(limiter.admit("c", t0 + 3s).log);
-  EXPECT_TRUE(limiter.admit("a", t0 + 3s).log);   // forgotten, so written again
+  EXPECT_TRUE(limiter.admit("a", t0 + 3s).log);  // forgotten, so written again
 }
 
 }  // namespace

@@ -1,12 +1,12 @@
 // Options checked where workflow code writes them: each bad option throws OptionsError naming
 // the field into the workflow before any command is issued (uncaught, it fails the workflow),
 // the same on replay; good options pass. And Client::start checking its options before any RPC.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <cmath>
 #include <functional>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "cairn/client.h"
 #include "sdk/feature_test_util.h"
@@ -47,8 +47,8 @@ ActivityOptions good_activity() { return {.start_to_close = 5s}; }
 std::vector<BadCase> bad_cases() {
   std::vector<BadCase> cases;
   auto activity = [&](std::string name, ActivityOptions o, std::string field, std::string msg) {
-    cases.push_back({name, [o](WorkflowContext& ctx) { ctx.activity<void>("charge", o); }, field,
-                     msg});
+    cases.push_back(
+        {name, [o](WorkflowContext& ctx) { ctx.activity<void>("charge", o); }, field, msg});
   };
   ActivityOptions o = good_activity();
   o.retry.maximum_attempts = -1;
@@ -80,8 +80,8 @@ std::vector<BadCase> bad_cases() {
            "must not be negative");
   activity("long task queue", {.task_queue = std::string(1001, 'q'), .start_to_close = 5s},
            "task_queue", "longer than 1000 bytes (got 1001)");
-  activity("control character in id", {.start_to_close = 5s, .activity_id = "a\x01"},
-           "activity_id", "control characters (byte 1 is 0x01)");
+  activity("control character in id", {.start_to_close = 5s, .activity_id = "a\x01"}, "activity_id",
+           "control characters (byte 1 is 0x01)");
   activity("bad UTF-8 in id", {.start_to_close = 5s, .activity_id = "caf\xc3"}, "activity_id",
            "not valid UTF-8 (at byte 3)");
 
@@ -127,9 +127,8 @@ std::vector<BadCase> bad_cases() {
   cases.push_back({"signal without name",
                    [](WorkflowContext& ctx) { ctx.signal_external("other", "", ""); },
                    "signal_name", "is required"});
-  cases.push_back({"cancel without target",
-                   [](WorkflowContext& ctx) { ctx.cancel_external(""); }, "workflow_id",
-                   "cancel_external options"});
+  cases.push_back({"cancel without target", [](WorkflowContext& ctx) { ctx.cancel_external(""); },
+                   "workflow_id", "cancel_external options"});
   cases.push_back({"upsert system attribute",
                    [](WorkflowContext& ctx) {
                      ctx.upsert_search_attributes({{"WorkflowId", to_payload("x")}});
@@ -163,33 +162,32 @@ TEST(OptionsCheckTest, EachBadOptionThrowsIntoTheWorkflowNamingTheFieldBeforeAny
 
 TEST(OptionsCheckTest, GoodOptionsPass) {
   ReplayResult r = run_catching([](WorkflowContext& ctx) {
-    ctx.activity<void>("charge",
-                       {.task_queue = "payments",
-                        .schedule_to_close = 1min,
-                        .start_to_close = 10s,
-                        .heartbeat = 2s,
-                        .retry = {.initial_interval = 1s,
-                                  .backoff_coefficient = 1.0,
-                                  .maximum_interval = 1s,
-                                  .maximum_attempts = 1},
-                        .activity_id = "charge-\xc3\xa9"});  // "charge-é": UTF-8 is fine
+    ctx.activity<void>("charge", {.task_queue = "payments",
+                                  .schedule_to_close = 1min,
+                                  .start_to_close = 10s,
+                                  .heartbeat = 2s,
+                                  .retry = {.initial_interval = 1s,
+                                            .backoff_coefficient = 1.0,
+                                            .maximum_interval = 1s,
+                                            .maximum_attempts = 1},
+                                  .activity_id = "charge-\xc3\xa9"});  // "charge-é": UTF-8 is fine
     ctx.activity<void>("zero means unset", {.schedule_to_close = 1s});
     ctx.timer(0ms);  // ready at once, no command
-    ctx.child<void>("kid", ChildWorkflowOptions{.namespace_ = "other-ns.v1",
-                                                .task_timeout = 120s,
-                                                .retry = RetryPolicy{.maximum_interval = 1s},
-                                                .search_attributes = {{"Customer_1", to_payload(1)}}});
+    ctx.child<void>("kid",
+                    ChildWorkflowOptions{.namespace_ = "other-ns.v1",
+                                         .task_timeout = 120s,
+                                         .retry = RetryPolicy{.maximum_interval = 1s},
+                                         .search_attributes = {{"Customer_1", to_payload(1)}}});
     ctx.signal_external("other", "", "go");
     ctx.upsert_search_attributes({{"Stage", to_payload("paid")}});
   });
   ASSERT_FALSE(r.task_failed) << r.failure.message();
-  ASSERT_THAT(types(r),
-              ElementsAre(v1::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
-                          v1::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
-                          v1::COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION,
-                          v1::COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION,
-                          v1::COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
-                          v1::COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION));
+  ASSERT_THAT(types(r), ElementsAre(v1::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
+                                    v1::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
+                                    v1::COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION,
+                                    v1::COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION,
+                                    v1::COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+                                    v1::COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION));
   EXPECT_EQ(completed_with<std::string>(r), "ok");
 }
 

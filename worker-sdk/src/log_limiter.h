@@ -21,8 +21,8 @@ class LogLimiter {
                       size_t max_keys = 10'000);
 
   struct Verdict {
-    bool log = false;         // write this line
-    int64_t suppressed = 0;   // lines of this key held back since the last one written
+    bool log = false;        // write this line
+    int64_t suppressed = 0;  // lines of this key held back since the last one written
   };
   // Whether a line for `key` at `now` is written. REQUIRES: `now` does not go backwards.
   Verdict admit(const std::string& key, Clock::time_point now);

@@ -84,9 +84,9 @@ void check_non_negative(std::chrono::milliseconds d, const std::string& subject,
 void check_task_timeout(std::chrono::milliseconds d, const std::string& subject) {
   check_non_negative(d, subject, "task_timeout");
   if (d.count() > kMaxWorkflowTaskTimeoutMs) {
-    fail(subject, "task_timeout",
-         "must be at most " + std::to_string(kMaxWorkflowTaskTimeoutMs) + " ms (got " + ms(d) +
-             ")");
+    fail(
+        subject, "task_timeout",
+        "must be at most " + std::to_string(kMaxWorkflowTaskTimeoutMs) + " ms (got " + ms(d) + ")");
   }
 }
 
@@ -98,8 +98,8 @@ void check_memo_keys(const PayloadMap& memo, const std::string& subject) {
 
 bool is_system_attribute(const std::string& name) {
   static constexpr std::array<std::string_view, 8> kSystem = {
-      "WorkflowId", "RunId",     "WorkflowType", "TaskQueue",
-      "ExecutionStatus", "StartTime", "CloseTime", "HistoryLength"};
+      "WorkflowId",      "RunId",     "WorkflowType", "TaskQueue",
+      "ExecutionStatus", "StartTime", "CloseTime",    "HistoryLength"};
   for (std::string_view s : kSystem) {
     if (name == s) {
       return true;

@@ -15,7 +15,7 @@
 namespace cairn::detail {
 
 // The server's default limits (history/transitions.h, Limits), which the SDK assumes.
-inline constexpr size_t kMaxIdBytes = 1000;               // ids, names, task queues
+inline constexpr size_t kMaxIdBytes = 1000;  // ids, names, task queues
 inline constexpr int64_t kMaxWorkflowTaskTimeoutMs = 120'000;
 inline constexpr size_t kMaxNamespaceBytes = 255;
 inline constexpr size_t kMaxSearchAttributeNameBytes = 64;
