@@ -80,6 +80,8 @@ cairn::Client connect(const Globals& g) {
   o.address = g.address;
   o.ns = g.ns;
   o.identity = "cairnctl";
+  o.unavailable_retry_deadline =
+      std::chrono::milliseconds(static_cast<int64_t>(g.retry_unavailable_s * 1000));
   return cairn::Client(o);
 }
 

@@ -47,6 +47,9 @@ struct Globals {
   std::string address = "127.0.0.1:7233";
   std::string ns = "default";
   std::string output = "table";
+  // How long start, signal, update, cancel and terminate keep retrying while no server answers
+  // (a restart in progress); 0: report "unreachable" (exit 3) at once.
+  double retry_unavailable_s = 0;
   bool json() const { return output == "json"; }
 };
 

@@ -146,6 +146,12 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", g.output, "table or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
+  app.add_option("--retry-unavailable", g.retry_unavailable_s,
+                 "seconds to keep retrying start, signal, update, cancel and terminate while no "
+                 "server answers (same request id: a restart in between takes effect once); "
+                 "0: exit 3 at once")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
 
   Action action;
   std::string name;

@@ -144,7 +144,7 @@ TEST_F(ContinueAsNewTest, MemoAndSearchAttributesAreCarriedOverOrReplacedAndSeen
 TEST_F(ContinueAsNewTest, InvalidSearchAttributesAreRejectedAndStartNothing) {
   StartWorkflowOptions o = start_options("bad-tags", "can-bad");
   o.search_attributes = {{"", to_payload("x")}};
-  EXPECT_THROW(client_->start("tagged", o, 1), RpcError);
+  EXPECT_THROW(client_->start("tagged", o, 1), OptionsError);  // refused before any RPC
   o.search_attributes = {{"Blob", to_payload(std::string(3 << 20, 'x'))}};
   try {
     client_->start("tagged", o, 1);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "options_check.h"
 #include "replayer.h"
 
 namespace cairn {
@@ -121,6 +122,9 @@ void Replayer::cancel_activity(ActivityRecord& a) {
 
 bool Replayer::await_condition(const std::function<bool()>& ready,
                                std::optional<std::chrono::milliseconds> timeout) {
+  if (timeout) {
+    check_duration(*timeout, "await_condition", "timeout");
+  }
   if (ready()) {
     return true;
   }

@@ -2,6 +2,7 @@
 // code issues, how they match their *Initiated events on replay, and the events that resolve
 // their futures (by initiated event id).
 #include "cairn/child_workflow.h"
+#include "options_check.h"
 #include "proto/event_refs.h"
 #include "replayer.h"
 
@@ -94,6 +95,7 @@ bool matches_external(const v1::HistoryEvent& e, const v1::Command& c) {
 
 ChildStart Replayer::start_child(const std::string& type, v1::Payloads input,
                                  const ChildWorkflowOptions& o) {
+  check_child_options(type, o);
   auto record = std::make_shared<ExternalRecord>();
   record->kind = ExternalRecord::Kind::kChild;
   record->workflow_type = type;
@@ -130,6 +132,7 @@ std::shared_ptr<FutureState> Replayer::signal_external(const std::string& workfl
                                                        const std::string& run_id,
                                                        const std::string& name,
                                                        v1::Payloads input) {
+  check_external_target("signal_external \"" + name + "\"", workflow_id, run_id, &name);
   auto record = std::make_shared<ExternalRecord>();
   record->kind = ExternalRecord::Kind::kSignal;
   record->workflow_id = workflow_id;
@@ -150,6 +153,7 @@ std::shared_ptr<FutureState> Replayer::signal_external(const std::string& workfl
 
 std::shared_ptr<FutureState> Replayer::cancel_external(const std::string& workflow_id,
                                                        const std::string& run_id) {
+  check_external_target("cancel_external", workflow_id, run_id, nullptr);
   auto record = std::make_shared<ExternalRecord>();
   record->kind = ExternalRecord::Kind::kCancel;
   record->workflow_id = workflow_id;

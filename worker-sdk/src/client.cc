@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "options_check.h"
 #include "rpc.h"
 
 namespace cairn {
@@ -56,6 +57,14 @@ v1::StartWorkflowExecutionRequest start_request(const detail::ClientCore& core,
   return req;
 }
 
+// A call that the server deduplicates, retried while it is unavailable (ClientOptions).
+template <class Call>
+grpc::Status call_deduplicated(const detail::ClientCore& core, Call&& call) {
+  return detail::call_until_available(std::forward<Call>(call), detail::kRpcTimeout,
+                                      core.options.unavailable_retry_deadline,
+                                      core.options.address);
+}
+
 bool is_close_event(v1::EventType t) {
   switch (t) {
     case v1::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
@@ -90,10 +99,14 @@ Client::Client(ClientOptions options) : core_(std::make_shared<detail::ClientCor
 
 WorkflowHandle Client::start_payloads(const std::string& type, const StartWorkflowOptions& o,
                                       const v1::Payloads& input) {
+  detail::check_start_options(type, o);
+  // Built once: every retry carries the same workflow id and request id.
   v1::StartWorkflowExecutionRequest req = start_request(*core_, type, o, input);
   v1::StartWorkflowExecutionResponse resp;
-  auto ctx = detail::make_context(detail::kRpcTimeout);
-  detail::check(core_->stub->StartWorkflowExecution(ctx.get(), req, &resp),
+  detail::check(call_deduplicated(*core_,
+                                  [&](grpc::ClientContext* ctx) {
+                                    return core_->stub->StartWorkflowExecution(ctx, req, &resp);
+                                  }),
                 "start workflow " + req.workflow_id());
   return WorkflowHandle(core_, req.workflow_id(), resp.run_id());
 }
@@ -103,13 +116,22 @@ WorkflowHandle Client::signal_with_start_payloads(const std::string& type,
                                                   const v1::Payloads& input,
                                                   const std::string& signal_name,
                                                   const v1::Payloads& signal_input) {
+  detail::check_start_options(type, o);
+  if (signal_name.empty()) {
+    throw OptionsError("signal-with-start of workflow \"" + type +
+                           "\": signal_name is required",
+                       "signal_name");
+  }
   v1::SignalWithStartWorkflowExecutionRequest req;
   *req.mutable_start() = start_request(*core_, type, o, input);
   req.set_signal_name(signal_name);
   *req.mutable_signal_input() = encode_payloads(core_->options.codecs, signal_input);
   v1::SignalWithStartWorkflowExecutionResponse resp;
-  auto ctx = detail::make_context(detail::kRpcTimeout);
-  detail::check(core_->stub->SignalWithStartWorkflowExecution(ctx.get(), req, &resp),
+  detail::check(call_deduplicated(*core_,
+                                  [&](grpc::ClientContext* ctx) {
+                                    return core_->stub->SignalWithStartWorkflowExecution(ctx, req,
+                                                                                         &resp);
+                                  }),
                 "signal-with-start workflow " + req.start().workflow_id());
   return WorkflowHandle(core_, req.start().workflow_id(), resp.run_id());
 }
@@ -227,8 +249,10 @@ void WorkflowHandle::signal_payloads(const std::string& name, const v1::Payloads
   req.set_identity(core_->options.identity);
   req.set_request_id(detail::random_uuid());
   v1::SignalWorkflowExecutionResponse resp;
-  auto ctx = detail::make_context(detail::kRpcTimeout);
-  detail::check(core_->stub->SignalWorkflowExecution(ctx.get(), req, &resp),
+  detail::check(call_deduplicated(*core_,
+                                  [&](grpc::ClientContext* ctx) {
+                                    return core_->stub->SignalWorkflowExecution(ctx, req, &resp);
+                                  }),
                 "signal " + name + " to workflow " + workflow_id_);
 }
 
@@ -240,8 +264,11 @@ void WorkflowHandle::cancel(const std::string& reason) {
   req.set_request_id(detail::random_uuid());
   req.set_reason(reason);
   v1::RequestCancelWorkflowExecutionResponse resp;
-  auto ctx = detail::make_context(detail::kRpcTimeout);
-  detail::check(core_->stub->RequestCancelWorkflowExecution(ctx.get(), req, &resp),
+  detail::check(call_deduplicated(*core_,
+                                  [&](grpc::ClientContext* ctx) {
+                                    return core_->stub->RequestCancelWorkflowExecution(ctx, req,
+                                                                                       &resp);
+                                  }),
                 "cancel workflow " + workflow_id_);
 }
 
@@ -252,8 +279,12 @@ void WorkflowHandle::terminate(const std::string& reason) {
   req.set_reason(reason);
   req.set_identity(core_->options.identity);
   v1::TerminateWorkflowExecutionResponse resp;
-  auto ctx = detail::make_context(detail::kRpcTimeout);
-  detail::check(core_->stub->TerminateWorkflowExecution(ctx.get(), req, &resp),
+  // No request id: a retry after a terminate that took effect is refused as a closed run.
+  detail::check(call_deduplicated(*core_,
+                                  [&](grpc::ClientContext* ctx) {
+                                    return core_->stub->TerminateWorkflowExecution(ctx, req,
+                                                                                   &resp);
+                                  }),
                 "terminate workflow " + workflow_id_);
 }
 

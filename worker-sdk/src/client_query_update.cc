@@ -1,5 +1,6 @@
 // Client calls for queries, updates and async activity completion.
 #include <algorithm>
+#include <thread>
 
 #include "cairn/client.h"
 #include "failure.h"
@@ -41,7 +42,11 @@ v1::Payloads WorkflowHandle::update_payloads(const std::string& update_id, const
   *req.mutable_input() = encode_payloads(core_->options.codecs, args);
   req.set_identity(core_->options.identity);
   req.set_wait_stage(v1::UPDATE_WAIT_STAGE_COMPLETED);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto now = std::chrono::steady_clock::now();
+  const auto deadline = now + timeout;
+  // The same update id on every try: the server answers a repeat with the first one's outcome.
+  const auto unavailable_until = now + core_->options.unavailable_retry_deadline;
+  std::chrono::milliseconds backoff = detail::kUnavailableFirstBackoff;
   v1::UpdateWorkflowExecutionResponse resp;
   for (;;) {
     auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -52,6 +57,12 @@ v1::Payloads WorkflowHandle::update_payloads(const std::string& update_id, const
     if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
         std::chrono::steady_clock::now() < deadline) {
       continue;  // the same update id: the server answers with its outcome
+    }
+    if (st.error_code() == grpc::StatusCode::UNAVAILABLE &&
+        std::chrono::steady_clock::now() < std::min(deadline, unavailable_until)) {
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, detail::kUnavailableMaxBackoff);
+      continue;
     }
     detail::check(st, "update " + name + " (" + req.update_id() + ") on workflow " + workflow_id_);
     break;

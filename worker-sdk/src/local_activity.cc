@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "failure.h"
+#include "options_check.h"
 #include "replayer.h"
 
 namespace cairn::detail {
@@ -255,10 +256,7 @@ Round run_round(const RoundInput& in, const ActivityFunction* fn, const Workflow
 std::shared_ptr<FutureState> Replayer::schedule_local_activity(const std::string& type,
                                                                v1::Payloads input,
                                                                const LocalActivityOptions& o) {
-  if (o.start_to_close.count() <= 0 && o.schedule_to_close.count() <= 0) {
-    throw std::invalid_argument("cairn: local activity " + type +
-                                " needs start_to_close or schedule_to_close");
-  }
+  check_local_activity_options(type, o);
   auto state = std::make_shared<FutureState>();
   if (scope_->is_canceled()) {
     state->ready = true;

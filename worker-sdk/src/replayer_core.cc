@@ -2,6 +2,7 @@
 // suspending the fiber, signals received, side effects and deterministic ids.
 #include <stdexcept>
 
+#include "options_check.h"
 #include "proto/uuid.h"
 #include "replayer.h"
 
@@ -10,6 +11,7 @@ namespace cairn::detail {
 std::shared_ptr<FutureState> Replayer::schedule_activity(const std::string& type,
                                                          v1::Payloads input,
                                                          const ActivityOptions& o) {
+  check_activity_options(type, o);  // before anything is issued or counted: same on replay
   auto state = std::make_shared<FutureState>();
   if (scope_->is_canceled()) {
     state->ready = true;
@@ -42,6 +44,7 @@ std::shared_ptr<FutureState> Replayer::schedule_activity(const std::string& type
 }
 
 std::shared_ptr<FutureState> Replayer::start_timer(std::chrono::milliseconds duration) {
+  check_duration(duration, "timer", "duration");
   auto state = std::make_shared<FutureState>();
   if (scope_->is_canceled()) {
     state->ready = true;
@@ -90,6 +93,9 @@ std::optional<v1::Payloads> Replayer::try_receive_signal(const std::string& name
 
 std::optional<v1::Payloads> Replayer::receive_signal(
     const std::string& name, std::optional<std::chrono::milliseconds> timeout) {
+  if (timeout) {
+    check_duration(*timeout, "wait for signal \"" + name + "\"", "timeout");
+  }
   if (auto p = pop_signal(name)) {
     return p;
   }

@@ -51,6 +51,47 @@ grpc::Status call_with_retry(Call&& call, std::chrono::milliseconds budget = kRp
     backoff = std::min(backoff * 2, milliseconds(1000));
   }
 }
+// The backoff of call_until_available: 100 ms, doubling, at most 2 s between tries.
+inline constexpr std::chrono::milliseconds kUnavailableFirstBackoff{100};
+inline constexpr std::chrono::milliseconds kUnavailableMaxBackoff{2'000};
+
+// For client calls that carry an id the server deduplicates (start and signal request ids,
+// update ids): runs call(context) — a fresh fail-fast context of `timeout` per try — again
+// while it answers UNAVAILABLE, with backoff, until `retry_for` since the first try is spent
+// (0: one try). The caller sends the same request every time, so a server that took a request
+// and died before answering sees the retry as a duplicate. After retries are spent the status
+// is UNAVAILABLE with a message saying how long it tried and against `address`.
+template <class Call>
+grpc::Status call_until_available(Call&& call, std::chrono::milliseconds timeout,
+                                  std::chrono::milliseconds retry_for, const std::string& address) {
+  using std::chrono::milliseconds;
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + retry_for;
+  milliseconds backoff = kUnavailableFirstBackoff;
+  int tries = 0;
+  for (;;) {
+    auto ctx = make_context(timeout);
+    grpc::Status st = call(ctx.get());
+    ++tries;
+    auto now = std::chrono::steady_clock::now();
+    if (st.error_code() != grpc::StatusCode::UNAVAILABLE || retry_for.count() <= 0) {
+      return st;
+    }
+    if (now >= deadline) {
+      auto spent = std::chrono::duration_cast<milliseconds>(now - start);
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          st.error_message() + " (server " + address + " unavailable; tried " +
+                              std::to_string(tries) + " times over " +
+                              std::to_string(spent.count()) +
+                              " ms, the client's unavailable_retry_deadline of " +
+                              std::to_string(retry_for.count()) + " ms)");
+    }
+    std::this_thread::sleep_for(
+        std::min(backoff, std::chrono::duration_cast<milliseconds>(deadline - now)));
+    backoff = std::min(backoff * 2, kUnavailableMaxBackoff);
+  }
+}
+
 std::string default_identity();
 // A random (non-deterministic) UUID v4, for request ids and workflow ids.
 std::string random_uuid();

@@ -1,6 +1,7 @@
 // Versioning (ctx.patched / ctx.deprecate_patch), Temporal's rule: a first execution takes the
 // new path and records a "Version" marker; replay takes the new path only where the replayed
 // task's recorded commands include the marker, so runs started by old code keep their old path.
+#include "options_check.h"
 #include "replayer.h"
 
 namespace cairn::detail {
@@ -62,6 +63,7 @@ bool Replayer::patched(const std::string& patch_id, bool deprecated) {
 }
 
 void Replayer::upsert_search_attributes(const PayloadMap& attributes) {
+  check_search_attribute_names(attributes, "upsert_search_attributes", "attributes");
   if (attributes.empty()) {
     return;
   }

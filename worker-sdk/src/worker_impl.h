@@ -19,6 +19,7 @@
 
 #include "cairn/worker.h"
 #include "fiber.h"
+#include "log_limiter.h"
 #include "workflow_cache.h"
 
 namespace cairn::detail {
@@ -91,6 +92,9 @@ class WorkerImpl {
         events_received{0}, evictions{0}, eager_activities{0};
   };
   Counters counters_;
+  // Warnings about a run's workflow tasks (failed by this worker, rejected by the server, an
+  // answer that did not get through) repeat on every retry: one line per run and kind a minute.
+  LogLimiter task_warnings_;
 
   std::mutex stop_mu_;  // serialises stop()
   std::mutex mu_;

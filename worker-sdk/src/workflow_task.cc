@@ -184,8 +184,15 @@ void WorkerImpl::handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& t
 
   grpc::Status st;
   if (out.task_failed) {
-    spdlog::warn("cairn worker: workflow task of {} ({}) failed: {}", wid, type,
-                 out.failure.message());
+    auto verdict = task_warnings_.admit(
+        run_id + "/failed/" + std::to_string(static_cast<int>(out.cause)),
+        LogLimiter::Clock::now());
+    if (verdict.log) {
+      spdlog::warn("cairn worker: workflow task of {} (run {}, {}) failed: {}: {}; the server "
+                   "retries it{}",
+                   wid, run_id, type, v1::WorkflowTaskFailedCause_Name(out.cause),
+                   out.failure.message(), LogLimiter::suffix(verdict));
+    }
     v1::RespondWorkflowTaskFailedRequest req;
     req.set_task_token(task.task_token());
     req.set_cause(out.cause);
@@ -219,13 +226,32 @@ void WorkerImpl::handle_workflow_task(const v1::PollWorkflowTaskQueueResponse& t
       resp.Clear();  // no activity tasks: the reserved slots are given back
     }
     run_eager_activities(resp, eager);
+    if (st.ok() && resp.rejected_cause() != v1::WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED) {
+      // The server refused the commands and recorded WorkflowTaskFailed; the run's next task
+      // comes with the full history, so the cached state (which assumed the commands were
+      // taken) must go.
+      cache_.erase(run_id);
+      auto verdict = task_warnings_.admit(
+          run_id + "/rejected/" + std::to_string(static_cast<int>(resp.rejected_cause())),
+          LogLimiter::Clock::now());
+      if (verdict.log) {
+        spdlog::warn("cairn worker: the server rejected the workflow task of {} (run {}, {}): "
+                     "{}: {}; it retries the task with backoff{}",
+                     wid, run_id, type, v1::WorkflowTaskFailedCause_Name(resp.rejected_cause()),
+                     resp.rejection().message(), LogLimiter::suffix(verdict));
+      }
+    }
   }
   ++counters_.workflow_tasks;
   if (!st.ok()) {
     // The server times the task out and hands it out again, with the full history; the cached
     // state assumed the answer was taken.
-    spdlog::warn("cairn worker: answering the workflow task of {} failed: {}: {}", wid,
-                 status_code_name(st.error_code()), st.error_message());
+    auto verdict = task_warnings_.admit(run_id + "/answer", LogLimiter::Clock::now());
+    if (verdict.log) {
+      spdlog::warn("cairn worker: answering the workflow task of {} (run {}) failed: {}: {}{}",
+                   wid, run_id, status_code_name(st.error_code()), st.error_message(),
+                   LogLimiter::suffix(verdict));
+    }
     cache_.erase(run_id);
   }
 }

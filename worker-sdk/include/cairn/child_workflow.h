@@ -27,7 +27,11 @@ enum class WorkflowIdReusePolicy {
   kRejectDuplicate,
 };
 
-// Zero / empty means "unset": the server applies its defaults.
+// Zero / empty means "unset": the server applies its defaults. ctx.child() throws OptionsError
+// (nothing is started) for a negative timeout, a task_timeout over 120 s, a bad retry policy
+// (the rules of ActivityOptions::retry), an id or task_queue over 1000 bytes or not printable
+// UTF-8, a namespace_ with characters other than letters, digits, '-', '_' and '.', or a search
+// attribute name that cannot be registered.
 struct ChildWorkflowOptions {
   std::string id;          // empty: "<parent run id>-child-<n>" (deterministic)
   std::string task_queue;  // empty: the parent's task queue

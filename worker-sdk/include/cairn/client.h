@@ -28,6 +28,14 @@ struct ClientOptions {
   // inputs, results and heartbeat details, failure details, memos. Empty: payloads travel as
   // the converters made them. See cairn/codec.h.
   CodecChain codecs;
+  // How long start, signal_with_start, signal, update, cancel and terminate keep retrying while
+  // the server answers UNAVAILABLE (down, restarting, unreachable): 100 ms between tries,
+  // doubling up to 2 s, each try with the same request id (an update: the same update id), so a
+  // server that took the request before it died counts the retry as a duplicate — one run
+  // started, one signal delivered. Past it the call throws the last RpcError (UNAVAILABLE), its
+  // message naming the address and how long it tried. 0: no retry, the first UNAVAILABLE is
+  // thrown at once.
+  std::chrono::milliseconds unavailable_retry_deadline{30'000};
 };
 
 namespace detail {
@@ -63,16 +71,21 @@ class WorkflowHandle {
   }
   v1::Payloads result_payloads(std::chrono::milliseconds timeout);
 
-  // Sends signal `name` with `args`. Throws RpcError (e.g. NOT_FOUND for a closed run).
+  // Sends signal `name` with `args`. Throws RpcError (e.g. NOT_FOUND for a closed run;
+  // UNAVAILABLE after ClientOptions::unavailable_retry_deadline of retries with the same
+  // request id, so a retried signal is delivered once).
   template <class... A>
   void signal(const std::string& name, const A&... args) {
     signal_payloads(name, to_payloads(args...));
   }
   void signal_payloads(const std::string& name, const v1::Payloads& input);
 
-  // Asks the run to cancel: its workflow code sees CanceledError. Throws RpcError.
+  // Asks the run to cancel: its workflow code sees CanceledError. Throws RpcError; UNAVAILABLE
+  // is retried as for signal() (same request id).
   void cancel(const std::string& reason = "");
-  // Closes the run at once, without running workflow code. Throws RpcError.
+  // Closes the run at once, without running workflow code. Throws RpcError; UNAVAILABLE is
+  // retried as for signal(), but the request carries no id: when a try took effect and lost
+  // its answer, the retry is refused because the run is already closed.
   void terminate(const std::string& reason = "");
   v1::DescribeWorkflowExecutionResponse describe();
 
@@ -93,7 +106,8 @@ class WorkflowHandle {
   // Sends update `name` with `args` and waits for its handler's result. Throws ApplicationError
   // of type "UpdateRejected" when the validator rejected it (nothing was written), the
   // handler's failure as ApplicationError, RpcError for server errors. A retried call with the
-  // same update id gets the first call's outcome.
+  // same update id gets the first call's outcome; UNAVAILABLE is retried that way (the same
+  // update id) for up to ClientOptions::unavailable_retry_deadline within `timeout`.
   template <class R, class... A>
   R update(const std::string& name, const A&... args) {
     return update_with_id<R>("", name, args...);
@@ -126,8 +140,13 @@ class Client {
   // Connects lazily: the constructor does not wait for the server (see wait_until_ready()).
   explicit Client(ClientOptions options);
 
-  // Starts workflow `type` with `args`. Throws RpcError: ALREADY_EXISTS when the id policies
-  // refuse, INVALID_ARGUMENT for bad options, UNAVAILABLE when the server is down.
+  // Starts workflow `type` with `args`. Throws OptionsError, before any RPC, for options that
+  // break the rules listed at StartWorkflowOptions. Throws RpcError: ALREADY_EXISTS when the id
+  // policies refuse, INVALID_ARGUMENT for what only the server can check (an unregistered
+  // search attribute, a payload over its limit, an unknown namespace), UNAVAILABLE when the
+  // server stayed unavailable for ClientOptions::unavailable_retry_deadline. Retries carry the
+  // same workflow id and request id (options.request_id, or one drawn per call), so a restart
+  // in the middle starts exactly one run.
   template <class... A>
   WorkflowHandle start(const std::string& type, const StartWorkflowOptions& options,
                        const A&... args) {
@@ -137,7 +156,8 @@ class Client {
                                 const v1::Payloads& input);
 
   // Sends signal `signal_name` with `signal_args` to the running run of options.id, starting
-  // it (without workflow arguments) first when none runs.
+  // it (without workflow arguments) first when none runs. Throws as start() does, and
+  // OptionsError for an empty signal_name.
   template <class... A>
   WorkflowHandle signal_with_start(const std::string& type, const StartWorkflowOptions& options,
                                    const std::string& signal_name, const A&... signal_args) {

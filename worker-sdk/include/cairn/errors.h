@@ -49,6 +49,30 @@ class PayloadError : public ApplicationError {
       : ApplicationError(message, "PayloadError", /*non_retryable=*/true) {}
 };
 
+// Options given to the SDK break a rule the server applies to them (a negative timeout, a retry
+// policy with backoff_coefficient below 1 or negative maximum_attempts, an id that is too long
+// or not printable UTF-8, a search attribute name the server cannot register). Thrown where the
+// options are given, before anything is sent: into workflow code by ctx.activity(),
+// ctx.local_activity(), ctx.child(), ctx.timer() / sleep(), signal waits with a timeout,
+// ctx.await_condition(), ctx.signal_external() / cancel_external(), ctx.continue_as_new_with()
+// and ctx.upsert_search_attributes() — the same on every replay; uncaught it fails the workflow
+// with its message — and by Client::start / signal_with_start before any RPC. Type
+// "InvalidOptions", non-retryable. The message names what was configured and the field:
+//   activity "charge" options: retry.maximum_attempts must not be negative (got -1)
+class OptionsError : public ApplicationError {
+ public:
+  OptionsError(const std::string& message, std::string field)
+      : ApplicationError(message, "InvalidOptions", /*non_retryable=*/true),
+        field_(std::move(field)) {}
+
+  // The path of the offending field in the options struct: "start_to_close",
+  // "retry.maximum_attempts", "search_attributes[Bad-Name]".
+  const std::string& field() const { return field_; }
+
+ private:
+  std::string field_;
+};
+
 // What a workflow sees when an activity finally failed, timed out or was canceled; `cause()` is
 // the activity's own failure (application, timeout or canceled failure).
 class ActivityError : public Error {

@@ -15,7 +15,9 @@
 namespace cairn {
 
 // Defaults (server side, when zero): initial 1 s, coefficient 2.0, maximum 100 x initial,
-// unlimited attempts for activities.
+// unlimited attempts for activities. Rules (checked where the policy is given; OptionsError
+// names the field, e.g. "retry.maximum_attempts"): initial_interval >= 0, backoff_coefficient
+// 0 or >= 1, maximum_interval 0 or >= initial_interval (1 s when unset), maximum_attempts >= 0.
 struct RetryPolicy {
   std::chrono::milliseconds initial_interval{0};
   double backoff_coefficient = 0;
@@ -63,6 +65,10 @@ struct LocalActivityOptions {
 // and filters. Both are carried over by continue-as-new unless the new run sets its own.
 using PayloadMap = std::map<std::string, v1::Payload>;
 
+// Client::start and signal_with_start check these before any RPC and throw OptionsError: an
+// empty task_queue; an id, task_queue or request_id over 1000 bytes or not printable UTF-8; a
+// negative timeout or a task_timeout over 120 s; a bad retry policy; a search attribute name
+// that cannot be registered.
 struct StartWorkflowOptions {
   std::string id;          // empty: a random UUID
   std::string task_queue;  // required

@@ -97,6 +97,10 @@ struct ContinueAsNewRequest {
   std::optional<PayloadMap> search_attributes;  // unset: carried over
 };
 
+// Throws OptionsError when `request` breaks a rule the server applies to continue-as-new
+// (worker-sdk/src/options_check.cc).
+void check_continue_as_new_request(const ContinueAsNewRequest& request);
+
 // The replay engine as workflow code sees it (implemented by worker-sdk/src/replayer.h). Every
 // method must be called from the workflow fiber.
 // A child workflow as workflow code holds it (see WorkflowCore::start_child).
@@ -200,7 +204,8 @@ class SignalChannel {
   // The next signal; waits as long as it takes (no worker is held while it waits).
   T wait() { return from_payloads<T>(*core_->receive_signal(name_, std::nullopt)); }
 
-  // The next signal, or nullopt when none arrived within `timeout` (a durable timer).
+  // The next signal, or nullopt when none arrived within `timeout` (a durable timer; 0: do not
+  // wait). A negative timeout throws OptionsError.
   std::optional<T> wait_for(std::chrono::milliseconds timeout) {
     auto p = core_->receive_signal(name_, timeout);
     if (!p) {
@@ -230,8 +235,12 @@ class WorkflowContext {
  public:
   explicit WorkflowContext(detail::WorkflowCore& core) : core_(&core) {}
 
-  // Schedules activity `type` with one argument. REQUIRES: options set start_to_close or
-  // schedule_to_close.
+  // Schedules activity `type` with one argument. Throws OptionsError (nothing is scheduled) when
+  // the options break a rule the server applies: a negative timeout, neither start_to_close nor
+  // schedule_to_close set, a bad retry policy (initial_interval or maximum_interval negative,
+  // backoff_coefficient neither 0 nor >= 1, maximum_interval below initial_interval,
+  // maximum_attempts negative), a task_queue or activity_id over 1000 bytes or not printable
+  // UTF-8. The same options throw the same way on every replay.
   template <class R, class A>
   Future<R> activity(const std::string& type, const A& arg, const ActivityOptions& options) {
     return Future<R>(core_, core_->schedule_activity(type, to_payloads(arg), options));
@@ -248,7 +257,8 @@ class WorkflowContext {
     return Future<R>(core_, core_->schedule_activity(type, to_payloads(args...), options));
   }
 
-  // A durable timer. REQUIRES: duration > 0.
+  // A durable timer. A zero duration is ready at once (no timer is started); a negative one
+  // throws OptionsError.
   Future<void> timer(std::chrono::milliseconds duration) {
     return Future<void>(core_, core_->start_timer(duration));
   }
@@ -273,7 +283,8 @@ class WorkflowContext {
   // Runs activity `type` in this worker, inside the workflow task, retried in-process; the
   // outcome is recorded as a "LocalActivity" marker and replay reads it from there without
   // running the function again. The activity must be registered on this worker.
-  // REQUIRES: options set start_to_close or schedule_to_close.
+  // Throws OptionsError for bad options: the rules of activity(), plus local_retry_threshold
+  // not negative.
   template <class R, class A>
   Future<R> local_activity(const std::string& type, const A& arg,
                            const LocalActivityOptions& options) {
@@ -300,7 +311,10 @@ class WorkflowContext {
   // Sets search attributes of this run (visibility: `cairnctl workflow list --query ...`); a
   // null payload (cairn::to_payload(nullptr)) removes one. Each name must be registered in the
   // namespace (`cairnctl search-attribute add`) and each value fit its type, else the workflow
-  // task fails with the server's message. info().search_attributes shows the result at once.
+  // task fails with the server's message. A name that can never be registered (not a letter
+  // first, then letters, digits and '_', at most 64 bytes) or a system attribute (WorkflowId,
+  // RunId, ...) throws OptionsError here instead. info().search_attributes shows the result at
+  // once.
   void upsert_search_attributes(const PayloadMap& attributes) {
     core_->upsert_search_attributes(attributes);
   }
@@ -310,7 +324,8 @@ class WorkflowContext {
   void await_condition(const std::function<bool()>& ready) {
     core_->await_condition(ready, std::nullopt);
   }
-  // The same with a durable timeout: false when `timeout` passed first.
+  // The same with a durable timeout: false when `timeout` passed first. A negative timeout
+  // throws OptionsError.
   bool await_condition(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {
     return core_->await_condition(ready, timeout);
   }
@@ -372,7 +387,8 @@ class WorkflowContext {
 
   // Signals run `run_id` (empty: the current run) of `workflow_id`. The future completes when
   // the signal is in that run's history; get() throws ApplicationError (type
-  // "ExternalWorkflowExecutionNotFound") when there is no such open run.
+  // "ExternalWorkflowExecutionNotFound") when there is no such open run. An empty workflow_id
+  // or signal name, or an id over 1000 bytes or not printable UTF-8, throws OptionsError.
   template <class... A>
   Future<void> signal_external(const std::string& workflow_id, const std::string& run_id,
                                const std::string& name, const A&... args) {
@@ -380,6 +396,7 @@ class WorkflowContext {
                         core_->signal_external(workflow_id, run_id, name, to_payloads(args...)));
   }
   // Asks run `run_id` (empty: current) of `workflow_id` to cancel; completes when requested.
+  // Throws OptionsError for an empty or malformed workflow_id / run_id.
   Future<void> cancel_external(const std::string& workflow_id, const std::string& run_id = "") {
     return Future<void>(core_, core_->cancel_external(workflow_id, run_id));
   }
@@ -391,7 +408,9 @@ class WorkflowContext {
     throw detail::ContinueAsNewRequest{core_->info().workflow_type, core_->info().task_queue,
                                        to_payloads(args...)};
   }
-  // The same, with what the new run changes (empty fields: as this run).
+  // The same, with what the new run changes (empty fields: as this run). Throws OptionsError
+  // (the run goes on) for a workflow_type or task_queue over 1000 bytes or not printable UTF-8,
+  // or a search attribute name that cannot be registered.
   struct ContinueAsNewOptions {
     std::string workflow_type;
     std::string task_queue;
@@ -400,10 +419,12 @@ class WorkflowContext {
   };
   template <class... A>
   [[noreturn]] void continue_as_new_with(const ContinueAsNewOptions& o, const A&... args) {
-    throw detail::ContinueAsNewRequest{
+    detail::ContinueAsNewRequest request{
         o.workflow_type.empty() ? core_->info().workflow_type : o.workflow_type,
         o.task_queue.empty() ? core_->info().task_queue : o.task_queue, to_payloads(args...),
         o.memo, o.search_attributes};
+    detail::check_continue_as_new_request(request);
+    throw request;
   }
 
   // Deterministic: the start time of the current workflow task, as recorded in history.
