@@ -1,10 +1,10 @@
-// cairn-bench: runs every benchmark of DESIGN.md and writes the report. For each workload and
-// repetition it starts a fresh cairn-server (its own data directory, a free loopback port),
-// drives it with cairn-loadgen in a separate process, and stops it by pid; W3 kills it with
-// SIGKILL mid-run and restarts it on the same directory and port; W4 fills it with open runs,
-// kills and restarts it, and measures signal-to-completion at that size. Then it runs the
-// Google Benchmark micro-benchmarks. Writes report.json and report.md (machine, settings,
-// medians of the repetitions) into --out. Bounded: every child has a deadline.
+// cairn-bench: runs every benchmark of docs/performance.md and writes the report. For each workload
+// and repetition it starts a fresh cairn-server (its own data directory, a free loopback port),
+// drives it with cairn-loadgen in a separate process, and stops it by pid; W3 kills it with SIGKILL
+// mid-run and restarts it on the same directory and port; W4 fills it with open runs, kills and
+// restarts it, and measures signal-to-completion at that size. Then it runs the Google Benchmark
+// micro-benchmarks. Writes report.json and report.md (machine, settings, medians of the
+// repetitions) into --out. Bounded: every child has a deadline.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -430,7 +430,7 @@ bool wanted(const Config& cfg, const std::string& name) {
 int main(int argc, char** argv) {
   Config cfg;
   CLI::App app{
-      "cairn-bench: runs the DESIGN.md workloads and the micro-benchmarks, writes a report"};
+      "cairn-bench: runs the workloads of docs/performance.md and the micro-benchmarks, writes a report"};
   app.add_option("--bin-dir", cfg.bin_dir, "build directory holding server/ and bench/")
       ->required();
   app.add_option("--out", cfg.out, "where report.json and report.md go")->capture_default_str();
@@ -444,7 +444,7 @@ int main(int argc, char** argv) {
   app.add_option("--w3-count", cfg.w3_count)
       ->check(CLI::Range(1000, 1'000'000))
       ->capture_default_str();
-  app.add_option("--w4-runs", cfg.w4_runs, "open runs of W4 (DESIGN.md: 1,000,000)")
+  app.add_option("--w4-runs", cfg.w4_runs, "open runs of W4 (docs/performance.md: 1,000,000)")
       ->check(CLI::Range(100, 10'000'000))
       ->capture_default_str();
   app.add_option("--only", cfg.only, "run only these: w1a w1b w2 w3 w4 micro");

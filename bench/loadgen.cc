@@ -1,5 +1,5 @@
-// cairn-loadgen: the load generator for DESIGN.md's benchmark workloads, run as its own process
-// against a running cairn-server (loopback), with the workers in-process by default.
+// cairn-loadgen: the load generator for the benchmark workloads of docs/performance.md, run as its
+// own process against a running cairn-server (loopback), with the workers in-process by default.
 //
 //   hello  the hello example end to end (start, signal, wait for the result), sequential
 //   w1a    three sequential activities, one caller: 30 warm-up then N sequential runs

@@ -136,6 +136,8 @@ int main(int argc, char** argv) {
   g.ns = env_or("CAIRN_NAMESPACE", g.ns);
   CLI::App app{"cairnctl: inspect and operate workflows on a cairn-server"};
   app.footer(kExitCodesHelp);
+  // Global flags may follow the subcommand too: `cairnctl workflow describe -w ID -o json`.
+  app.fallthrough();
   app.require_subcommand(1);
   app.add_option("--address", g.address, "server address (env CAIRN_ADDRESS)")
       ->capture_default_str()

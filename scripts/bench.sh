@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmarks (the `make bench` of this project): installs the Debian packages, builds in
-# Release with the benchmarks into ./build-bench, then cairn-bench runs every DESIGN.md workload
+# Release with the benchmarks into ./build-bench, then cairn-bench runs every workload of docs/performance.md
 # on fresh cairn-server processes and the micro-benchmarks, and writes bench/results/report.json
 # and bench/results/report.md. Extra arguments go to cairn-bench (see --help), e.g.
 #   ./scripts/bench.sh --repeats 5 --w4-runs 1000000

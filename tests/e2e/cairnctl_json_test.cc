@@ -263,6 +263,25 @@ TEST_F(CairnctlJsonTest, ErrorsAreJsonWithTheDocumentedExitCodes) {
   EXPECT_NE(plain.errors.find("cairnctl: "), std::string::npos) << plain.errors;
 }
 
+// Global flags are accepted after the subcommand as well: `-o json` written last is honoured,
+// not refused as an unexpected argument or ignored.
+TEST_F(CairnctlJsonTest, GlobalFlagsAfterTheSubcommandAreHonoured) {
+  client_->start("anything", start_options("late-flags", "nobody-polls"));
+  Run r = ctl_split({"workflow", "describe", "-w", "late-flags", "-o", "json"});
+  ASSERT_EQ(r.exit, 0) << r.output << r.errors;
+  json j = json::parse(r.output, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << "stdout is not JSON:\n" << r.output;
+  EXPECT_EQ(j["workflowExecutionInfo"]["execution"]["workflowId"], "late-flags") << r.output;
+
+  Run missing = ctl_split({"workflow", "describe", "-w", "late-flags", "-n", "no-such-ns",
+                           "--output", "json"});
+  EXPECT_EQ(missing.exit, 1) << missing.output << missing.errors;
+  json e = json::parse(missing.output, nullptr, false);
+  ASSERT_FALSE(e.is_discarded()) << missing.output;
+  EXPECT_NE(e["error"]["message"].get<std::string>().find("no-such-ns"), std::string::npos)
+      << missing.output;
+}
+
 TEST_F(CairnctlJsonTest, HelpDocumentsTheExitCodes) {
   Run help = ctl({"--help"});
   EXPECT_EQ(help.exit, 0);
