@@ -1,25 +1,12 @@
 #include "cli/describe.h"
 
-#include <cctype>
 #include <iostream>
 #include <map>
 
+#include "proto/enum_names.h"
+
 namespace cairnctl {
 namespace {
-
-std::string camel_case(const std::string& upper_snake) {
-  std::string out;
-  bool up = true;
-  for (char c : upper_snake) {
-    if (c == '_') {
-      up = true;
-      continue;
-    }
-    out.push_back(up ? c : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    up = false;
-  }
-  return out;
-}
 
 std::string activity_state(v1::PendingActivityState s) {
   std::string name = v1::PendingActivityState_Name(s);
@@ -58,14 +45,7 @@ void print_activity(const v1::PendingActivityInfo& a) {
 
 std::string timeout_text(int64_t ms) { return ms <= 0 ? "-" : duration_text(ms); }
 
-std::string cause_text(const v1::WorkflowTaskFailureInfo& f) {
-  if (f.timed_out()) {
-    return "TimedOut";
-  }
-  std::string name = v1::WorkflowTaskFailedCause_Name(f.cause());
-  const std::string prefix = "WORKFLOW_TASK_FAILED_CAUSE_";
-  return camel_case(name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name);
-}
+std::string cause_text(const v1::WorkflowTaskFailureInfo& f) { return cairn::task_failure_name(f); }
 
 std::string task_failure_text(const v1::WorkflowTaskFailureInfo& f) {
   std::string text = cause_text(f);

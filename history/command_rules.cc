@@ -2,12 +2,12 @@
 #include "history/command_rules.h"
 
 #include <algorithm>
-#include <cctype>
 #include <string_view>
 
 #include "history/child_rules.h"
 #include "history/retry_policy.h"
 #include "history/update_rules.h"
+#include "proto/enum_names.h"
 
 namespace cairn::rules {
 namespace {
@@ -348,22 +348,9 @@ std::string command_subject(const v1::Command& c) {
 }  // namespace
 
 std::string describe_command(const v1::Command& command, int index) {
-  std::string upper = v1::CommandType_Name(command.command_type());
-  constexpr std::string_view kPrefix = "COMMAND_TYPE_";
-  if (upper.compare(0, kPrefix.size(), kPrefix) == 0) {
-    upper.erase(0, kPrefix.size());
-  }
   // SCHEDULE_ACTIVITY_TASK → ScheduleActivityTask, as workflow authors know the commands.
-  std::string name;
-  bool word_start = true;
-  for (char c : upper) {
-    if (c == '_') {
-      word_start = true;
-      continue;
-    }
-    name.push_back(word_start ? c : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    word_start = false;
-  }
+  std::string name =
+      enum_camel_case(v1::CommandType_Name(command.command_type()), "COMMAND_TYPE_");
   if (name.empty()) {
     name = "type " + std::to_string(static_cast<int>(command.command_type()));
   }

@@ -30,22 +30,6 @@ v1::VisibilityRecord visibility_record(const v1::RunState& state, ShardId shard)
   return record;
 }
 
-std::string task_failure_name(const v1::WorkflowTaskFailureInfo& failure) {
-  if (failure.timed_out()) {
-    return "TimedOut";
-  }
-  switch (failure.cause()) {
-    case v1::WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR: return "NonDeterministicError";
-    case v1::WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE:
-      return "WorkerUnhandledFailure";
-    case v1::WORKFLOW_TASK_FAILED_CAUSE_BAD_COMMAND: return "BadCommand";
-    case v1::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND: return "UnhandledCommand";
-    case v1::WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW: return "ResetWorkflow";
-    case v1::WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES: return "BadSearchAttributes";
-    default: return "Unspecified";  // a worker that failed the task without saying why
-  }
-}
-
 bool task_failure_visibility_changed(const v1::RunState& before, const v1::RunState& after) {
   if (before.has_workflow_task_failure() != after.has_workflow_task_failure()) {
     return true;

@@ -6,17 +6,12 @@
 #include <string>
 
 #include "cairn/v1/persistence.pb.h"
+#include "proto/enum_names.h"
 #include "history/ids.h"
 
 namespace cairn {
 
 v1::VisibilityRecord visibility_record(const v1::RunState& state, ShardId shard);
-
-// The short name listing shows for why a run's workflow tasks fail: "TimedOut" for a timeout,
-// else the cause ("BadCommand", "NonDeterministicError", "WorkerUnhandledFailure",
-// "BadSearchAttributes", ...). The one mapping for the visibility record, describe and the
-// TaskFailure filter attribute.
-std::string task_failure_name(const v1::WorkflowTaskFailureInfo& failure);
 
 // Whether the task_failure fields of the run's visibility record differ between two states (a
 // transition that changes them rewrites the record in its batch).

@@ -7,30 +7,15 @@
 #include <thread>
 
 #include "cairn/v1/service.grpc.pb.h"
-#include "e2e/fixture.h"
+#include "e2e/raw_protocol.h"
 
 namespace cairn::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-class ProtocolTest : public E2eTest {
+class ProtocolTest : public RawProtocolTest {
  protected:
-  void SetUp() override {
-    E2eTest::SetUp();
-    if (HasFatalFailure()) {
-      return;
-    }
-    channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
-    stub_ = v1::WorkflowService::NewStub(channel_);
-  }
-
-  std::unique_ptr<grpc::ClientContext> ctx(std::chrono::milliseconds timeout = 10s) {
-    auto c = std::make_unique<grpc::ClientContext>();
-    c->set_deadline(std::chrono::system_clock::now() + timeout);
-    return c;
-  }
-
   v1::StartWorkflowExecutionRequest start_request(const std::string& id, const std::string& tq) {
     v1::StartWorkflowExecutionRequest req;
     req.set_workflow_id(id);
@@ -66,8 +51,6 @@ class ProtocolTest : public E2eTest {
     return {resp.history().events().begin(), resp.history().events().end()};
   }
 
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::WorkflowService::Stub> stub_;
 };
 
 TEST_F(ProtocolTest, InvalidStartRequestsAreRejectedAndCreateNothing) {

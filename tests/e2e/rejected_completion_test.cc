@@ -8,30 +8,15 @@
 #include <set>
 
 #include "cairn/v1/service.grpc.pb.h"
-#include "e2e/fixture.h"
+#include "e2e/raw_protocol.h"
 
 namespace cairn::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-class RejectedCompletionTest : public E2eTest {
+class RejectedCompletionTest : public RawProtocolTest {
  protected:
-  void SetUp() override {
-    E2eTest::SetUp();
-    if (HasFatalFailure()) {
-      return;
-    }
-    channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
-    stub_ = v1::WorkflowService::NewStub(channel_);
-  }
-
-  std::unique_ptr<grpc::ClientContext> ctx(std::chrono::milliseconds timeout = 10s) {
-    auto c = std::make_unique<grpc::ClientContext>();
-    c->set_deadline(std::chrono::system_clock::now() + timeout);
-    return c;
-  }
-
   void start(const std::string& id, const std::string& tq) {
     v1::StartWorkflowExecutionRequest req;
     req.set_workflow_id(id);
@@ -140,8 +125,6 @@ class RejectedCompletionTest : public E2eTest {
     return c;
   }
 
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::WorkflowService::Stub> stub_;
 };
 
 struct BadPolicy {

@@ -7,30 +7,15 @@
 #include <chrono>
 
 #include "cairn/v1/service.grpc.pb.h"
-#include "e2e/fixture.h"
+#include "e2e/raw_protocol.h"
 
 namespace cairn::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-class StickyProtocolTest : public E2eTest {
+class StickyProtocolTest : public RawProtocolTest {
  protected:
-  void SetUp() override {
-    E2eTest::SetUp();
-    if (HasFatalFailure()) {
-      return;
-    }
-    stub_ = v1::WorkflowService::NewStub(
-        grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
-  }
-
-  static std::unique_ptr<grpc::ClientContext> ctx(std::chrono::milliseconds timeout = 10s) {
-    auto c = std::make_unique<grpc::ClientContext>();
-    c->set_deadline(std::chrono::system_clock::now() + timeout);
-    return c;
-  }
-
   void start(const std::string& id) {
     v1::StartWorkflowExecutionRequest req;
     req.set_workflow_id(id);
@@ -74,8 +59,6 @@ class StickyProtocolTest : public E2eTest {
     auto st = stub_->RespondWorkflowTaskCompleted(ctx().get(), req, &resp);
     ASSERT_TRUE(st.ok()) << st.error_message();
   }
-
-  std::unique_ptr<v1::WorkflowService::Stub> stub_;
 };
 
 TEST_F(StickyProtocolTest, StickyWorkerGetsOnlyTheNewEvents) {

@@ -1,27 +1,12 @@
 // Names and summaries of events and commands (see cairn/history.h).
 #include "cairn/history.h"
 
-#include <cctype>
 #include <cstdio>
+
+#include "proto/enum_names.h"
 
 namespace cairn {
 namespace {
-
-// "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED" minus `prefix` → "ActivityTaskScheduled".
-std::string camel(const std::string& enum_name, const std::string& prefix) {
-  std::string rest = enum_name.rfind(prefix, 0) == 0 ? enum_name.substr(prefix.size()) : enum_name;
-  std::string out;
-  bool upper = true;
-  for (char c : rest) {
-    if (c == '_') {
-      upper = true;
-      continue;
-    }
-    out += upper ? c : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    upper = false;
-  }
-  return out;
-}
 
 std::string activity(const std::string& type, const std::string& id) {
   return "activity_type=" + type + ", activity_id=" + id;
@@ -32,13 +17,13 @@ std::string activity(const std::string& type, const std::string& id) {
 std::string event_type_name(v1::EventType type) {
   const std::string& name = v1::EventType_Name(type);
   return name.empty() ? "EventType" + std::to_string(static_cast<int>(type))
-                      : camel(name, "EVENT_TYPE_");
+                      : enum_camel_case(name, "EVENT_TYPE_");
 }
 
 std::string command_type_name(v1::CommandType type) {
   const std::string& name = v1::CommandType_Name(type);
   return name.empty() ? "CommandType" + std::to_string(static_cast<int>(type))
-                      : camel(name, "COMMAND_TYPE_");
+                      : enum_camel_case(name, "COMMAND_TYPE_");
 }
 
 std::string event_detail(const v1::HistoryEvent& e) {
