@@ -96,6 +96,9 @@ RetryDecision decide_retry(const v1::RetryPolicy& resolved, int32_t failed_attem
     return d;
   }
   int64_t delay = retry_backoff_ms(resolved, failed_attempt);
+  if (failure != nullptr && failure->application_failure_info().next_retry_delay_ms() > 0) {
+    delay = failure->application_failure_info().next_retry_delay_ms();
+  }
   if (expiration_ms > 0 && now_ms + delay >= expiration_ms) {
     d.state = v1::RETRY_STATE_TIMEOUT;
     return d;

@@ -30,7 +30,9 @@ struct RetryDecision {
 
 // Whether a failed attempt is retried. `failure` may be null (timeouts). Not retried when the
 // failure is non-retryable (flag or type listed in non_retryable_error_types), attempts are
-// exhausted, or the next attempt would start at or after expiration_ms (0: no expiration).
+// exhausted, or the next attempt would start at or after expiration_ms (0: no expiration). The
+// delay is the failure's application next_retry_delay_ms when that is positive (it replaces the
+// backoff and is not capped by maximum_interval), else retry_backoff_ms().
 RetryDecision decide_retry(const v1::RetryPolicy& resolved, int32_t failed_attempt,
                            const v1::Failure* failure, int64_t now_ms, int64_t expiration_ms);
 

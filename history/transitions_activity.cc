@@ -97,6 +97,12 @@ Status fail_activity_task(MutableState* ms, const v1::TaskToken& token, const v1
                           const TransitionEnv& env, Effects* out) {
   CAIRN_ASSIGN_OR_RETURN(v1::ActivityInfo * info, running_attempt(ms, token));
   CAIRN_RETURN_IF_ERROR(rules::check_payload_size(failure, *env.limits, "activity failure"));
+  if (int64_t delay = failure.application_failure_info().next_retry_delay_ms(); delay < 0) {
+    return invalid_argument("run " + ms->run_name() + ": activity " +
+                            std::to_string(info->scheduled_event_id()) +
+                            ": failure.application_failure_info.next_retry_delay_ms must not be "
+                            "negative (got " + std::to_string(delay) + ")");
+  }
   if (last_heartbeat_details != nullptr) {
     CAIRN_RETURN_IF_ERROR(
         rules::check_payload_size(*last_heartbeat_details, *env.limits, "last heartbeat details"));

@@ -36,6 +36,52 @@ TEST_F(ActivityTest, TwoActivitiesAndTheirResultsFlowThroughTheWorkflow) {
   EXPECT_EQ(events.back().event_type(), v1::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
 }
 
+// An activity's failure can name its next retry delay (a rate-limited provider's Retry-After):
+// the server waits that long instead of the policy's backoff — here far shorter than the
+// policy's 20 s, which would outlast the result's timeout — and ends the activity at once when
+// the delay reaches past its schedule-to-close deadline.
+TEST_F(ActivityTest, TheFailuresNextRetryDelayReplacesTheBackoff) {
+  Worker& w = new_worker("act-retry-after");
+  w.register_activity("rate_limited", [](ActivityContext& ctx, int ms) {
+    if (ctx.info().attempt == 1) {
+      ApplicationError e("429 Too Many Requests", "RateLimited");
+      throw e.set_next_retry_delay(std::chrono::milliseconds(ms));
+    }
+    return ctx.info().attempt;
+  });
+  w.register_workflow("retry_after", [](WorkflowContext& ctx, int ms) {
+    RetryPolicy retry{.initial_interval = 20s};
+    return ctx.activity<int>("rate_limited", ms,
+                             {.schedule_to_close = 5s, .start_to_close = 5s, .retry = retry})
+        .get();
+  });
+  w.start();
+  auto soon = client_->start("retry_after", start_options("wf-retry-after", "act-retry-after"), 300);
+  EXPECT_EQ(soon.result<int>(10s), 2);
+  auto events = soon.history();
+  const v1::HistoryEvent* scheduled = find(events, v1::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
+  const v1::HistoryEvent* started = find(events, v1::EVENT_TYPE_ACTIVITY_TASK_STARTED);
+  ASSERT_NE(scheduled, nullptr);
+  ASSERT_NE(started, nullptr);
+  EXPECT_EQ(started->activity_task_started_event_attributes().attempt(), 2);
+  EXPECT_GE(started->event_time_ms() - scheduled->event_time_ms(), 300);
+
+  // 60 s from now is past the 5 s schedule-to-close: no retry, a timeout at once.
+  auto late = client_->start("retry_after", start_options("wf-retry-too-late", "act-retry-after"),
+                             60'000);
+  try {
+    late.result<int>(10s);
+    ADD_FAILURE() << "the activity was retried past its deadline";
+  } catch (const WorkflowFailedError&) {
+  }
+  auto closed = late.history();
+  const v1::HistoryEvent* failed = find(closed, v1::EVENT_TYPE_ACTIVITY_TASK_FAILED);
+  ASSERT_NE(failed, nullptr);
+  EXPECT_EQ(failed->activity_task_failed_event_attributes().retry_state(), v1::RETRY_STATE_TIMEOUT);
+  EXPECT_EQ(failed->activity_task_failed_event_attributes().failure().message(),
+            "429 Too Many Requests");
+}
+
 TEST_F(ActivityTest, FailsTwiceThenSucceedsAfterTheBackoff) {
   std::mutex mu;
   std::vector<int> attempts;

@@ -149,5 +149,30 @@ TEST(RetryPolicyTest, ExpirationStopsRetriesThatWouldStartTooLate) {
   EXPECT_TRUE(decide_retry(p, 3, &f, 10'000, 0).retry);  // 0: no expiration
 }
 
+TEST(RetryPolicyTest, NextRetryDelayReplacesTheBackoffButNotTheLimits) {
+  v1::RetryPolicy in;
+  in.set_maximum_attempts(3);
+  in.set_maximum_interval_ms(5'000);
+  v1::RetryPolicy p = resolved(in);
+  v1::Failure f = app_failure("RateLimited");
+  f.mutable_application_failure_info()->set_next_retry_delay_ms(30'000);
+  // Longer than maximum_interval: the failure's own delay wins (a provider's Retry-After).
+  RetryDecision d = decide_retry(p, 1, &f, 0, 0);
+  EXPECT_TRUE(d.retry);
+  EXPECT_EQ(d.delay_ms, 30'000);
+  // Attempts are still counted, and the deadline still ends it when the delay ends past it.
+  EXPECT_EQ(decide_retry(p, 3, &f, 0, 0).state, v1::RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED);
+  RetryDecision late = decide_retry(p, 1, &f, 10'000, 39'999);
+  EXPECT_FALSE(late.retry);
+  EXPECT_EQ(late.state, v1::RETRY_STATE_TIMEOUT);
+  EXPECT_TRUE(decide_retry(p, 1, &f, 10'000, 40'001).retry);
+  // A non-retryable failure is not retried whatever delay it names; zero means the backoff.
+  f.mutable_application_failure_info()->set_non_retryable(true);
+  EXPECT_EQ(decide_retry(p, 1, &f, 0, 0).state, v1::RETRY_STATE_NON_RETRYABLE_FAILURE);
+  v1::Failure plain = app_failure("Transient");
+  plain.mutable_application_failure_info()->set_next_retry_delay_ms(0);
+  EXPECT_EQ(decide_retry(p, 1, &plain, 0, 0).delay_ms, 1'000);
+}
+
 }  // namespace
 }  // namespace cairn

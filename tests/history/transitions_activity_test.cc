@@ -446,6 +446,26 @@ TEST_F(ActivityRulesTest, ResultsJoinAScheduledWorkflowTaskOrWaitForAStartedOne)
   EXPECT_EQ(event(16).event_time_ms(), arrived);
 }
 
+// A failure that names its next retry delay (a provider's Retry-After) arms the retry timer that
+// far out instead of the policy's 1 s; a negative delay is refused and changes nothing.
+TEST_F(ActivityRulesTest, TheFailuresNextRetryDelaySetsTheRetryTimer) {
+  int64_t id = schedule();
+  ActivityStart a = start_activity(id);
+  v1::Failure negative = app_failure("rate limited");
+  negative.mutable_application_failure_info()->set_next_retry_delay_ms(-1);
+  Status r = rejected([&] { return fail(a.token, negative); });
+  EXPECT_EQ(r.code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(contains(r, "next_retry_delay_ms must not be negative (got -1)")) << r.message();
+
+  v1::Failure later = app_failure("rate limited");
+  later.mutable_application_failure_info()->set_next_retry_delay_ms(45'000);
+  ASSERT_TRUE(fail(a.token, later).ok());
+  auto retry = timer_for(kRetry, id, 2);
+  ASSERT_TRUE(retry.has_value());
+  EXPECT_EQ(retry->fire_time_ms(), now_ + 45'000);
+  EXPECT_EQ(ms_.activity(id)->next_attempt_time_ms(), now_ + 45'000);
+}
+
 TEST_F(ActivityRulesTest, RetryBackoffFollowsACustomPolicyExactly) {
   int64_t id = schedule({.retry = retry_policy(100, 3.0, 4)});
   ActivityStart a = start_activity(id);

@@ -5,6 +5,21 @@
 
 #include "cairn/payload.h"
 
+namespace cairn {
+
+ApplicationError& ApplicationError::set_next_retry_delay(std::chrono::milliseconds delay) {
+  if (delay.count() < 0) {
+    throw OptionsError("application error \"" + std::string(what()) +
+                           "\": next_retry_delay must not be negative (got " +
+                           std::to_string(delay.count()) + " ms)",
+                       "next_retry_delay");
+  }
+  next_retry_delay_ = delay;
+  return *this;
+}
+
+}  // namespace cairn
+
 namespace cairn::detail {
 
 v1::Failure to_failure(std::exception_ptr error) {
@@ -18,6 +33,7 @@ v1::Failure to_failure(std::exception_ptr error) {
     info->set_type(e.type());
     info->set_non_retryable(e.non_retryable());
     *info->mutable_details() = e.details();
+    info->set_next_retry_delay_ms(e.next_retry_delay().count());
   } catch (const CanceledError& e) {
     f.set_message(e.what());
     *f.mutable_canceled_failure_info()->mutable_details() = e.details();

@@ -5,6 +5,7 @@
 
 #include <grpcpp/support/status_code_enum.h>
 
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -35,10 +36,19 @@ class ApplicationError : public Error {
   bool non_retryable() const { return non_retryable_; }
   const v1::Payloads& details() const { return details_; }
 
+  // Thrown by an activity: wait `delay` before its next attempt instead of the retry policy's
+  // backoff (a rate-limited provider's Retry-After). The policy's maximum attempts and the
+  // activity's schedule-to-close deadline still apply — a delay that ends past the deadline ends
+  // the activity at once — and a non-retryable error is not retried at all. Zero: the policy's
+  // backoff. Throws OptionsError (field "next_retry_delay") when `delay` is negative.
+  ApplicationError& set_next_retry_delay(std::chrono::milliseconds delay);
+  std::chrono::milliseconds next_retry_delay() const { return next_retry_delay_; }
+
  private:
   std::string type_;
   bool non_retryable_;
   v1::Payloads details_;
+  std::chrono::milliseconds next_retry_delay_{0};
 };
 
 // A payload that cannot be converted to the requested type (bad JSON, wrong shape, missing
