@@ -18,6 +18,7 @@
 #include "cairn/errors.h"
 #include "cli/common.h"
 #include "cli/flags.h"
+#include "proto/status.h"
 
 namespace {
 
@@ -100,32 +101,10 @@ bool wants_json(int argc, char** argv) {
   return json;
 }
 
-// The short code of an RPC error for -o json: "NOT_FOUND", "INVALID_ARGUMENT", ...
+// The short code of an RPC error for -o json: "NOT_FOUND", "INVALID_ARGUMENT", ... (the
+// server's codes are the gRPC codes).
 std::string code_name(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "ALREADY_EXISTS";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::ABORTED:
-      return "ABORTED";
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return "PERMISSION_DENIED";
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return "UNIMPLEMENTED";
-    case grpc::StatusCode::DATA_LOSS:
-      return "DATA_LOSS";
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    default:
-      return "INTERNAL";
-  }
+  return std::string(cairn::status_code_name(static_cast<cairn::StatusCode>(code)));
 }
 
 }  // namespace

@@ -31,16 +31,9 @@ v1::VisibilityRecord visibility_record(const v1::RunState& state, ShardId shard)
 }
 
 bool task_failure_visibility_changed(const v1::RunState& before, const v1::RunState& after) {
-  if (before.has_workflow_task_failure() != after.has_workflow_task_failure()) {
-    return true;
-  }
-  if (!after.has_workflow_task_failure()) {
-    return false;
-  }
-  const v1::WorkflowTaskFailureInfo& a = before.workflow_task_failure();
-  const v1::WorkflowTaskFailureInfo& b = after.workflow_task_failure();
-  return task_failure_name(a) != task_failure_name(b) || a.attempt() != b.attempt() ||
-         a.failure().message() != b.failure().message();
+  // The failure info is set whole from one event, so a new event id is a new failure.
+  return before.has_workflow_task_failure() != after.has_workflow_task_failure() ||
+         before.workflow_task_failure().event_id() != after.workflow_task_failure().event_id();
 }
 
 char visibility_index_byte(VisibilityIndex index) {

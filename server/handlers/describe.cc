@@ -1,6 +1,6 @@
 // Handlers: DescribeWorkflowExecution and GetWorkflowExecutionHistory (one page; the service
 // turns "nothing yet" into a long-poll).
-#include "history/visibility.h"
+#include "proto/enum_names.h"
 #include "server/handlers/handlers.h"
 
 namespace cairn::handlers {
@@ -62,15 +62,13 @@ Status describe_workflow(Engine& e, const v1::DescribeWorkflowExecutionRequest& 
   info->set_task_queue(st.task_queue());
   *info->mutable_memo() = st.memo();
   *info->mutable_search_attributes() = st.search_attributes();
-  {
-    // The same derivation as the listing's record (history/visibility.cc).
-    const v1::VisibilityRecord vis = visibility_record(st, key.shard);
-    info->set_task_failure(vis.task_failure());
-    info->set_task_failure_message(vis.task_failure_message());
-    info->set_task_failure_attempt(vis.task_failure_attempt());
-  }
   if (st.has_workflow_task_failure()) {
-    *resp->mutable_workflow_task_failure() = st.workflow_task_failure();
+    // As the listing's record has them (history/visibility.cc).
+    const v1::WorkflowTaskFailureInfo& f = st.workflow_task_failure();
+    info->set_task_failure(task_failure_name(f));
+    info->set_task_failure_message(f.failure().message());
+    info->set_task_failure_attempt(f.attempt());
+    *resp->mutable_workflow_task_failure() = f;
   }
   for (const auto& [initiated, child] : st.children()) {
     auto* c = resp->add_pending_children();

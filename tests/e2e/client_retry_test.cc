@@ -38,15 +38,8 @@ class ClientRetryTest : public E2eTest {
   }
 
   std::vector<v1::WorkflowExecutionInfo> runs_of(const std::string& workflow_id) {
-    v1::ListWorkflowExecutionsRequest req;
-    req.set_namespace_("default");
-    req.set_page_size(1000);
-    v1::ListWorkflowExecutionsResponse resp;
-    grpc::ClientContext ctx;
-    grpc::Status st = client_->stub().ListWorkflowExecutions(&ctx, req, &resp);
-    EXPECT_TRUE(st.ok()) << st.error_message();
     std::vector<v1::WorkflowExecutionInfo> out;
-    for (const auto& info : resp.executions()) {
+    for (const auto& info : list_runs()) {
       if (info.execution().workflow_id() == workflow_id) {
         out.push_back(info);
       }

@@ -145,6 +145,21 @@ class E2eTest : public ::testing::Test {
     return o;
   }
 
+  // The runs of the default namespace that match `query` (every run when empty), newest first;
+  // one page of up to 1,000, which is more than any test here starts.
+  std::vector<v1::WorkflowExecutionInfo> list_runs(const std::string& query = "") {
+    v1::ListWorkflowExecutionsRequest req;
+    req.set_namespace_("default");
+    req.set_query(query);
+    req.set_page_size(1000);
+    v1::ListWorkflowExecutionsResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Status st = client_->stub().ListWorkflowExecutions(&ctx, req, &resp);
+    EXPECT_TRUE(st.ok()) << query << ": " << st.error_message();
+    return {resp.executions().begin(), resp.executions().end()};
+  }
+
   // Polls `done()` until it holds; false when it still does not after `limit`. For conditions
   // only observable from outside (a listing, a deleted run), not a stand-in for a signal.
   static bool eventually(const std::function<bool()>& done,

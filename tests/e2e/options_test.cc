@@ -12,16 +12,7 @@ using namespace std::chrono_literals;
 
 class OptionsTest : public E2eTest {
  protected:
-  int runs_listed() {
-    v1::ListWorkflowExecutionsRequest req;
-    req.set_namespace_("default");
-    req.set_page_size(1000);
-    v1::ListWorkflowExecutionsResponse resp;
-    grpc::ClientContext ctx;
-    grpc::Status st = client_->stub().ListWorkflowExecutions(&ctx, req, &resp);
-    EXPECT_TRUE(st.ok()) << st.error_message();
-    return resp.executions_size();
-  }
+  int runs_listed() { return static_cast<int>(list_runs().size()); }
 };
 
 TEST_F(OptionsTest, ActivityWithNegativeMaximumAttemptsFailsTheWorkflowAtOnceNamingTheField) {

@@ -31,26 +31,6 @@ class ProtocolTest : public RawProtocolTest {
     EXPECT_TRUE(status.ok()) << status.error_message();
     return resp.run_id();
   }
-
-  v1::PollWorkflowTaskQueueResponse poll_workflow_task(const std::string& tq) {
-    v1::PollWorkflowTaskQueueRequest req;
-    req.set_task_queue(tq);
-    req.set_identity("raw-poller");
-    v1::PollWorkflowTaskQueueResponse resp;
-    auto status = stub_->PollWorkflowTaskQueue(ctx(20s).get(), req, &resp);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return resp;
-  }
-
-  std::vector<v1::HistoryEvent> history(const std::string& id) {
-    v1::GetWorkflowExecutionHistoryRequest req;
-    req.mutable_execution()->set_workflow_id(id);
-    v1::GetWorkflowExecutionHistoryResponse resp;
-    auto status = stub_->GetWorkflowExecutionHistory(ctx().get(), req, &resp);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return {resp.history().events().begin(), resp.history().events().end()};
-  }
-
 };
 
 TEST_F(ProtocolTest, InvalidStartRequestsAreRejectedAndCreateNothing) {

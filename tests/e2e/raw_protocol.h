@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "cairn/v1/service.grpc.pb.h"
 #include "e2e/fixture.h"
@@ -29,6 +31,27 @@ class RawProtocolTest : public E2eTest {
     auto c = std::make_unique<grpc::ClientContext>();
     c->set_deadline(std::chrono::system_clock::now() + timeout);
     return c;
+  }
+
+  // One long poll of `tq` as "raw-poller" (an empty task token: nothing came within 20 s).
+  v1::PollWorkflowTaskQueueResponse poll_workflow_task(const std::string& tq) {
+    v1::PollWorkflowTaskQueueRequest req;
+    req.set_task_queue(tq);
+    req.set_identity("raw-poller");
+    v1::PollWorkflowTaskQueueResponse resp;
+    auto status = stub_->PollWorkflowTaskQueue(ctx(std::chrono::seconds(20)).get(), req, &resp);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return resp;
+  }
+
+  // The current run's history (one page: these tests' runs are short).
+  std::vector<v1::HistoryEvent> history(const std::string& id) {
+    v1::GetWorkflowExecutionHistoryRequest req;
+    req.mutable_execution()->set_workflow_id(id);
+    v1::GetWorkflowExecutionHistoryResponse resp;
+    auto status = stub_->GetWorkflowExecutionHistory(ctx().get(), req, &resp);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return {resp.history().events().begin(), resp.history().events().end()};
   }
 
   std::shared_ptr<grpc::Channel> channel_;

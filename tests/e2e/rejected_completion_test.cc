@@ -27,16 +27,6 @@ class RejectedCompletionTest : public RawProtocolTest {
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
-  v1::PollWorkflowTaskQueueResponse poll_workflow_task(const std::string& tq) {
-    v1::PollWorkflowTaskQueueRequest req;
-    req.set_task_queue(tq);
-    req.set_identity("raw-poller");
-    v1::PollWorkflowTaskQueueResponse resp;
-    auto status = stub_->PollWorkflowTaskQueue(ctx(20s).get(), req, &resp);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return resp;
-  }
-
   v1::PollActivityTaskQueueResponse poll_activity_task(const std::string& tq) {
     v1::PollActivityTaskQueueRequest req;
     req.set_task_queue(tq);
@@ -61,15 +51,6 @@ class RejectedCompletionTest : public RawProtocolTest {
     return resp;
   }
 
-  std::vector<v1::HistoryEvent> history(const std::string& id) {
-    v1::GetWorkflowExecutionHistoryRequest req;
-    req.mutable_execution()->set_workflow_id(id);
-    v1::GetWorkflowExecutionHistoryResponse resp;
-    auto status = stub_->GetWorkflowExecutionHistory(ctx().get(), req, &resp);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return {resp.history().events().begin(), resp.history().events().end()};
-  }
-
   v1::DescribeWorkflowExecutionResponse describe(const std::string& id) {
     v1::DescribeWorkflowExecutionRequest req;
     req.mutable_execution()->set_workflow_id(id);
@@ -79,18 +60,10 @@ class RejectedCompletionTest : public RawProtocolTest {
     return resp;
   }
 
-  std::vector<v1::WorkflowExecutionInfo> list(const std::string& query) {
-    v1::ListWorkflowExecutionsRequest req;
-    req.set_query(query);
-    v1::ListWorkflowExecutionsResponse resp;
-    auto status = stub_->ListWorkflowExecutions(ctx().get(), req, &resp);
-    EXPECT_TRUE(status.ok()) << query << ": " << status.error_message();
-    return {resp.executions().begin(), resp.executions().end()};
-  }
 
   std::set<std::string> list_ids(const std::string& query) {
     std::set<std::string> ids;
-    for (const auto& info : list(query)) {
+    for (const auto& info : list_runs(query)) {
       ids.insert(info.execution().workflow_id());
     }
     return ids;
@@ -124,7 +97,6 @@ class RejectedCompletionTest : public RawProtocolTest {
     c.mutable_start_timer_command_attributes()->set_start_to_fire_timeout_ms(3'600'000);
     return c;
   }
-
 };
 
 struct BadPolicy {
@@ -194,7 +166,7 @@ TEST_F(RejectedCompletionTest, BadRetryPolicyFailsTheTaskVisiblyUntilAGoodComple
     // The list filter finds exactly that run, with the same fields.
     EXPECT_EQ(list_ids("TaskFailure = 'BadCommand'"), (std::set<std::string>{id}));
     EXPECT_EQ(list_ids("TaskFailure IS NOT NULL"), (std::set<std::string>{id}));
-    auto listed = list("WorkflowId = '" + id + "'");
+    auto listed = list_runs("WorkflowId = '" + id + "'");
     ASSERT_EQ(listed.size(), 1u);
     EXPECT_EQ(listed[0].task_failure(), "BadCommand");
     EXPECT_EQ(listed[0].task_failure_message(), want);
@@ -210,7 +182,7 @@ TEST_F(RejectedCompletionTest, BadRetryPolicyFailsTheTaskVisiblyUntilAGoodComple
     EXPECT_TRUE(list_ids("TaskFailure IS NOT NULL").empty());
     EXPECT_EQ(list_ids("TaskFailure IS NULL AND WorkflowId = '" + id + "'"),
               (std::set<std::string>{id}));
-    listed = list("WorkflowId = '" + id + "'");
+    listed = list_runs("WorkflowId = '" + id + "'");
     ASSERT_EQ(listed.size(), 1u);
     EXPECT_EQ(listed[0].task_failure(), "");
     EXPECT_EQ(listed[0].task_failure_attempt(), 0);

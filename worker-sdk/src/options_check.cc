@@ -112,6 +112,16 @@ std::string quoted(const std::string& what, const std::string& name) {
   return what + " \"" + name + "\"";
 }
 
+// Activities and local activities: an attempt needs start_to_close or schedule_to_close.
+void check_attempt_time_limit(std::chrono::milliseconds schedule_to_close,
+                              std::chrono::milliseconds start_to_close,
+                              const std::string& subject) {
+  if (schedule_to_close.count() == 0 && start_to_close.count() == 0) {
+    fail(subject, "start_to_close",
+         "or schedule_to_close is required (both are 0): an attempt needs a time limit");
+  }
+}
+
 }  // namespace
 
 void check_retry_policy(const RetryPolicy& p, const std::string& subject,
@@ -150,10 +160,7 @@ void check_activity_options(const std::string& type, const ActivityOptions& o) {
   check_non_negative(o.schedule_to_start, subject, "schedule_to_start");
   check_non_negative(o.start_to_close, subject, "start_to_close");
   check_non_negative(o.heartbeat, subject, "heartbeat");
-  if (o.schedule_to_close.count() == 0 && o.start_to_close.count() == 0) {
-    fail(subject, "start_to_close",
-         "or schedule_to_close is required (both are 0): an attempt needs a time limit");
-  }
+  check_attempt_time_limit(o.schedule_to_close, o.start_to_close, subject);
   check_retry_policy(o.retry, subject, "retry");
 }
 
@@ -164,10 +171,7 @@ void check_local_activity_options(const std::string& type, const LocalActivityOp
   check_non_negative(o.start_to_close, subject, "start_to_close");
   check_non_negative(o.schedule_to_close, subject, "schedule_to_close");
   check_non_negative(o.local_retry_threshold, subject, "local_retry_threshold");
-  if (o.schedule_to_close.count() == 0 && o.start_to_close.count() == 0) {
-    fail(subject, "start_to_close",
-         "or schedule_to_close is required (both are 0): an attempt needs a time limit");
-  }
+  check_attempt_time_limit(o.schedule_to_close, o.start_to_close, subject);
   check_retry_policy(o.retry, subject, "retry");
 }
 
