@@ -63,10 +63,11 @@ check_tree() {  # prints the violations in the tree at $1; returns 1 when there 
   allow scheduler proto history scheduler
   allow server proto history scheduler server
   allow worker-sdk proto sdk
+  forbid worker-sdk cairn/ai  # the SDK is below the AI batteries
   allow ai proto sdk ai
   allow deploy proto sdk ai deploy
-  allow cli proto sdk cli
-  allow examples proto sdk examples
+  allow cli proto sdk ai cli
+  allow examples proto sdk ai examples
   # Tests of a module see that module and the ones below it; e2e and crash tests drive the real
   # server through the SDK and the stubs (e2e also reads a stopped server's store with history/).
   allow tests/history proto history tests
@@ -75,6 +76,7 @@ check_tree() {  # prints the violations in the tree at $1; returns 1 when there 
   allow tests/sdk proto sdk worker-sdk tests
   allow tests/e2e proto sdk history tests
   allow tests/crash proto sdk tests
+  allow tests/ai proto sdk ai tests
   allow bench proto history scheduler server sdk worker-sdk examples tests
   # Of tests/, benchmarks share only the test-support library (cairn_test_support).
   out=$(includes bench tests | grep -vE '#include *"tests/support/')

@@ -7,6 +7,8 @@ packages=(
   libboost-context-dev libspdlog-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev zlib1g-dev
+  libcurl4-openssl-dev libhiredis-dev libyaml-cpp-dev libhnswlib-dev prometheus-cpp-dev
+  libhowardhinnant-date-dev libcpp-httplib-dev redis-server haproxy tzdata
 )
 missing=()
 for p in "${packages[@]}"; do
