@@ -337,13 +337,23 @@ class Parser {
       }
       check_keys(r, f, {"max_prompt_tokens", "tier"});
       PromptSizeRule rule;
-      if (!r["max_prompt_tokens"] || !r["tier"]) {
+      bool has_max = false;
+      bool has_tier = false;
+      for (auto k = r.begin(); k != r.end(); ++k) {
+        const std::string key = k->first.Scalar();
+        const std::string kf = f + "." + key;
+        mark(kf, k->second);
+        if (key == "max_prompt_tokens") {
+          rule.max_prompt_tokens = integer(k->second, kf);
+          has_max = true;
+        } else {
+          rule.tier = str(k->second, kf);
+          has_tier = true;
+        }
+      }
+      if (!has_max || !has_tier) {
         fail(r, f, "a prompt_size rule needs both max_prompt_tokens and tier");
       }
-      mark(f + ".max_prompt_tokens", r["max_prompt_tokens"]);
-      mark(f + ".tier", r["tier"]);
-      rule.max_prompt_tokens = integer(r["max_prompt_tokens"], f + ".max_prompt_tokens");
-      rule.tier = str(r["tier"], f + ".tier");
       rules.prompt_size.push_back(rule);
     }
   }

@@ -105,24 +105,28 @@ class ResponseCache {
   size_t waiters_for_testing(const std::string& key) const;
 
  private:
+  using TimePoint = std::chrono::steady_clock::time_point;
   struct Flight;
+  struct Counters;
   enum class Lookup { kHit, kMiss, kUnavailable };
 
   Lookup lookup(const std::string& key, ChatResult* out);
-  bool ensure_connected_locked();  // REQUIRES: redis_mu_ held
-  void drop_connection_locked();   // REQUIRES: redis_mu_ held
-  std::chrono::steady_clock::time_point now() const;
+  void store(const std::string& key, const ChatResult& result);  // may throw
+  bool ensure_connected_locked();           // REQUIRES: redis_mu_ held
+  void drop_connection_locked();            // REQUIRES: redis_mu_ held
+  void back_off_locked(TimePoint now);      // REQUIRES: redis_mu_ held
+  TimePoint now() const;
 
   const CacheOptions options_;
+  const std::unique_ptr<Counters> counters_;  // atomics: read without locks
 
-  mutable std::mutex redis_mu_;  // one hiredis context: not thread-safe
-  redisContext* redis_ = nullptr;                              // GUARDED_BY(redis_mu_)
-  std::chrono::steady_clock::time_point next_connect_{};       // GUARDED_BY(redis_mu_)
-  std::chrono::milliseconds backoff_{0};                       // GUARDED_BY(redis_mu_)
+  mutable std::mutex redis_mu_;  // one hiredis context, which is not thread-safe
+  redisContext* redis_ = nullptr;           // GUARDED_BY(redis_mu_)
+  TimePoint next_connect_{};                // GUARDED_BY(redis_mu_)
+  std::chrono::milliseconds backoff_{0};    // GUARDED_BY(redis_mu_)
 
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // never held while redis_mu_ is taken
   std::map<std::string, std::shared_ptr<Flight>> flights_;  // GUARDED_BY(mu_)
-  CacheStats stats_;                                        // GUARDED_BY(mu_)
 };
 
 }  // namespace cairn::ai
