@@ -200,10 +200,11 @@ class Parser {
       fail(n, field, "expected a list of names");
     }
     std::vector<std::string> out;
-    for (size_t i = 0; i < n.size(); ++i) {
+    size_t i = 0;
+    for (auto it = n.begin(); it != n.end(); ++it, ++i) {
       const std::string f = field + "[" + std::to_string(i) + "]";
-      mark(f, n[i]);
-      out.push_back(str(n[i], f));
+      mark(f, *it);
+      out.push_back(str(*it, f));
     }
     return out;
   }
@@ -212,9 +213,10 @@ class Parser {
     if (!n.IsSequence()) {
       fail(n, "tiers", "expected a list of tiers (- name: economy ...)");
     }
-    for (size_t i = 0; i < n.size(); ++i) {
+    size_t i = 0;
+    for (auto item = n.begin(); item != n.end(); ++item, ++i) {
       const std::string f = "tiers[" + std::to_string(i) + "]";
-      const YAML::Node& t = n[i];
+      const YAML::Node t = *item;
       mark(f, t);
       if (!t.IsMap()) {
         fail(t, f, "expected a tier (name:, model:, endpoints:, ...)");
@@ -262,9 +264,10 @@ class Parser {
     if (!n.IsSequence()) {
       fail(n, field, "expected a list of endpoints (- base_url: http://...)");
     }
-    for (size_t j = 0; j < n.size(); ++j) {
+    size_t j = 0;
+    for (auto item = n.begin(); item != n.end(); ++item, ++j) {
       const std::string f = field + "[" + std::to_string(j) + "]";
-      const YAML::Node& e = n[j];
+      const YAML::Node e = *item;
       mark(f, e);
       if (!e.IsMap()) {
         fail(e, f, "expected an endpoint (name:, base_url:, api_key_env:, ...)");
@@ -328,9 +331,10 @@ class Parser {
     if (!v.IsSequence()) {
       fail(v, kf, "expected a list (- max_prompt_tokens: 2000\n  tier: economy)");
     }
-    for (size_t i = 0; i < v.size(); ++i) {
+    size_t i = 0;
+    for (auto item = v.begin(); item != v.end(); ++item, ++i) {
       const std::string f = kf + "[" + std::to_string(i) + "]";
-      const YAML::Node& r = v[i];
+      const YAML::Node r = *item;
       mark(f, r);
       if (!r.IsMap()) {
         fail(r, f, "expected max_prompt_tokens: and tier:");
