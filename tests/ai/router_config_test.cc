@@ -170,7 +170,7 @@ TEST_P(RouterConfigRefusal, NamesFieldAndProblem) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Rules, RouterConfigRefusal,
+    RouterConfig, RouterConfigRefusal,
     ::testing::Values(
         Refusal{"- name: standard", "- name: economy", "tiers[1].name", "duplicate tier name"},
         Refusal{"default_tier: economy", "default_tier: nope", "default_tier",
