@@ -2,12 +2,13 @@
 // reconnect backoff, and in-process single flight. Redis trouble never fails a call: it is
 // counted and the call goes on without the cache. Stored values are versioned JSON of the
 // ChatResult (persisted in Redis: keep readers of older "v" values or bump the key version).
-#include <hiredis/hiredis.h>
+#include "cairn/ai/cache.h"
 
 #include <algorithm>
 #include <atomic>
 
-#include "cairn/ai/cache.h"
+#include <hiredis/hiredis.h>
+
 #include "cairn/errors.h"
 
 namespace cairn::ai {
@@ -217,9 +218,9 @@ void ResponseCache::store(const std::string& key, const ChatResult& result) {
   if (!ensure_connected_locked()) {
     return;
   }
-  Reply r(static_cast<redisReply*>(redisCommand(redis_, "SETEX %b %b %b", rkey.data(),
-                                                rkey.size(), ttl.data(), ttl.size(),
-                                                value.data(), value.size())));
+  Reply r(
+      static_cast<redisReply*>(redisCommand(redis_, "SETEX %b %b %b", rkey.data(), rkey.size(),
+                                            ttl.data(), ttl.size(), value.data(), value.size())));
   if (!r) {
     drop_connection_locked();
     counters_->errors++;

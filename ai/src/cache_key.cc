@@ -3,11 +3,11 @@
 // numbers normalised so that the same value always prints the same way (0.0, -0.0 and 0 → 0;
 // 1.0 → 1; unsigned → signed). Persisted in Redis keys: changing this text changes every key,
 // so bump "v" when it must change.
-#include <openssl/evp.h>
-
 #include <cmath>
 #include <cstdio>
 #include <limits>
+
+#include <openssl/evp.h>
 
 #include "cairn/ai/cache.h"
 
@@ -140,8 +140,8 @@ std::string ResponseCache::canonical_json(const ChatAttempt& attempt,
 }
 
 std::string ResponseCache::cache_key(const ChatAttempt& attempt,
-                                     const std::string& endpoint_or_tier,
-                                     const std::string& model, const std::string& ns) {
+                                     const std::string& endpoint_or_tier, const std::string& model,
+                                     const std::string& ns) {
   const std::string text = canonical_json(attempt, endpoint_or_tier, model, ns);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;

@@ -2,14 +2,14 @@
 // field is checked for its type as it is read, unknown fields are refused (a typo must not be
 // ignored silently), and each field's source line is kept for the validator's errors.
 // Money is read as exact decimal dollars ("0.25", "$3") into micro-dollars: never a float.
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
+
+#include <yaml-cpp/yaml.h>
 
 #include "router_validate.h"
 
@@ -34,8 +34,9 @@ class Parser {
                         "the config must be a mapping with tiers:, default_tier:, ...");
     }
     RouterConfig config;
-    check_keys(root, "", {"tiers", "default_tier", "embedding_tier", "rules", "max_attempts",
-                          "cooldown", "max_retry_after", "blob_threshold_bytes", "prices"});
+    check_keys(root, "",
+               {"tiers", "default_tier", "embedding_tier", "rules", "max_attempts", "cooldown",
+                "max_retry_after", "blob_threshold_bytes", "prices"});
     for (auto it = root.begin(); it != root.end(); ++it) {
       const std::string key = it->first.Scalar();
       const YAML::Node& v = it->second;
@@ -135,8 +136,11 @@ class Parser {
     size_t unit_at = s.find_first_not_of("0123456789.");
     std::string number = s.substr(0, unit_at);
     std::string unit = unit_at == std::string::npos ? "" : s.substr(unit_at);
-    int64_t scale = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000
-                  : unit == "h" ? 3600000 : 0;
+    int64_t scale = unit == "ms"  ? 1
+                    : unit == "s" ? 1000
+                    : unit == "m" ? 60000
+                    : unit == "h" ? 3600000
+                                  : 0;
     int64_t whole = 0;
     int64_t frac = 0;
     int64_t frac_scale = 1;
@@ -181,8 +185,9 @@ class Parser {
     };
     if (!n.IsScalar() || whole.empty() || whole.size() > 12 || !digits(whole) || !digits(frac) ||
         (dot != std::string::npos && frac.empty())) {
-      fail(n, field, "expected a price in dollars, such as 0.25 or 3 (got \"" +
-                         (n.IsScalar() ? n.Scalar() : std::string()) + "\")");
+      fail(n, field,
+           "expected a price in dollars, such as 0.25 or 3 (got \"" +
+               (n.IsScalar() ? n.Scalar() : std::string()) + "\")");
     }
     if (frac.size() > 6) {
       fail(n, field, "a price has at most 6 decimals (whole micro-dollars)");
@@ -221,9 +226,10 @@ class Parser {
       if (!t.IsMap()) {
         fail(t, f, "expected a tier (name:, model:, endpoints:, ...)");
       }
-      check_keys(t, f, {"name", "model", "endpoints", "input_per_million", "output_per_million",
-                        "cached_input_per_million", "per_hour", "context_window",
-                        "max_output_tokens", "fallback"});
+      check_keys(t, f,
+                 {"name", "model", "endpoints", "input_per_million", "output_per_million",
+                  "cached_input_per_million", "per_hour", "context_window", "max_output_tokens",
+                  "fallback"});
       TierConfig tier;
       for (auto it = t.begin(); it != t.end(); ++it) {
         const std::string key = it->first.Scalar();
@@ -272,8 +278,9 @@ class Parser {
       if (!e.IsMap()) {
         fail(e, f, "expected an endpoint (name:, base_url:, api_key_env:, ...)");
       }
-      check_keys(e, f, {"name", "base_url", "model", "api_key_env", "api_key_file",
-                        "connect_timeout", "request_timeout"});
+      check_keys(e, f,
+                 {"name", "base_url", "model", "api_key_env", "api_key_file", "connect_timeout",
+                  "request_timeout"});
       EndpointConfig endpoint;
       for (auto it = e.begin(); it != e.end(); ++it) {
         const std::string key = it->first.Scalar();
@@ -373,16 +380,18 @@ class Parser {
       if (!p.IsMap()) {
         fail(p, f, "expected input_per_million:, output_per_million:, per_hour:");
       }
-      check_keys(p, f, {"input_per_million", "output_per_million", "cached_input_per_million",
-                        "per_hour"});
+      check_keys(
+          p, f,
+          {"input_per_million", "output_per_million", "cached_input_per_million", "per_hour"});
       Price price;
       for (auto k = p.begin(); k != p.end(); ++k) {
         const std::string key = k->first.Scalar();
         const std::string kf = f + "." + key;
         Micros v = dollars(k->second, kf);
         if (v < 0) {
-          fail(k->second, kf, "price of model \"" + model + "\" must not be negative (got " +
-                                  format_dollars(v) + ")");
+          fail(k->second, kf,
+               "price of model \"" + model + "\" must not be negative (got " + format_dollars(v) +
+                   ")");
         }
         if (key == "input_per_million") {
           price.input_per_million = v;

@@ -1,15 +1,15 @@
 // The cache without a Redis: options checked, single flight (ten identical concurrent calls,
 // one compute), a failing leader, bypass counted and the reconnect backoff on a manual clock.
 // No processes: "Redis" is an unused port or a socket of this test that never answers.
+#include <atomic>
+#include <thread>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <atomic>
-#include <thread>
 
 #include "cairn/ai/cache.h"
 #include "cairn/errors.h"
@@ -228,7 +228,8 @@ TEST(CacheBypass, RedisDownIsCountedAndTheCallGoesOn) {
   o.port = unused_port();
   ResponseCache cache(o);
   CacheOutcome outcome{};
-  ChatResult r = cache.get_or_compute("k", [] { return answer("fresh"); }, &outcome);
+  ChatResult r = cache.get_or_compute(
+      "k", [] { return answer("fresh"); }, &outcome);
   EXPECT_EQ(outcome, CacheOutcome::kBypass);
   EXPECT_STREQ(cache_outcome_name(outcome), "bypass");
   EXPECT_EQ(r.response.message.content, "fresh");

@@ -1,9 +1,9 @@
 // The cache key: canonical (same request → same key, whatever the JSON spelling) and complete
 // (changing any one output-changing parameter changes the key); which attempts are cacheable.
-#include <gtest/gtest.h>
-
 #include <functional>
 #include <set>
+
+#include <gtest/gtest.h>
 
 #include "cairn/ai/cache.h"
 
@@ -21,7 +21,8 @@ ChatAttempt base() {
   ToolSpec tool;
   tool.name = "lookup_order";
   tool.description = "Find an order";
-  tool.parameters = nlohmann::json::parse(R"({"type":"object","properties":{"id":{"type":"string"}}})");
+  tool.parameters =
+      nlohmann::json::parse(R"({"type":"object","properties":{"id":{"type":"string"}}})");
   a.request.tools = {tool};
   a.prompt_version = "v1";
   return a;
@@ -48,10 +49,15 @@ TEST(CacheKey, EveryOutputChangingParameterChangesTheKey) {
       {"message name", [](ChatAttempt& a) { a.request.messages[1].name = "ann"; }},
       {"message order",
        [](ChatAttempt& a) { std::swap(a.request.messages[0], a.request.messages[1]); }},
-      {"extra message", [](ChatAttempt& a) { a.request.messages.push_back({"user", "more"}); }},
+      {"extra message",
+       [](ChatAttempt& a) {
+         a.request.messages.push_back({"user", "more"});
+       }},
       {"tool_call_id", [](ChatAttempt& a) { a.request.messages[1].tool_call_id = "c1"; }},
       {"tool_calls",
-       [](ChatAttempt& a) { a.request.messages[0].tool_calls = {ToolCall{"c1", "f", "{}"}}; }},
+       [](ChatAttempt& a) {
+         a.request.messages[0].tool_calls = {ToolCall{"c1", "f", "{}"}};
+       }},
       {"tool call arguments",
        [](ChatAttempt& a) {
          a.request.messages[0].tool_calls = {ToolCall{"c1", "f", "{\"x\":1}"}};
@@ -70,7 +76,9 @@ TEST(CacheKey, EveryOutputChangingParameterChangesTheKey) {
       {"no tools", [](ChatAttempt& a) { a.request.tools.clear(); }},
       {"tool_choice", [](ChatAttempt& a) { a.request.tool_choice = "required"; }},
       {"response_format",
-       [](ChatAttempt& a) { a.request.response_format = {{"type", "json_object"}}; }},
+       [](ChatAttempt& a) {
+         a.request.response_format = {{"type", "json_object"}};
+       }},
       {"prompt_version", [](ChatAttempt& a) { a.prompt_version = "v2"; }},
   };
   std::set<std::string> keys{k0};
