@@ -44,14 +44,15 @@ void from_json(const json& j, VectorHit& v) {
 namespace {
 
 void check_name(const std::string& name) {
-  bool ok = !name.empty() && name.size() <= 128 && name != "." && name != "..";
+  // No leading '.': <root>/.snapshots is the registry's own.
+  bool ok = !name.empty() && name.size() <= 128 && name[0] != '.';
   for (char c : name) {
     ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
   }
   if (!ok) {
     throw VectorStoreError("vector index name \"" + name +
-                               "\" is invalid: use 1 to 128 of A-Z a-z 0-9 . _ - (not \".\" or "
-                               "\"..\")",
+                               "\" is invalid: use 1 to 128 of A-Z a-z 0-9 . _ -, not starting with "
+                               "'.'",
                            "InvalidIndexName");
   }
 }

@@ -47,7 +47,7 @@ void from_json(const nlohmann::json& j, VectorHit& v);
 //   "InvalidVector"   wrong dimension, a zero / non-finite vector, an empty or overlong id
 //   "InvalidFilter"   a filter that is not an object of field → value / [values]
 //   "IndexNotFound"   VectorRegistry::get of an index that was never opened or created
-//   "InvalidIndexName" a registry index name outside [A-Za-z0-9._-]{1,128} (or "." / "..")
+//   "InvalidIndexName" a registry index name outside [A-Za-z0-9._-]{1,128} or starting with '.' 
 //   "SnapshotInvalid" restore from a path that holds no readable snapshot of the same dimension
 //   "SnapshotExists"  snapshot to a path that already exists
 //   "IndexCorrupt"    the store's own files fail their checksums on open
@@ -81,8 +81,8 @@ class VectorStore {
   // Removes the items with these ids; returns how many were present. Unknown ids are ignored.
   virtual size_t remove(const std::vector<std::string>& ids) = 0;
 
-  // Writes a consistent copy of the whole store to directory `path` (created: it must not exist;
-  // its parent must), taken while writes wait and searches go on; the copy appears at `path`
+  // Writes a consistent copy of the whole store to directory `path` (created, with missing
+  // parents; it must not exist yet), taken while writes wait and searches go on; the copy appears at `path`
   // complete or not at all (written beside it as `path`.partial, then renamed). Throws
   // VectorStoreError "SnapshotExists", or "StorageError" when it cannot be written.
   virtual void snapshot(const std::string& path) const = 0;
