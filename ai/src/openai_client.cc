@@ -5,6 +5,7 @@
 #include <cstring>
 #include <exception>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -41,8 +42,12 @@ std::string read_api_key(const EndpointConfig& c) {
                        ": " + std::strerror(errno),
                    kAuthenticationFailed, /*non_retryable=*/true, 0);
   }
-  std::string key;
-  std::getline(in, key);
+  std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t first = 0;
+  while (first < key.size() && std::isspace(static_cast<unsigned char>(key[first]))) {
+    ++first;
+  }
+  key.erase(0, first);
   while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) {
     key.pop_back();
   }

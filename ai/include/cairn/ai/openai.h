@@ -3,8 +3,10 @@
 // events) and embeddings. It retries nothing: each call is one HTTP request, and a failure is an
 // LlmError whose type says whether the activity's retry policy should try again and whose next
 // retry delay carries the provider's Retry-After. Thread-safe: concurrent calls share only the
-// immutable config. The API key is read from the environment or a file when a request is made,
-// held in memory for that request only, and never logged, put in an error or in a result.
+// immutable config. The API key (EndpointConfig::api_key_env, else the content of api_key_file
+// without surrounding whitespace) is read when a request is made, held in memory for that
+// request only, sent as "Authorization: Bearer <key>", and never logged, put in an error or in a
+// result. Neither set: no Authorization header (local endpoints).
 #pragma once
 
 #include <chrono>
@@ -14,25 +16,11 @@
 #include <string>
 #include <string_view>
 
+#include "cairn/ai/endpoint_config.h"
 #include "cairn/ai/types.h"
 #include "cairn/errors.h"
 
 namespace cairn::ai {
-
-// Where one endpoint lives and how to reach it. Part of a tier in the router config
-// (cairn/ai/router.h); the name is what results, logs and metrics show — never the key.
-struct EndpointConfig {
-  std::string name;      // e.g. "economy-1"
-  std::string base_url;  // e.g. "http://127.0.0.1:8080/v1" (requests go to base_url + "/chat/...")
-  std::string model;     // sent when the request names none
-  // The API key, sent as "Authorization: Bearer <key>": the value of environment variable
-  // `api_key_env`, else the first line of file `api_key_file` (trailing whitespace removed).
-  // Both empty: no Authorization header (local endpoints).
-  std::string api_key_env;
-  std::string api_key_file;
-  std::chrono::milliseconds connect_timeout{2000};    // TCP connect
-  std::chrono::milliseconds request_timeout{120000};  // the whole request, body included
-};
 
 // Client-wide limits (the router config's values; see cairn/ai/router.h).
 struct OpenAiOptions {
