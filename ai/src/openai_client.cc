@@ -196,6 +196,21 @@ class StreamReader {
       kStreamInterrupted, /*non_retryable=*/true, cause.http_status(), cause.error_code());
 }
 
+// Rethrows what the stream reader caught, as an LlmError of the stream's kind.
+[[noreturn]] void rethrow_stream_error(const EndpointConfig& c, std::exception_ptr error,
+                                       bool saw_token) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const LlmError& e) {
+    throw_stream_failure(c, e, saw_token);
+  } catch (const std::exception& e) {
+    throw_stream_failure(c,
+                         LlmError(prefix(c, "chat completion") + " stream unreadable: " + e.what(),
+                                  kServerError, /*non_retryable=*/false, 200),
+                         saw_token);
+  }
+}
+
 }  // namespace
 
 OpenAiClient::OpenAiClient(EndpointConfig config, OpenAiOptions options)
@@ -254,11 +269,7 @@ ChatResponse OpenAiClient::chat(const ChatRequest& request, const StreamOptions*
     throw CanceledError(prefix(config_, "chat completion") + " canceled; connection closed");
   }
   if (reader && reader->error()) {
-    try {
-      std::rethrow_exception(reader->error());
-    } catch (const LlmError& e) {
-      throw_stream_failure(config_, e, saw_token);
-    }
+    rethrow_stream_error(config_, reader->error(), saw_token);
   }
   if (r.failure != HttpResult::Failure::kNone) {
     throw_stream_failure(config_, transport_error(config_, "chat completion", r, key.key),
@@ -272,11 +283,7 @@ ChatResponse OpenAiClient::chat(const ChatRequest& request, const StreamOptions*
   if (streaming) {
     reader->finish();
     if (reader->error()) {
-      try {
-        std::rethrow_exception(reader->error());
-      } catch (const LlmError& e) {
-        throw_stream_failure(config_, e, reader->accumulator().saw_token());
-      }
+      rethrow_stream_error(config_, reader->error(), reader->accumulator().saw_token());
     }
     if (!reader->done() && !reader->accumulator().finished()) {
       throw_stream_failure(

@@ -167,6 +167,9 @@ HttpResult http_post(const HttpPost& post, const BodySink& sink,
   } else if (code != CURLE_OK) {
     result.failure = HttpResult::Failure::kNetwork;
     result.failure_detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+  } else if (result.status == 0) {
+    result.failure = HttpResult::Failure::kNetwork;
+    result.failure_detail = "no HTTP answer";
   }
   return result;
 }
