@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ai/e2e/client_workflow.h"
 #include "ai/support/endpoint_process.h"
 #include "ai/support/redis_process.h"
 #include "cairn/ai/cache.h"
@@ -26,29 +27,8 @@ using namespace std::chrono_literals;
 using cairn::testing::EndpointProcess;
 using Clock = std::chrono::steady_clock;
 
-// What the test workflow "client.chat" runs: one chat activity with these options.
-struct ChatCall {
-  ChatAttempt attempt;
-  int max_attempts = 3;
-  int64_t initial_interval_ms = 50;
-  int64_t heartbeat_ms = 0;
-  int64_t start_to_close_ms = 30000;
-  int64_t schedule_to_close_ms = 0;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ChatCall, attempt, max_attempts,
-                                                initial_interval_ms, heartbeat_ms,
-                                                start_to_close_ms, schedule_to_close_ms)
-
-ChatResult chat_workflow(WorkflowContext& ctx, ChatCall call) {
-  ActivityOptions o;
-  o.start_to_close = std::chrono::milliseconds(call.start_to_close_ms);
-  o.schedule_to_close = std::chrono::milliseconds(call.schedule_to_close_ms);
-  o.heartbeat = std::chrono::milliseconds(call.heartbeat_ms);
-  o.retry.maximum_attempts = call.max_attempts;
-  o.retry.initial_interval = std::chrono::milliseconds(call.initial_interval_ms);
-  o.retry.backoff_coefficient = 1.0;
-  return ctx.activity<ChatResult>(kChatActivity, call.attempt, o).get();
-}
+using cairn::ai::client_testing::chat_workflow;
+using cairn::ai::client_testing::ChatCall;
 
 ChatRequest question() {
   ChatRequest r;

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ai/e2e/client_workflow.h"
 #include "ai/support/endpoint_process.h"
 #include "cairn/ai/types.h"
 #include "e2e/fixture.h"
@@ -26,17 +27,7 @@ constexpr char kKey[] = "sk-cairn-secret-9d2f4e6a1b3c5d7e";
 // Text the runs certainly store: proof that the data directory is readable as searched.
 constexpr char kMarker[] = "Zanzibar-granite-ledger";
 
-struct ChatCall {
-  ChatAttempt attempt;
-  int max_attempts = 3;
-  int64_t initial_interval_ms = 50;
-  int64_t heartbeat_ms = 0;
-  int64_t start_to_close_ms = 30000;
-  int64_t schedule_to_close_ms = 0;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ChatCall, attempt, max_attempts,
-                                                initial_interval_ms, heartbeat_ms,
-                                                start_to_close_ms, schedule_to_close_ms)
+using cairn::ai::client_testing::ChatCall;
 
 std::string read_all(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
