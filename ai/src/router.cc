@@ -7,6 +7,7 @@
 #include <cctype>
 #include <set>
 
+#include "cairn/ai/tokenizer.h"
 #include "router_validate.h"
 
 namespace cairn::ai {
@@ -20,27 +21,6 @@ using nlohmann::json;
     names += (names.empty() ? "" : ", ") + t.name;
   }
   throw ApplicationError(what + " (tiers: " + names + ")", "UnknownTier", /*non_retryable=*/true);
-}
-
-bool word_char(unsigned char c) { return std::isalnum(c) || c >= 0x80; }
-
-// Words split at punctuation and whitespace, a word in pieces of at most 4 characters, each
-// punctuation character one token.
-int64_t count_text(std::string_view s) {
-  int64_t tokens = 0;
-  size_t word = 0;
-  for (unsigned char c : s) {
-    if (word_char(c)) {
-      ++word;
-      continue;
-    }
-    tokens += static_cast<int64_t>((word + 3) / 4);
-    word = 0;
-    if (!std::isspace(c)) {
-      ++tokens;
-    }
-  }
-  return tokens + static_cast<int64_t>((word + 3) / 4);
 }
 
 }  // namespace
@@ -79,18 +59,7 @@ std::optional<Price> RouterConfig::price_for(std::string_view name) const {
 }
 
 int64_t estimate_prompt_tokens(const ChatRequest& request) {
-  int64_t tokens = 0;
-  for (const auto& m : request.messages) {
-    tokens += 4 + count_text(m.content) + count_text(m.name);
-    for (const auto& call : m.tool_calls) {
-      tokens += count_text(call.name) + count_text(call.arguments);
-    }
-  }
-  for (const auto& tool : request.tools) {
-    tokens +=
-        count_text(tool.name) + count_text(tool.description) + count_text(tool.parameters.dump());
-  }
-  return tokens;
+  return count_prompt_tokens(request);
 }
 
 Router::Router(RouterConfig config, PromptTokenCounter counter)

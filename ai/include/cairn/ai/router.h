@@ -146,9 +146,8 @@ void from_json(const nlohmann::json& j, RoutePlan& v);
 // Counts the prompt tokens of a request for routing (prompt-size rules, context windows).
 using PromptTokenCounter = std::function<int64_t(const ChatRequest&)>;
 
-// The default counter: words split at punctuation, words longer than 4 characters in 4-character
-// pieces, each punctuation character one token, 4 tokens of overhead per message, tool schemas
-// by their JSON text. Deterministic.
+// The default counter: count_prompt_tokens (cairn/ai/tokenizer.h), the rule the deterministic
+// endpoint reports as usage.prompt_tokens. Deterministic.
 int64_t estimate_prompt_tokens(const ChatRequest& request);
 
 // Plans routes and tracks endpoint cooldowns for one worker process. plan() is const and pure;
