@@ -58,9 +58,7 @@ std::optional<Price> RouterConfig::price_for(std::string_view name) const {
   return prices.find(t->model);
 }
 
-int64_t estimate_prompt_tokens(const ChatRequest& request) {
-  return count_prompt_tokens(request);
-}
+int64_t estimate_prompt_tokens(const ChatRequest& request) { return count_prompt_tokens(request); }
 
 Router::Router(RouterConfig config, PromptTokenCounter counter)
     : config_(std::move(config)), counter_(std::move(counter)) {
@@ -186,11 +184,15 @@ const EndpointConfig& Router::pick_endpoint(std::string_view tier_name, TimePoin
     earliest = std::min(earliest, until);
   }
   auto wait = std::chrono::ceil<std::chrono::milliseconds>(earliest - now);
+  // A wait longer than max_retry_after is not worth waiting for, as with a provider's long
+  // Retry-After: non-retryable, so the session falls back to the next tier at once.
+  const bool too_long = wait > config_.max_retry_after;
   ApplicationError error("tier \"" + t->name + "\": all " + std::to_string(n) +
                              " endpoint(s) are cooling down after failures; the first is free "
                              "again in " +
-                             std::to_string(wait.count()) + " ms",
-                         "TierCoolingDown");
+                             std::to_string(wait.count()) + " ms" +
+                             (too_long ? " (more than max_retry_after: fall back)" : ""),
+                         "TierCoolingDown", /*non_retryable=*/too_long);
   error.set_next_retry_delay(std::max(wait, std::chrono::milliseconds(1)));
   throw error;
 }

@@ -178,8 +178,10 @@ class Router {
 
   // An endpoint of `tier` that is not cooling down at `now`, round-robin among those.
   // Throws ApplicationError "UnknownTier" (non-retryable) for a tier not in the config, and
-  // "TierCoolingDown" (retryable, next retry delay = until the first endpoint is free) when
-  // every endpoint of the tier is cooling down. The reference lives as long as the Router.
+  // "TierCoolingDown" (next retry delay = until the first endpoint is free; retryable, or
+  // non-retryable when that is longer than config().max_retry_after, so the caller falls back
+  // at once) when every endpoint of the tier is cooling down. The reference lives as long as
+  // the Router.
   const EndpointConfig& pick_endpoint(std::string_view tier, TimePoint now);
 
   // The endpoint failed in a way that is the endpoint's fault (5xx, 429, timeout, network):
