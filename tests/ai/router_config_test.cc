@@ -79,6 +79,18 @@ TEST(RouterConfig, LoadsTheExampleFile) {
   EXPECT_EQ(c.tier_of_endpoint("standard-a"), c.tier("standard"));
 }
 
+TEST(RouterConfig, TheDocsShowTheExampleFileAsItIs) {
+  auto read = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  std::string example = read(example_config());
+  std::string docs = read(example_config().parent_path() / "../docs/router.md");
+  ASSERT_FALSE(example.empty());
+  EXPECT_NE(docs.find("```yaml\n" + example + "```"), std::string::npos)
+      << "ai/docs/router.md must quote ai/config/router.example.yaml unchanged";
+}
+
 TEST(RouterConfig, JsonWithTabsIsRead) {
   std::string json =
       "{\n\t\"default_tier\": \"a\",\n\t\"tiers\": [{\"name\": \"a\", \"model\": \"m\",\n\t\t"

@@ -114,8 +114,9 @@ RouterConfig load_router_config(const std::string& path);
 // The same from text; `source_name` names it in errors (a file name, "<inline>").
 RouterConfig parse_router_config(std::string_view text, std::string_view source_name);
 
-// Checks a config built in code by the rules above. Throws ConfigError (line 0) naming the
-// field, with `source_name` as its source.
+// Checks a config built in code by the rules above (endpoint names and models left empty are
+// derived first, as the loader and Router do). Throws ConfigError (line 0) naming the field,
+// with `source_name` as its source.
 void validate_router_config(const RouterConfig& config, std::string_view source_name = "config");
 
 // What the caller knows about a request.
