@@ -349,7 +349,9 @@ ConfigError::ConfigError(std::string source, int line, std::string field,
       field_(std::move(field)) {}
 
 void validate_router_config(const RouterConfig& config, std::string_view source_name) {
-  router_internal::validate(config, source_name, {});
+  RouterConfig normalised = config;  // endpoint names and models derived as a Router does
+  router_internal::normalise(normalised);
+  router_internal::validate(normalised, source_name, {});
 }
 
 }  // namespace cairn::ai
