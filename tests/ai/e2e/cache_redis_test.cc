@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
+#include <signal.h>
 
 #include "cairn/ai/cache.h"
 #include "tests/ai/support/redis_process.h"
@@ -278,6 +279,51 @@ TEST_F(CacheRedisTest, RedisKilledMidRunThenRestarted) {
   EXPECT_TRUE(cache.connected());
   RedisProbe probe(redis_->port());
   EXPECT_EQ(probe.config_get("maxmemory-policy"), "allkeys-lru") << "set again on reconnect";
+}
+
+TEST_F(CacheRedisTest, FrozenRedisTimesOutThenBypassesUntilItAnswers) {
+  start();
+  CacheOptions o = options_for(*redis_);
+  o.timeout = 200ms;
+  o.reconnect_backoff = 1s;  // long enough that the calls below all fall inside it
+  o.reconnect_backoff_max = 1s;
+  ResponseCache cache(o);
+  cache.put("warm", answer("warm"));
+  ASSERT_TRUE(cache.connected());
+
+  ASSERT_EQ(::kill(redis_->pid(), SIGSTOP), 0);  // accepts nothing, answers nothing
+  int computes = 0;
+  CacheOutcome outcome{};
+  auto begin = std::chrono::steady_clock::now();
+  cache.get_or_compute(
+      "warm",
+      [&] {
+        ++computes;
+        return answer("fresh");
+      },
+      &outcome);
+  EXPECT_EQ(outcome, CacheOutcome::kBypass);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s) << "bounded by the command timeout";
+  for (int i = 0; i < 20; ++i) {
+    cache.get_or_compute(
+        "warm",
+        [&] {
+          ++computes;
+          return answer("fresh");
+        },
+        &outcome);
+    EXPECT_EQ(outcome, CacheOutcome::kBypass);
+  }
+  EXPECT_EQ(computes, 21);
+  EXPECT_EQ(cache.stats().bypasses, 21);
+
+  ASSERT_EQ(::kill(redis_->pid(), SIGCONT), 0);
+  // After the backoff the cache is used again: the warm key is still there.
+  EXPECT_TRUE(eventually([&] {
+    cache.get_or_compute(
+        "warm", [&] { return answer("fresh"); }, &outcome);
+    return outcome == CacheOutcome::kHit;
+  }));
 }
 
 }  // namespace
