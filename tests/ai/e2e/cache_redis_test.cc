@@ -55,6 +55,13 @@ class RedisProbe {
     }
     return v;
   }
+  void set(const std::string& key, const std::string& value) {
+    redisReply* r = static_cast<redisReply*>(
+        redisCommand(c_, "SET %b %b", key.data(), key.size(), value.data(), value.size()));
+    if (r != nullptr) {
+      freeReplyObject(r);
+    }
+  }
   std::string config_get(const std::string& name) {
     redisReply* r = static_cast<redisReply*>(redisCommand(c_, "CONFIG GET %s", name.c_str()));
     std::string v;
@@ -149,6 +156,26 @@ TEST_F(CacheRedisTest, MissThenHitWithTtlAndLruPolicy) {
   EXPECT_EQ(s.stores, 1);
   EXPECT_EQ(s.bypasses, 0);
   EXPECT_EQ(s.errors, 0);
+}
+
+TEST_F(CacheRedisTest, UnreadableValueIsAMissAndIsOverwritten) {
+  start();
+  ResponseCache cache(options_for(*redis_));
+  RedisProbe probe(redis_->port());
+  probe.set(cache.redis_key("bad"), "{not json");
+  probe.set(cache.redis_key("old"), R"({"v": 99, "result": {}})");
+  for (const char* key : {"bad", "old"}) {
+    CacheOutcome outcome{};
+    ChatResult r = cache.get_or_compute(
+        key, [] { return answer("recomputed"); }, &outcome);
+    EXPECT_EQ(outcome, CacheOutcome::kMiss) << key;
+    EXPECT_EQ(r.response.message.content, "recomputed");
+    cache.get_or_compute(
+        key, [] { return answer("again"); }, &outcome);
+    EXPECT_EQ(outcome, CacheOutcome::kHit) << key << " was overwritten";
+  }
+  EXPECT_EQ(cache.stats().errors, 2);
+  EXPECT_EQ(cache.stats().computes, 2);
 }
 
 TEST_F(CacheRedisTest, LruPolicyLeftAloneWhenNotAsked) {
