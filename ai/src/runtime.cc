@@ -100,6 +100,17 @@ void record_embed_result([[maybe_unused]] AiMetrics* metrics,
 #endif
 }
 
+void record_call_failure([[maybe_unused]] AiMetrics* metrics,
+                         [[maybe_unused]] const std::string& tier,
+                         [[maybe_unused]] const std::string& endpoint,
+                         [[maybe_unused]] const LlmError& error) {
+#ifdef CAIRN_AI_RUNTIME_METRICS
+  if (metrics != nullptr) {
+    metrics->record_failure(tier, endpoint, error.type());
+  }
+#endif
+}
+
 }  // namespace
 
 AiRuntime::AiRuntime(RouterConfig config) : router_(std::make_unique<Router>(std::move(config))) {
@@ -216,6 +227,7 @@ ChatResult AiRuntime::call_chat(ActivityContext& ctx, const TierConfig& tier,
       router_->report_failure(endpoint.name, Clock::now(),
                               e.retry_after().value_or(milliseconds(0)));
     }
+    record_call_failure(metrics_.get(), tier.name, endpoint.name, e);
     throw;
   }
   router_->report_success(endpoint.name);
@@ -270,6 +282,7 @@ EmbedResult AiRuntime::embed(ActivityContext& ctx, const EmbedAttempt& attempt) 
         router_->report_failure(endpoint.name, Clock::now(),
                                 e.retry_after().value_or(milliseconds(0)));
       }
+      record_call_failure(metrics_.get(), tier.name, endpoint.name, e);
       throw;
     }
     router_->report_success(endpoint.name);
