@@ -408,6 +408,7 @@ Completion generate(const ChatRequest& request) {
   } else {
     c.content = answer_from_context(request, user, question);
   }
+  c.content = structured_answer(request.response_format, c.content, question);
   apply_limits(request, &c);
   c.completion_tokens = count_tokens(c.content);
   return c;

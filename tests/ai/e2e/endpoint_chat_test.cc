@@ -146,6 +146,27 @@ TEST_F(EndpointChatTest, AnswersATicketFromRetrievedChunks) {
   EXPECT_EQ(returns.find(sentence, at + 1), std::string::npos) << "repeated: " << returns;
 }
 
+TEST_F(EndpointChatTest, ResponseFormatShapesTheAnswerAsJson) {
+  json body = question("Is shipping free?");
+  body["response_format"] = {{"type", "json_object"}};
+  json content = json::parse(chat(body)["choices"][0]["message"]["content"].get<std::string>());
+  EXPECT_EQ(content, json({{"answer", "Shipping is free on orders over $50."}}));
+
+  json schema = {{"type", "object"},
+                 {"properties",
+                  {{"complexity", {{"type", "string"}, {"enum", {"low", "medium", "high"}}}},
+                   {"summary", {{"type", "string"}}},
+                   {"confident", {{"type", "boolean"}}}}},
+                 {"required", {"complexity", "summary", "confident"}}};
+  body = question("Is this a high priority shipping question?");
+  body["response_format"] = {{"type", "json_schema"},
+                             {"json_schema", {{"name", "triage"}, {"schema", schema}}}};
+  content = json::parse(chat(body)["choices"][0]["message"]["content"].get<std::string>());
+  EXPECT_EQ(content["complexity"], "high");
+  EXPECT_EQ(content["summary"], "Shipping is free on orders over $50.");
+  EXPECT_EQ(content["confident"], false);
+}
+
 TEST_F(EndpointChatTest, NoMatchingContextSaysSo) {
   json r = chat(question("Do you sell bicycles?"));
   EXPECT_EQ(r["choices"][0]["message"]["content"],
