@@ -7,6 +7,7 @@
 #include <cctype>
 #include <set>
 
+#include "cairn/ai/tokenizer.h"
 #include "router_validate.h"
 
 namespace cairn::ai {
@@ -20,27 +21,6 @@ using nlohmann::json;
     names += (names.empty() ? "" : ", ") + t.name;
   }
   throw ApplicationError(what + " (tiers: " + names + ")", "UnknownTier", /*non_retryable=*/true);
-}
-
-bool word_char(unsigned char c) { return std::isalnum(c) || c >= 0x80; }
-
-// Words split at punctuation and whitespace, a word in pieces of at most 4 characters, each
-// punctuation character one token.
-int64_t count_text(std::string_view s) {
-  int64_t tokens = 0;
-  size_t word = 0;
-  for (unsigned char c : s) {
-    if (word_char(c)) {
-      ++word;
-      continue;
-    }
-    tokens += static_cast<int64_t>((word + 3) / 4);
-    word = 0;
-    if (!std::isspace(c)) {
-      ++tokens;
-    }
-  }
-  return tokens + static_cast<int64_t>((word + 3) / 4);
 }
 
 }  // namespace
@@ -70,28 +50,15 @@ std::optional<Price> RouterConfig::price_for(std::string_view name) const {
   if (t == nullptr) {
     return std::nullopt;
   }
-  if (t->price_set || t->input_per_million != 0 || t->output_per_million != 0 ||
-      t->per_hour != 0 || t->cached_input_per_million) {
+  if (t->price_set || t->input_per_million != 0 || t->output_per_million != 0 || t->per_hour != 0 ||
+      t->cached_input_per_million) {
     return Price{t->input_per_million, t->output_per_million, t->per_hour,
                  t->cached_input_per_million};
   }
   return prices.find(t->model);
 }
 
-int64_t estimate_prompt_tokens(const ChatRequest& request) {
-  int64_t tokens = 0;
-  for (const auto& m : request.messages) {
-    tokens += 4 + count_text(m.content) + count_text(m.name);
-    for (const auto& call : m.tool_calls) {
-      tokens += count_text(call.name) + count_text(call.arguments);
-    }
-  }
-  for (const auto& tool : request.tools) {
-    tokens += count_text(tool.name) + count_text(tool.description) +
-              count_text(tool.parameters.dump());
-  }
-  return tokens;
-}
+int64_t estimate_prompt_tokens(const ChatRequest& request) { return count_prompt_tokens(request); }
 
 Router::Router(RouterConfig config, PromptTokenCounter counter)
     : config_(std::move(config)), counter_(std::move(counter)) {
@@ -189,7 +156,8 @@ RoutePlan Router::plan(const ChatRequest& request, const RouteHints& hints) cons
   if (plan.chain.empty()) {
     throw ApplicationError("route: the prompt of " + std::to_string(prompt) +
                                " tokens fits no tier of the chain from " + first + ": " +
-                               plan.reason + "; shorten the conversation or add a tier with a "
+                               plan.reason +
+                               "; shorten the conversation or add a tier with a "
                                "larger context window",
                            "ContextLengthExceeded", /*non_retryable=*/true);
   }
@@ -216,10 +184,15 @@ const EndpointConfig& Router::pick_endpoint(std::string_view tier_name, TimePoin
     earliest = std::min(earliest, until);
   }
   auto wait = std::chrono::ceil<std::chrono::milliseconds>(earliest - now);
+  // A wait longer than max_retry_after is not worth waiting for, as with a provider's long
+  // Retry-After: non-retryable, so the session falls back to the next tier at once.
+  const bool too_long = wait > config_.max_retry_after;
   ApplicationError error("tier \"" + t->name + "\": all " + std::to_string(n) +
                              " endpoint(s) are cooling down after failures; the first is free "
-                             "again in " + std::to_string(wait.count()) + " ms",
-                         "TierCoolingDown");
+                             "again in " +
+                             std::to_string(wait.count()) + " ms" +
+                             (too_long ? " (more than max_retry_after: fall back)" : ""),
+                         "TierCoolingDown", /*non_retryable=*/too_long);
   error.set_next_retry_delay(std::max(wait, std::chrono::milliseconds(1)));
   throw error;
 }
@@ -271,8 +244,8 @@ ChatRequest Router::classifier_request(const ChatRequest& request) {
 
 std::string Router::parse_classification(const ChatResponse& response) {
   static const std::pair<const char*, const char*> kWords[] = {
-      {"low", "low"},       {"easy", "low"},     {"simple", "low"},   {"medium", "medium"},
-      {"moderate", "medium"}, {"high", "high"}, {"hard", "high"},     {"complex", "high"}};
+      {"low", "low"},         {"easy", "low"},  {"simple", "low"}, {"medium", "medium"},
+      {"moderate", "medium"}, {"high", "high"}, {"hard", "high"},  {"complex", "high"}};
   std::string text;
   for (unsigned char c : response.message.content) {
     text.push_back(std::isalpha(c) ? static_cast<char>(std::tolower(c)) : ' ');
@@ -284,8 +257,8 @@ std::string Router::parse_classification(const ChatResponse& response) {
       break;
     }
     size_t end = text.find(' ', start);
-    std::string word = text.substr(start, end == std::string::npos ? std::string::npos
-                                                                   : end - start);
+    std::string word =
+        text.substr(start, end == std::string::npos ? std::string::npos : end - start);
     for (const auto& [w, level] : kWords) {
       if (word == w) {
         return level;

@@ -1,11 +1,12 @@
 // Router config loading: the example file, YAML and JSON forms, and every refusal with its
 // line and field.
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "cairn/ai/router.h"
 
@@ -76,6 +77,18 @@ TEST(RouterConfig, LoadsTheExampleFile) {
   EXPECT_EQ(c.prices.find("gpt-4o")->input_per_million, 2'500'000);  // defaults kept
   EXPECT_EQ(c.price_for("self-hosted")->per_hour, 800'000);
   EXPECT_EQ(c.tier_of_endpoint("standard-a"), c.tier("standard"));
+}
+
+TEST(RouterConfig, TheDocsShowTheExampleFileAsItIs) {
+  auto read = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  std::string example = read(example_config());
+  std::string docs = read(example_config().parent_path() / "../docs/router.md");
+  ASSERT_FALSE(example.empty());
+  EXPECT_NE(docs.find("```yaml\n" + example + "```"), std::string::npos)
+      << "ai/docs/router.md must quote ai/config/router.example.yaml unchanged";
 }
 
 TEST(RouterConfig, JsonWithTabsIsRead) {
@@ -170,7 +183,7 @@ TEST_P(RouterConfigRefusal, NamesFieldAndProblem) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Rules, RouterConfigRefusal,
+    RouterConfig, RouterConfigRefusal,
     ::testing::Values(
         Refusal{"- name: standard", "- name: economy", "tiers[1].name", "duplicate tier name"},
         Refusal{"default_tier: economy", "default_tier: nope", "default_tier",
@@ -186,12 +199,12 @@ INSTANTIATE_TEST_SUITE_P(
                 "tiers[0].endpoints[0].base_url", "bad port"},
         Refusal{"http://127.0.0.1:9001/v1", "http://user:hunter2@127.0.0.1:9001/v1",
                 "tiers[0].endpoints[0].base_url", "must not carry credentials"},
-        Refusal{"input_per_million: 0.25", "input_per_million: -0.25",
-                "tiers[0].input_per_million", "must not be negative"},
+        Refusal{"input_per_million: 0.25", "input_per_million: -0.25", "tiers[0].input_per_million",
+                "must not be negative"},
         Refusal{"input_per_million: 0.25", "input_per_million: 0.1234567",
                 "tiers[0].input_per_million", "at most 6 decimals"},
-        Refusal{"input_per_million: 0.25", "input_per_million: cheap",
-                "tiers[0].input_per_million", "expected a price in dollars"},
+        Refusal{"input_per_million: 0.25", "input_per_million: cheap", "tiers[0].input_per_million",
+                "expected a price in dollars"},
         Refusal{"default_tier: economy", "default_tier: economy\nmax_attempts: 0", "max_attempts",
                 "max_attempts must be at least 1"},
         Refusal{"default_tier: economy", "default_tier: economy\ncooldown: 30", "cooldown",
@@ -249,6 +262,48 @@ TEST(RouterConfig, PriceSetMeansFreeNotUnpriced) {
   EXPECT_EQ(c.price_for("standard")->per_hour, 0);
   c.tiers[1].price_set = false;
   EXPECT_FALSE(c.price_for("standard").has_value());  // m-large is in no table
+}
+
+}  // namespace
+}  // namespace cairn::ai
+
+namespace cairn::ai {
+namespace {
+
+// Any damage to a config is a ConfigError with a line, never another exception: every prefix
+// of the example file, and the example with each line replaced by something else.
+TEST(RouterConfig, DamagedConfigsAreConfigErrors) {
+  std::ifstream in(example_config());
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(text.empty());
+  auto check = [](const std::string& t) {
+    try {
+      parse_router_config(t, "damaged.yaml");
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("damaged.yaml", 0), 0u) << e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "not a ConfigError: " << e.what() << "\nfor:\n" << t;
+    }
+  };
+  for (size_t n = 0; n < text.size(); n += 5) {
+    check(text.substr(0, n));
+  }
+  std::vector<std::string> lines;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    lines.push_back(text.substr(at, end - at));
+    at = end == std::string::npos ? text.size() : end + 1;
+  }
+  for (const char* replacement : {"  - [1, 2]", "tiers: 3", "    endpoints: {a: b}", "  x: {",
+                                  "    fallback: {a: 1}", "    model: [a]"}) {
+    for (size_t i = 0; i < lines.size(); ++i) {
+      std::string t;
+      for (size_t j = 0; j < lines.size(); ++j) {
+        t += (j == i ? std::string(replacement) : lines[j]) + "\n";
+      }
+      check(t);
+    }
+  }
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // Routing decisions: forced tier, declared complexity, prompt size, classifier, the context
 // window filter, fallback chain order and its bound.
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "cairn/ai/router.h"
 
@@ -146,8 +146,8 @@ TEST(RouterPlan, ClassifierMarksThePlan) {
 
 TEST(RouterPlan, ClassifierRequestAndAnswer) {
   ChatRequest r;
-  r.messages = {Message{"system", "be nice"}, Message{"user", "first"},
-                Message{"assistant", "ok"}, Message{"user", "prove the theorem"}};
+  r.messages = {Message{"system", "be nice"}, Message{"user", "first"}, Message{"assistant", "ok"},
+                Message{"user", "prove the theorem"}};
   ChatRequest c = Router::classifier_request(r);
   ASSERT_EQ(c.messages.size(), 2u);
   EXPECT_EQ(c.messages[1].content, "prove the theorem");
@@ -175,11 +175,12 @@ TEST(RouterPlan, DeterministicAndRecordable) {
   EXPECT_EQ(nlohmann::json(h).get<RouteHints>(), h);
 }
 
-TEST(RouterPlan, EstimateCountsWordsPiecesAndPunctuation) {
+TEST(RouterPlan, DefaultCounterIsTheEndpointsTokenRule) {
   ChatRequest r;
   r.messages = {Message{"user", "hi, internationalization!"}};
-  // 4 overhead + "hi" 1 + "," 1 + 20 letters in 5 pieces + "!" 1.
-  EXPECT_EQ(estimate_prompt_tokens(r), 4 + 1 + 1 + 5 + 1);
+  // 3 reply + 4 per message + "hi" 1 + "," 1 + 20 letters in 5 pieces + "!" 1.
+  EXPECT_EQ(estimate_prompt_tokens(r), 3 + 4 + 1 + 1 + 5 + 1);
+  EXPECT_EQ(Router(config()).prompt_tokens(r), estimate_prompt_tokens(r));
 }
 
 TEST(RouterPlan, InvalidConfigIsRefusedByTheRouter) {
