@@ -130,6 +130,9 @@ TEST_F(BudgetCostTest, ListFindsTheExpensiveRunByCostMicros) {
   EXPECT_EQ(listed.output.find("cheap-run"), std::string::npos) << listed.output;
   Run all_costed = ctl({"workflow", "list", "-q", "CostMicros > 0", "-o", "json"});
   EXPECT_NE(all_costed.output.find("cheap-run"), std::string::npos) << all_costed.output;
+  Run alerted = ctl({"workflow", "list", "-q", "CostAlert = true", "-o", "json"});
+  EXPECT_NE(alerted.output.find("costly-run"), std::string::npos) << alerted.output;
+  EXPECT_EQ(alerted.output.find("cheap-run"), std::string::npos) << alerted.output;
 }
 
 TEST_F(BudgetCostTest, ARunBudgetRefusesTheCallThatWouldPassIt) {

@@ -14,6 +14,7 @@
 
 #include "cairn/ai/budget.h"
 #include "cairn/ai/cost.h"
+#include "cairn/ai/metrics.h"
 #include "cairn/ai/pricing.h"
 #include "e2e/ctl_fixture.h"
 
@@ -57,7 +58,6 @@ class BudgetTest : public CtlTest {
   static constexpr char kQueue[] = "budget-e2e";
 
  protected:
-
   // $0.10 at most and exactly, on gpt-4o ($2.50 / $10 per 1M): 4,000 prompt + 9,000 completion.
   static CallSpec dime_call(const std::string& scope) {
     CallSpec s;
@@ -75,7 +75,7 @@ class BudgetTest : public CtlTest {
     wo.max_cached_workflows = cache;
     workers_.push_back(std::make_unique<Worker>(*client_, wo));
     Worker& w = *workers_.back();
-    ai::register_budget_activities(w, *client_);
+    ai::register_budget_activities(w, *client_, metrics_);
     register_model_call(w);
     w.register_workflow("test.budgeted", [](WorkflowContext& ctx, const CallSpec& spec) {
       return budgeted(ctx, spec);
@@ -178,6 +178,7 @@ class BudgetTest : public CtlTest {
     ai::register_cost_search_attributes(*client_);  // the test workflow records its cost
   }
 
+  std::shared_ptr<ai::AiMetrics> metrics_ = std::make_shared<ai::AiMetrics>();
   Gate* gate_ = nullptr;
   std::atomic<int> model_calls_{0};
   std::atomic<int> alerts_run_{0};

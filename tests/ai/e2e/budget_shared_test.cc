@@ -76,6 +76,7 @@ TEST_F(BudgetSharedTest, TwentyConcurrentRunsAdmitExactlyTenDimesOfADollar) {
   EXPECT_EQ(s.open, 0);
   EXPECT_EQ(s.settled, 10);
   EXPECT_EQ(model_calls_.load(), 10) << "a refused run must never reach the model";
+  EXPECT_EQ(metrics_->budget_rejections("team-a/2026-12"), 10);
 }
 
 TEST_F(BudgetSharedTest, NoOvershootAcrossAServerKillAndRestart) {
