@@ -1,0 +1,177 @@
+#include "cairn/ai/tokenizer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_set>
+
+namespace cairn::ai {
+namespace {
+
+bool is_word_byte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+bool is_space(unsigned char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+// FNV-1a, 64 bit: stable across platforms and runs (std::hash is neither).
+uint64_t fnv1a(std::string_view s, uint64_t seed = 14695981039346656037ull) {
+  uint64_t h = seed;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+void add_feature(std::vector<float>& v, std::string_view feature, float weight) {
+  uint64_t h = fnv1a(feature);
+  size_t index = static_cast<size_t>(h % v.size());
+  // The sign bit is taken from high bits, independent of the index: collisions then cancel
+  // on average instead of piling up.
+  float sign = ((h >> 63) & 1u) != 0 ? -1.0f : 1.0f;
+  v[index] += sign * weight;
+}
+
+// A crude stem ("refunds", "refunded" → "refund") so word forms share a feature.
+std::string stem(const std::string& w) {
+  for (const char* suffix : {"ing", "ed", "es", "s"}) {
+    size_t n = std::char_traits<char>::length(suffix);
+    if (w.size() > n + 2 && w.compare(w.size() - n, n, suffix) == 0) {
+      return w.substr(0, w.size() - n);
+    }
+  }
+  return w;
+}
+
+}  // namespace
+
+int64_t count_tokens(std::string_view text) {
+  int64_t tokens = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (is_space(c)) {
+      ++i;
+    } else if (is_word_byte(c)) {
+      size_t start = i;
+      while (i < text.size() && is_word_byte(static_cast<unsigned char>(text[i]))) {
+        ++i;
+      }
+      tokens += static_cast<int64_t>((i - start + 3) / 4);
+    } else {
+      ++tokens;
+      ++i;
+    }
+  }
+  return tokens;
+}
+
+std::vector<std::string_view> token_pieces(std::string_view text) {
+  std::vector<std::string_view> pieces;
+  size_t start = 0;  // where the current piece begins (its leading whitespace included)
+  size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (is_space(c)) {
+      ++i;
+      continue;
+    }
+    size_t end = i + 1;
+    if (is_word_byte(c)) {
+      size_t run_end = i;
+      while (run_end < text.size() && is_word_byte(static_cast<unsigned char>(text[run_end]))) {
+        ++run_end;
+      }
+      end = std::min(run_end, i + 4);
+    }
+    pieces.push_back(text.substr(start, end - start));
+    start = end;
+    i = end;
+  }
+  if (start < text.size()) {
+    if (pieces.empty()) {
+      pieces.push_back(text.substr(start));
+    } else {
+      std::string_view last = pieces.back();
+      pieces.back() = text.substr(last.data() - text.data());
+    }
+  }
+  return pieces;
+}
+
+int64_t count_prompt_tokens(const ChatRequest& request) {
+  int64_t tokens = kTokensPerReply;
+  for (const Message& m : request.messages) {
+    tokens += kTokensPerMessage + count_tokens(m.content) + count_tokens(m.name);
+    for (const ToolCall& call : m.tool_calls) {
+      tokens += count_tokens(call.name) + count_tokens(call.arguments);
+    }
+  }
+  for (const ToolSpec& tool : request.tools) {
+    tokens += count_tokens(tool.name) + count_tokens(tool.description) +
+              count_tokens(tool.parameters.dump());
+  }
+  return tokens;
+}
+
+std::vector<std::string> words(std::string_view text) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!is_word_byte(static_cast<unsigned char>(text[i]))) {
+      ++i;
+      continue;
+    }
+    std::string word;
+    while (i < text.size() && is_word_byte(static_cast<unsigned char>(text[i]))) {
+      char c = text[i++];
+      word.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+    }
+    out.push_back(std::move(word));
+  }
+  return out;
+}
+
+bool is_stop_word(std::string_view word) {
+  static const std::unordered_set<std::string_view> kStop = {
+      "a",    "an",    "and",   "are",  "as",   "at",    "be",     "been", "but",    "by",
+      "can",  "could", "did",   "do",   "does", "for",   "from",   "had",  "has",    "have",
+      "how",  "i",     "if",    "in",   "into", "is",    "it",     "its",  "me",     "my",
+      "no",   "not",   "of",    "on",   "or",   "our",   "please", "s",    "should", "so",
+      "that", "the",   "their", "them", "then", "there", "these",  "they", "this",   "to",
+      "was",  "we",    "were",  "what", "when", "where", "which",  "who",  "why",    "will",
+      "with", "would", "you",   "your", "am",   "any",   "about",  "all",  "also",   "t",
+      "than", "too",   "very",  "just", "get",  "got",   "us",     "he",   "she",    "his",
+      "her",  "him",   "yes",   "one",  "some", "such",  "only",   "own",  "same",   "each"};
+  return kStop.count(word) != 0;
+}
+
+std::vector<float> hashed_embedding(std::string_view text, size_t dim) {
+  std::vector<float> v(dim == 0 ? 1 : dim, 0.0f);
+  for (const std::string& word : words(text)) {
+    if (is_stop_word(word)) {
+      continue;
+    }
+    add_feature(v, "w:" + stem(word), 1.0f);
+    // Trigrams of the padded word: "refund" and "refunds" share most of them.
+    std::string padded = "^" + word + "$";
+    for (size_t i = 0; i + 3 <= padded.size(); ++i) {
+      add_feature(v, "t:" + padded.substr(i, 3), 0.35f);
+    }
+  }
+  double norm = 0;
+  for (float x : v) {
+    norm += static_cast<double>(x) * x;
+  }
+  if (norm > 0) {
+    auto inv = static_cast<float>(1.0 / std::sqrt(norm));
+    for (float& x : v) {
+      x *= inv;
+    }
+  }
+  return v;
+}
+
+}  // namespace cairn::ai
