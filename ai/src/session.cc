@@ -148,8 +148,9 @@ ChatResult Session::call_chain(ChatRequest& request, const RouteDecision& decisi
   while (true) {
     const PlannedTier& tier = decision.tiers[i];
     std::string key = si::reservation_key(ctx_->info().run_id, options_.name, call, i);
+    const bool last = !si::next_tier(decision, i, false).has_value();
     try {
-      return call_tier(request, tier, key, cost_limit);
+      return call_tier(request, tier, key, cost_limit, last);
     } catch (const ActivityError& e) {
       if (e.activity_type() != kChatActivity) {
         throw;  // a budget activity failed: not the tier's fault
@@ -192,7 +193,7 @@ void Session::check_budgets(const PlannedTier& tier, Micros cost_limit) const {
 }
 
 ChatResult Session::call_tier(const ChatRequest& request, const PlannedTier& tier,
-                              const std::string& key, Micros cost_limit) {
+                              const std::string& key, Micros cost_limit, bool last) {
   check_budgets(tier, cost_limit);
   const bool shared = !options_.budget_scope.empty();
   if (shared) {
@@ -208,9 +209,18 @@ ChatResult Session::call_tier(const ChatRequest& request, const PlannedTier& tie
   attempt.use_cache = options_.use_cache;
   attempt.cache_namespace = ctx_->info().namespace_;
   attempt.prompt_version = options_.prompt_version;
+  ActivityOptions options = options_.chat_activity;
+  if (!last) {
+    // A tier whose every endpoint is cooling down is failing for every workflow of the worker:
+    // with a tier left to try, move on at once instead of waiting out the cooldown.
+    auto& types = options.retry.non_retryable_error_types;
+    if (std::find(types.begin(), types.end(), "TierCoolingDown") == types.end()) {
+      types.push_back("TierCoolingDown");
+    }
+  }
   ChatResult result;
   try {
-    result = ctx_->activity<ChatResult>(kChatActivity, attempt, options_.chat_activity).get();
+    result = ctx_->activity<ChatResult>(kChatActivity, attempt, options).get();
   } catch (...) {
     if (shared) {
       // Released even when the run is being canceled: the reservation must not outlive it.

@@ -183,6 +183,9 @@ FailureVerdict classify_failure(const std::string& cause_type, v1::RetryState re
   if (cause_type == "RateLimited") {
     return {true, "rate_limited", false};
   }
+  if (cause_type == "TierCoolingDown") {
+    return {true, "cooling_down", false};
+  }
   if (cause_type == "InsufficientQuota") {
     return {true, "insufficient_quota", false};
   }

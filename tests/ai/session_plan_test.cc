@@ -155,13 +155,14 @@ TEST(SessionPlan, FallbackRules) {
   using v1::RETRY_STATE_NON_RETRYABLE_FAILURE;
   using v1::RETRY_STATE_TIMEOUT;
   // Exhausted retries of a retryable error: next tier.
-  for (std::string type :
-       {"ServerError", "Timeout", "NetworkError", "Conflict", "TierCoolingDown"}) {
+  for (std::string type : {"ServerError", "Timeout", "NetworkError", "Conflict"}) {
     FailureVerdict v = classify_failure(type, RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED, false);
     EXPECT_TRUE(v.fall_back) << type;
     EXPECT_EQ(v.reason, "exhausted") << type;
   }
   EXPECT_EQ(classify_failure("", RETRY_STATE_TIMEOUT, false).reason, "timeout");
+  EXPECT_EQ(classify_failure("TierCoolingDown", RETRY_STATE_NON_RETRYABLE_FAILURE, false).reason,
+            "cooling_down");
   EXPECT_EQ(classify_failure("RateLimited", RETRY_STATE_NON_RETRYABLE_FAILURE, false).reason,
             "rate_limited");
   EXPECT_EQ(classify_failure("ContentFiltered", RETRY_STATE_NON_RETRYABLE_FAILURE, false).reason,

@@ -30,6 +30,7 @@ class Worker;
 namespace cairn::ai {
 
 class AiRuntime;
+class VectorRegistry;
 
 // Names recorded in histories: never rename.
 inline constexpr char kRouteActivity[] = "cairn.ai.route";
@@ -136,7 +137,8 @@ class Session {
   // shared budget (key "<run id>/<name>/<call>/<tier index>": a replay reserves nothing new),
   // runs "cairn.ai.chat" on that tier, settles the actual cost (or releases the reservation when
   // the call failed) and records the cost. Falls back to the next tier when a tier's retries
-  // are exhausted (or it timed out), on ContentFiltered, on a Retry-After too long to wait
+  // are exhausted (or it timed out), when all its endpoints are cooling down (TierCoolingDown
+  // is not retried while a tier is left to try), on ContentFiltered, on a Retry-After too long to wait
   // (RateLimited, non-retryable), on InsufficientQuota / NotFound / TierCoolingDown /
   // StreamInterrupted, and on ContextLengthExceeded (to the next tier with a larger context
   // window). Message contents above the worker's blob threshold travel by reference.
@@ -178,7 +180,7 @@ class Session {
   RouteDecision route(ChatRequest& request, const RouteHints& hints);
   ChatResult call_chain(ChatRequest& request, const RouteDecision& decision, Micros cost_limit);
   ChatResult call_tier(const ChatRequest& request, const PlannedTier& tier, const std::string& key,
-                       Micros cost_limit);
+                       Micros cost_limit, bool last);
   void check_budgets(const PlannedTier& tier, Micros cost_limit) const;
 
   WorkflowContext* ctx_;
@@ -195,9 +197,15 @@ class Session {
 void register_session_activities(Worker& worker, AiRuntime& runtime);
 
 // The one line a worker using the AI batteries writes: registers the runtime's activities
-// ("cairn.ai.chat", "cairn.ai.embed"), this area's, the budget ledger and its activities, and
-// the ingestion workflow. `client` and `runtime` must outlive the worker. REQUIRES: before
-// worker.start().
+// ("cairn.ai.chat", "cairn.ai.embed"), this area's (register_session_activities), the budget
+// ledger workflow and its activities (register_budget_activities), the approval webhook
+// activity (register_approval_activities; approval waits are timed in the runtime's metrics)
+// and the ingestion workflow "cairn.ai.ingest". `client` and `runtime` must outlive the
+// worker. REQUIRES: before worker.start().
 void register_all(Worker& worker, Client& client, AiRuntime& runtime);
+
+// The same, plus the vector activities over `vectors` ("cairn.ai.vector.*", the query activity
+// embedding through the runtime). `vectors` must outlive the worker.
+void register_all(Worker& worker, Client& client, AiRuntime& runtime, VectorRegistry& vectors);
 
 }  // namespace cairn::ai
