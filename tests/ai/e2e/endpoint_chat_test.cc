@@ -83,6 +83,39 @@ TEST_F(EndpointChatTest, SameRequestSameAnswer) {
   EXPECT_EQ(a["choices"][0]["message"]["content"], "Shipping is free on orders over $50.");
 }
 
+TEST_F(EndpointChatTest, AnswersATicketFromRetrievedChunks) {
+  // As the support agent sends it: instructions, retrieved chunks with source tags (two
+  // overlapping, one cut mid-sentence), and a ticket whose question follows the customer's
+  // own story.
+  std::string context =
+      "You are a support agent for Acme. Answer the customer using only the context below.\n"
+      "Context:\n"
+      "[refunds.md#0] # Refund policy\n"
+      "Refunds are issued to the original payment method within 5 business days after we "
+      "receive the returned item. Items must be returned within 30 days of delivery.\n"
+      "[refunds.md#1] Items must be returned within 30 days of delivery. Shipping costs are "
+      "not refundable unless the item arrived damaged.\n"
+      "[shipping.md#0] Standard shipping takes 3 to 5 business days. Express shipping "
+      "delivers the next\n"
+      "[account.md#0] To reset your password, click Forgot password on the login page.";
+  auto ask = [&](const std::string& ticket) {
+    json body = {{"temperature", 0},
+                 {"messages", json::array({{{"role", "system"}, {"content", context}},
+                                           {{"role", "user"}, {"content", ticket}}})}};
+    return chat(body)["choices"][0]["message"]["content"].get<std::string>();
+  };
+  EXPECT_EQ(ask("Hi, I ordered a blender last week and my refund has not arrived. How long do "
+                "refunds take?"),
+            "Refunds are issued to the original payment method within 5 business days after we "
+            "receive the returned item.");
+  EXPECT_EQ(ask("How long does shipping take?"), "Standard shipping takes 3 to 5 business days.");
+  std::string returns = ask("Until when can items be returned?");
+  std::string sentence = "Items must be returned within 30 days of delivery.";
+  size_t at = returns.find(sentence);
+  ASSERT_NE(at, std::string::npos) << returns;
+  EXPECT_EQ(returns.find(sentence, at + 1), std::string::npos) << "repeated: " << returns;
+}
+
 TEST_F(EndpointChatTest, NoMatchingContextSaysSo) {
   json r = chat(question("Do you sell bicycles?"));
   EXPECT_EQ(r["choices"][0]["message"]["content"],

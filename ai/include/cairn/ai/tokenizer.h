@@ -41,6 +41,10 @@ int64_t count_prompt_tokens(const ChatRequest& request);
 // matches questions to sentences with.
 std::vector<std::string> words(std::string_view text);
 
+// A light English stem, so word forms meet: "refunds" → "refund", "policies" → "policy",
+// "shipping" → "ship", "issued" → "issue", "takes" → "take". `word` is lowercase.
+std::string stem_word(std::string_view word);
+
 // True for a common English function word ("the", "is", "how", ...), which carries no topic:
 // left out of embeddings and of the endpoint's question matching. `word` is lowercase.
 bool is_stop_word(std::string_view word);
