@@ -3,6 +3,7 @@
 #include <iostream>
 #include <map>
 
+#include "cli/ai_usage.h"
 #include "proto/enum_names.h"
 
 namespace cairnctl {
@@ -67,7 +68,7 @@ int describe(const Globals& g, const Target& t) {
   cairn::Client client = connect(g);
   v1::DescribeWorkflowExecutionResponse d = client.handle(t.workflow_id, t.run_id).describe();
   if (g.json()) {
-    std::cout << to_json(d) << "\n";
+    std::cout << with_ai_usage(client, d, to_json(d)) << "\n";
     return 0;
   }
   const auto& info = d.workflow_execution_info();
@@ -122,6 +123,7 @@ int describe(const Globals& g, const Target& t) {
   if (d.pending_timers_size() > 0) {
     std::cout << "pending timers: " << d.pending_timers_size() << "\n";
   }
+  print_ai_usage_section(client, d);
   return 0;
 }
 

@@ -16,6 +16,8 @@
 
 #include "cairn/client.h"
 #include "cairn/errors.h"
+#include "cli/ai_usage.h"
+#include "cli/approval.h"
 #include "cli/common.h"
 #include "cli/flags.h"
 #include "proto/status.h"
@@ -153,6 +155,8 @@ int main(int argc, char** argv) {
 
   add_visibility_commands(app, *wf, *ns, g, action);
   add_admin_commands(app, *wf, g, action);
+  add_ai_usage_commands(*wf, g, action);
+  add_approval_commands(app, g, action);
 
   try {
     app.parse(argc, argv);

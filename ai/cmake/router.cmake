@@ -5,3 +5,6 @@ target_sources(cairn_ai PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/src/router.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/router_config.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/router_validate.cc)
+target_sources(cairn_ai PRIVATE
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/cache.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/cache_key.cc)

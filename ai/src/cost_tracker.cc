@@ -137,10 +137,15 @@ UsageReport usage_from_history(const std::vector<v1::HistoryEvent>& events, int6
       continue;
     }
     try {
+      // The recorded form is a JSON object; anything else was not written by these activities.
+      json j = from_payloads<json>(done.result());
+      if (!j.is_object()) {
+        throw PayloadError("not a JSON object");
+      }
       if (it->second == kChatActivity) {
-        report.add(from_payloads<ChatResult>(done.result()));
+        report.add(j.get<ChatResult>());
       } else {
-        report.add(from_payloads<EmbedResult>(done.result()));
+        report.add(j.get<EmbedResult>());
       }
     } catch (const std::exception&) {
       if (unreadable != nullptr) {

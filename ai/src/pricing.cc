@@ -13,9 +13,9 @@ namespace {
 
 using Wide = __int128;
 
-constexpr Wide kDenominator = 18'000'000;    // lcm of the two below
-constexpr Wide kTokenScale = 18;             // 18·10^6 / 10^6
-constexpr Wide kHourScale = 5;               // 18·10^6 / 3.6·10^6
+constexpr Wide kDenominator = 18'000'000;  // lcm of the two below
+constexpr Wide kTokenScale = 18;           // 18·10^6 / 10^6
+constexpr Wide kHourScale = 5;             // 18·10^6 / 3.6·10^6
 constexpr Micros kPerDollar = kMicrosPerDollar;
 
 // Counts and prices are clamped to [0, 2^50] so that no product or sum below can overflow 128
@@ -122,8 +122,9 @@ Micros max_cost(const Price& price, int64_t max_prompt_tokens, int64_t max_compl
                 int64_t max_duration_ms) {
   const Micros input = std::max(price.input_per_million,
                                 price.cached_input_per_million.value_or(price.input_per_million));
-  Wide token_part = Wide(non_negative(max_prompt_tokens)) * non_negative(input) +
-                    Wide(non_negative(max_completion_tokens)) * non_negative(price.output_per_million);
+  Wide token_part =
+      Wide(non_negative(max_prompt_tokens)) * non_negative(input) +
+      Wide(non_negative(max_completion_tokens)) * non_negative(price.output_per_million);
   Wide time_part = Wide(non_negative(max_duration_ms)) * non_negative(price.per_hour);
   return ceil_to_micros(token_part * kTokenScale + time_part * kHourScale);
 }

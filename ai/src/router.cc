@@ -70,8 +70,8 @@ std::optional<Price> RouterConfig::price_for(std::string_view name) const {
   if (t == nullptr) {
     return std::nullopt;
   }
-  if (t->price_set || t->input_per_million != 0 || t->output_per_million != 0 ||
-      t->per_hour != 0 || t->cached_input_per_million) {
+  if (t->price_set || t->input_per_million != 0 || t->output_per_million != 0 || t->per_hour != 0 ||
+      t->cached_input_per_million) {
     return Price{t->input_per_million, t->output_per_million, t->per_hour,
                  t->cached_input_per_million};
   }
@@ -87,8 +87,8 @@ int64_t estimate_prompt_tokens(const ChatRequest& request) {
     }
   }
   for (const auto& tool : request.tools) {
-    tokens += count_text(tool.name) + count_text(tool.description) +
-              count_text(tool.parameters.dump());
+    tokens +=
+        count_text(tool.name) + count_text(tool.description) + count_text(tool.parameters.dump());
   }
   return tokens;
 }
@@ -189,7 +189,8 @@ RoutePlan Router::plan(const ChatRequest& request, const RouteHints& hints) cons
   if (plan.chain.empty()) {
     throw ApplicationError("route: the prompt of " + std::to_string(prompt) +
                                " tokens fits no tier of the chain from " + first + ": " +
-                               plan.reason + "; shorten the conversation or add a tier with a "
+                               plan.reason +
+                               "; shorten the conversation or add a tier with a "
                                "larger context window",
                            "ContextLengthExceeded", /*non_retryable=*/true);
   }
@@ -218,7 +219,8 @@ const EndpointConfig& Router::pick_endpoint(std::string_view tier_name, TimePoin
   auto wait = std::chrono::ceil<std::chrono::milliseconds>(earliest - now);
   ApplicationError error("tier \"" + t->name + "\": all " + std::to_string(n) +
                              " endpoint(s) are cooling down after failures; the first is free "
-                             "again in " + std::to_string(wait.count()) + " ms",
+                             "again in " +
+                             std::to_string(wait.count()) + " ms",
                          "TierCoolingDown");
   error.set_next_retry_delay(std::max(wait, std::chrono::milliseconds(1)));
   throw error;
@@ -271,8 +273,8 @@ ChatRequest Router::classifier_request(const ChatRequest& request) {
 
 std::string Router::parse_classification(const ChatResponse& response) {
   static const std::pair<const char*, const char*> kWords[] = {
-      {"low", "low"},       {"easy", "low"},     {"simple", "low"},   {"medium", "medium"},
-      {"moderate", "medium"}, {"high", "high"}, {"hard", "high"},     {"complex", "high"}};
+      {"low", "low"},         {"easy", "low"},  {"simple", "low"}, {"medium", "medium"},
+      {"moderate", "medium"}, {"high", "high"}, {"hard", "high"},  {"complex", "high"}};
   std::string text;
   for (unsigned char c : response.message.content) {
     text.push_back(std::isalpha(c) ? static_cast<char>(std::tolower(c)) : ' ');
@@ -284,8 +286,8 @@ std::string Router::parse_classification(const ChatResponse& response) {
       break;
     }
     size_t end = text.find(' ', start);
-    std::string word = text.substr(start, end == std::string::npos ? std::string::npos
-                                                                   : end - start);
+    std::string word =
+        text.substr(start, end == std::string::npos ? std::string::npos : end - start);
     for (const auto& [w, level] : kWords) {
       if (word == w) {
         return level;

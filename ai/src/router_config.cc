@@ -2,14 +2,14 @@
 // field is checked for its type as it is read, unknown fields are refused (a typo must not be
 // ignored silently), and each field's source line is kept for the validator's errors.
 // Money is read as exact decimal dollars ("0.25", "$3") into micro-dollars: never a float.
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
+
+#include <yaml-cpp/yaml.h>
 
 #include "router_validate.h"
 
@@ -34,8 +34,9 @@ class Parser {
                         "the config must be a mapping with tiers:, default_tier:, ...");
     }
     RouterConfig config;
-    check_keys(root, "", {"tiers", "default_tier", "embedding_tier", "rules", "max_attempts",
-                          "cooldown", "max_retry_after", "blob_threshold_bytes", "prices"});
+    check_keys(root, "",
+               {"tiers", "default_tier", "embedding_tier", "rules", "max_attempts", "cooldown",
+                "max_retry_after", "blob_threshold_bytes", "prices"});
     for (auto it = root.begin(); it != root.end(); ++it) {
       const std::string key = it->first.Scalar();
       const YAML::Node& v = it->second;
@@ -135,8 +136,11 @@ class Parser {
     size_t unit_at = s.find_first_not_of("0123456789.");
     std::string number = s.substr(0, unit_at);
     std::string unit = unit_at == std::string::npos ? "" : s.substr(unit_at);
-    int64_t scale = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000
-                  : unit == "h" ? 3600000 : 0;
+    int64_t scale = unit == "ms"  ? 1
+                    : unit == "s" ? 1000
+                    : unit == "m" ? 60000
+                    : unit == "h" ? 3600000
+                                  : 0;
     int64_t whole = 0;
     int64_t frac = 0;
     int64_t frac_scale = 1;
@@ -181,8 +185,9 @@ class Parser {
     };
     if (!n.IsScalar() || whole.empty() || whole.size() > 12 || !digits(whole) || !digits(frac) ||
         (dot != std::string::npos && frac.empty())) {
-      fail(n, field, "expected a price in dollars, such as 0.25 or 3 (got \"" +
-                         (n.IsScalar() ? n.Scalar() : std::string()) + "\")");
+      fail(n, field,
+           "expected a price in dollars, such as 0.25 or 3 (got \"" +
+               (n.IsScalar() ? n.Scalar() : std::string()) + "\")");
     }
     if (frac.size() > 6) {
       fail(n, field, "a price has at most 6 decimals (whole micro-dollars)");
@@ -200,10 +205,11 @@ class Parser {
       fail(n, field, "expected a list of names");
     }
     std::vector<std::string> out;
-    for (size_t i = 0; i < n.size(); ++i) {
+    size_t i = 0;
+    for (auto it = n.begin(); it != n.end(); ++it, ++i) {
       const std::string f = field + "[" + std::to_string(i) + "]";
-      mark(f, n[i]);
-      out.push_back(str(n[i], f));
+      mark(f, *it);
+      out.push_back(str(*it, f));
     }
     return out;
   }
@@ -212,16 +218,18 @@ class Parser {
     if (!n.IsSequence()) {
       fail(n, "tiers", "expected a list of tiers (- name: economy ...)");
     }
-    for (size_t i = 0; i < n.size(); ++i) {
+    size_t i = 0;
+    for (auto item = n.begin(); item != n.end(); ++item, ++i) {
       const std::string f = "tiers[" + std::to_string(i) + "]";
-      const YAML::Node& t = n[i];
+      const YAML::Node t = *item;
       mark(f, t);
       if (!t.IsMap()) {
         fail(t, f, "expected a tier (name:, model:, endpoints:, ...)");
       }
-      check_keys(t, f, {"name", "model", "endpoints", "input_per_million", "output_per_million",
-                        "cached_input_per_million", "per_hour", "context_window",
-                        "max_output_tokens", "fallback"});
+      check_keys(t, f,
+                 {"name", "model", "endpoints", "input_per_million", "output_per_million",
+                  "cached_input_per_million", "per_hour", "context_window", "max_output_tokens",
+                  "fallback"});
       TierConfig tier;
       for (auto it = t.begin(); it != t.end(); ++it) {
         const std::string key = it->first.Scalar();
@@ -262,15 +270,17 @@ class Parser {
     if (!n.IsSequence()) {
       fail(n, field, "expected a list of endpoints (- base_url: http://...)");
     }
-    for (size_t j = 0; j < n.size(); ++j) {
+    size_t j = 0;
+    for (auto item = n.begin(); item != n.end(); ++item, ++j) {
       const std::string f = field + "[" + std::to_string(j) + "]";
-      const YAML::Node& e = n[j];
+      const YAML::Node e = *item;
       mark(f, e);
       if (!e.IsMap()) {
         fail(e, f, "expected an endpoint (name:, base_url:, api_key_env:, ...)");
       }
-      check_keys(e, f, {"name", "base_url", "model", "api_key_env", "api_key_file",
-                        "connect_timeout", "request_timeout"});
+      check_keys(e, f,
+                 {"name", "base_url", "model", "api_key_env", "api_key_file", "connect_timeout",
+                  "request_timeout"});
       EndpointConfig endpoint;
       for (auto it = e.begin(); it != e.end(); ++it) {
         const std::string key = it->first.Scalar();
@@ -328,22 +338,33 @@ class Parser {
     if (!v.IsSequence()) {
       fail(v, kf, "expected a list (- max_prompt_tokens: 2000\n  tier: economy)");
     }
-    for (size_t i = 0; i < v.size(); ++i) {
+    size_t i = 0;
+    for (auto item = v.begin(); item != v.end(); ++item, ++i) {
       const std::string f = kf + "[" + std::to_string(i) + "]";
-      const YAML::Node& r = v[i];
+      const YAML::Node r = *item;
       mark(f, r);
       if (!r.IsMap()) {
         fail(r, f, "expected max_prompt_tokens: and tier:");
       }
       check_keys(r, f, {"max_prompt_tokens", "tier"});
       PromptSizeRule rule;
-      if (!r["max_prompt_tokens"] || !r["tier"]) {
+      bool has_max = false;
+      bool has_tier = false;
+      for (auto k = r.begin(); k != r.end(); ++k) {
+        const std::string key = k->first.Scalar();
+        const std::string kf = f + "." + key;
+        mark(kf, k->second);
+        if (key == "max_prompt_tokens") {
+          rule.max_prompt_tokens = integer(k->second, kf);
+          has_max = true;
+        } else {
+          rule.tier = str(k->second, kf);
+          has_tier = true;
+        }
+      }
+      if (!has_max || !has_tier) {
         fail(r, f, "a prompt_size rule needs both max_prompt_tokens and tier");
       }
-      mark(f + ".max_prompt_tokens", r["max_prompt_tokens"]);
-      mark(f + ".tier", r["tier"]);
-      rule.max_prompt_tokens = integer(r["max_prompt_tokens"], f + ".max_prompt_tokens");
-      rule.tier = str(r["tier"], f + ".tier");
       rules.prompt_size.push_back(rule);
     }
   }
@@ -359,16 +380,18 @@ class Parser {
       if (!p.IsMap()) {
         fail(p, f, "expected input_per_million:, output_per_million:, per_hour:");
       }
-      check_keys(p, f, {"input_per_million", "output_per_million", "cached_input_per_million",
-                        "per_hour"});
+      check_keys(
+          p, f,
+          {"input_per_million", "output_per_million", "cached_input_per_million", "per_hour"});
       Price price;
       for (auto k = p.begin(); k != p.end(); ++k) {
         const std::string key = k->first.Scalar();
         const std::string kf = f + "." + key;
         Micros v = dollars(k->second, kf);
         if (v < 0) {
-          fail(k->second, kf, "price of model \"" + model + "\" must not be negative (got " +
-                                  format_dollars(v) + ")");
+          fail(k->second, kf,
+               "price of model \"" + model + "\" must not be negative (got " + format_dollars(v) +
+                   ")");
         }
         if (key == "input_per_million") {
           price.input_per_million = v;

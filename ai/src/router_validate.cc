@@ -1,12 +1,12 @@
 // The rules of a router config, checked once when it is loaded (or when a Router is built from a
 // config made in code): names, endpoints, URLs, prices, references between tiers, and cycles of
 // fallbacks, reported with the path that loops.
+#include "router_validate.h"
+
 #include <algorithm>
 #include <cctype>
 #include <set>
 #include <vector>
-
-#include "router_validate.h"
 
 namespace cairn::ai::router_internal {
 namespace {
@@ -44,8 +44,8 @@ class Checker {
 
   void check_tier_ref(const std::string& field, const std::string& name, const char* what) const {
     if (config_.tier(name) == nullptr) {
-      fail(field, std::string(what) + " names unknown tier \"" + name + "\" (tiers: " +
-                      tier_names() + ")");
+      fail(field, std::string(what) + " names unknown tier \"" + name +
+                      "\" (tiers: " + tier_names() + ")");
     }
   }
 
@@ -132,9 +132,9 @@ class Checker {
     }
     if (!authority.empty()) {
       std::string port = authority.substr(1);
-      bool digits = !port.empty() && port.size() <= 5 &&
-                    std::all_of(port.begin(), port.end(),
-                                [](unsigned char c) { return std::isdigit(c); });
+      bool digits =
+          !port.empty() && port.size() <= 5 &&
+          std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); });
       if (!digits || std::stoi(port) < 1 || std::stoi(port) > 65535) {
         return "base_url \"" + url + "\" has a bad port (1..65535)";
       }
@@ -182,8 +182,7 @@ class Checker {
                                          std::to_string(t.max_output_tokens) + ")");
     }
     for (size_t j = 0; j < t.endpoints.size(); ++j) {
-      check_endpoint(t, f + ".endpoints[" + std::to_string(j) + "]", t.endpoints[j],
-                     endpoint_seen);
+      check_endpoint(t, f + ".endpoints[" + std::to_string(j) + "]", t.endpoints[j], endpoint_seen);
     }
     std::set<std::string> fallback_seen;
     for (size_t j = 0; j < t.fallback.size(); ++j) {
@@ -237,8 +236,8 @@ class Checker {
       check_tier_ref("embedding_tier", config_.embedding_tier, "embedding_tier");
     }
     if (config_.max_attempts < 1) {
-      fail("max_attempts", "max_attempts must be at least 1 (got " +
-                               std::to_string(config_.max_attempts) + ")");
+      fail("max_attempts",
+           "max_attempts must be at least 1 (got " + std::to_string(config_.max_attempts) + ")");
     }
     if (config_.cooldown.count() < 0) {
       fail("cooldown", "cooldown must not be negative");
@@ -253,8 +252,7 @@ class Checker {
 
   void check_rules() const {
     for (const auto& [level, tier] : config_.rules.complexity) {
-      check_tier_ref("rules.complexity." + level, tier,
-                     ("rules.complexity." + level).c_str());
+      check_tier_ref("rules.complexity." + level, tier, ("rules.complexity." + level).c_str());
     }
     int64_t previous = 0;
     for (size_t i = 0; i < config_.rules.prompt_size.size(); ++i) {
@@ -303,8 +301,9 @@ class Checker {
         path += next;
         size_t index = static_cast<size_t>(t - config_.tiers.data());
         fail("tiers[" + std::to_string(index) + "].fallback[" + std::to_string(j) + "]",
-             "fallback chain loops: " + path + " (a tier may not fall back to itself, directly "
-             "or through others)");
+             "fallback chain loops: " + path +
+                 " (a tier may not fall back to itself, directly "
+                 "or through others)");
       }
       visit(next, state, stack);
     }

@@ -1,8 +1,8 @@
 // Cost math: integer micro-dollars, rounded up once, cached tokens priced once, per-hour tiers
 // priced by duration, the maximum a budget reserves, and the default table.
-#include <gtest/gtest.h>
-
 #include <limits>
+
+#include <gtest/gtest.h>
 
 #include "cairn/ai/pricing.h"
 #include "cairn/errors.h"
@@ -48,7 +48,7 @@ TEST(PricingCost, CachedTokensArePricedOnceInsidePrompt) {
 TEST(PricingCost, PerHourByDuration) {
   Price a100 = *PriceTable::defaults().find("self-hosted-a100");  // $3.00 per hour
   EXPECT_EQ(cost(a100, usage(100, 100), 3'600'000), 3 * kMicrosPerDollar);
-  EXPECT_EQ(cost(a100, usage(0, 0), 1000), 834);  // 3e6 / 3600 = 833.33 → 834
+  EXPECT_EQ(cost(a100, usage(0, 0), 1000), 834);   // 3e6 / 3600 = 833.33 → 834
   EXPECT_EQ(cost(a100, usage(0, 0), 1200), 1000);  // exact
   // Tokens and time together are summed before rounding.
   Price both{250'000, 0, 3'000'000, std::nullopt};
@@ -61,8 +61,7 @@ TEST(PricingCost, NegativeInputsCountAsZero) {
 }
 
 TEST(PricingCost, SaturatesInsteadOfOverflowing) {
-  Price p{std::numeric_limits<Micros>::max(), std::numeric_limits<Micros>::max(), 0,
-          std::nullopt};
+  Price p{std::numeric_limits<Micros>::max(), std::numeric_limits<Micros>::max(), 0, std::nullopt};
   EXPECT_EQ(cost(p, usage(std::numeric_limits<int64_t>::max(), 1), 0),
             std::numeric_limits<Micros>::max());
 }

@@ -1,11 +1,11 @@
 // Router config loading: the example file, YAML and JSON forms, and every refusal with its
 // line and field.
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "cairn/ai/router.h"
 
@@ -170,7 +170,7 @@ TEST_P(RouterConfigRefusal, NamesFieldAndProblem) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Rules, RouterConfigRefusal,
+    RouterConfig, RouterConfigRefusal,
     ::testing::Values(
         Refusal{"- name: standard", "- name: economy", "tiers[1].name", "duplicate tier name"},
         Refusal{"default_tier: economy", "default_tier: nope", "default_tier",
@@ -186,12 +186,12 @@ INSTANTIATE_TEST_SUITE_P(
                 "tiers[0].endpoints[0].base_url", "bad port"},
         Refusal{"http://127.0.0.1:9001/v1", "http://user:hunter2@127.0.0.1:9001/v1",
                 "tiers[0].endpoints[0].base_url", "must not carry credentials"},
-        Refusal{"input_per_million: 0.25", "input_per_million: -0.25",
-                "tiers[0].input_per_million", "must not be negative"},
+        Refusal{"input_per_million: 0.25", "input_per_million: -0.25", "tiers[0].input_per_million",
+                "must not be negative"},
         Refusal{"input_per_million: 0.25", "input_per_million: 0.1234567",
                 "tiers[0].input_per_million", "at most 6 decimals"},
-        Refusal{"input_per_million: 0.25", "input_per_million: cheap",
-                "tiers[0].input_per_million", "expected a price in dollars"},
+        Refusal{"input_per_million: 0.25", "input_per_million: cheap", "tiers[0].input_per_million",
+                "expected a price in dollars"},
         Refusal{"default_tier: economy", "default_tier: economy\nmax_attempts: 0", "max_attempts",
                 "max_attempts must be at least 1"},
         Refusal{"default_tier: economy", "default_tier: economy\ncooldown: 30", "cooldown",

@@ -1,9 +1,9 @@
 // Endpoint cooldowns: per process, round-robin among free endpoints, expiry at the passed time,
 // Retry-After, all cooling → TierCoolingDown with its delay, thread safety.
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "cairn/ai/router.h"
 

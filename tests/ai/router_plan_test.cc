@@ -1,8 +1,8 @@
 // Routing decisions: forced tier, declared complexity, prompt size, classifier, the context
 // window filter, fallback chain order and its bound.
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "cairn/ai/router.h"
 
@@ -146,8 +146,8 @@ TEST(RouterPlan, ClassifierMarksThePlan) {
 
 TEST(RouterPlan, ClassifierRequestAndAnswer) {
   ChatRequest r;
-  r.messages = {Message{"system", "be nice"}, Message{"user", "first"},
-                Message{"assistant", "ok"}, Message{"user", "prove the theorem"}};
+  r.messages = {Message{"system", "be nice"}, Message{"user", "first"}, Message{"assistant", "ok"},
+                Message{"user", "prove the theorem"}};
   ChatRequest c = Router::classifier_request(r);
   ASSERT_EQ(c.messages.size(), 2u);
   EXPECT_EQ(c.messages[1].content, "prove the theorem");

@@ -45,7 +45,20 @@ TEST_F(CairnctlJsonTest, EveryCommandPrintsJsonWithItsFields) {
     return "got " + ctx.signal<std::string>("go").wait();
   });
   w.register_workflow("square", [](WorkflowContext&, int x) { return x * x; });
+  // The approval protocol of cairn/ai/approval.h as cairnctl sees it (the real one is tested
+  // in tests/ai/e2e): the query "cairn.approval.pending" and the update "cairn.approval.answer".
+  w.register_workflow("asks", [](WorkflowContext& ctx) {
+    ctx.set_query_handler("cairn.approval.pending", [] {
+      return json{{"approval_id", "a-1"}, {"what", "ship it"}, {"state", "waiting"}};
+    });
+    ctx.set_update_handler("cairn.approval.answer", [](const json& a) {
+      return json{{"approval_id", "a-1"}, {"approved", a["approved"]}, {"by", a["by"]},
+                  {"via", "update"}};
+    });
+    ctx.signal<std::string>("go").wait();
+  });
   w.start();
+  client_->start("asks", start_options("j-approval", "json-q"));
   // A history recorded by the replay worker binary.
   ChildProcess replay_worker({CTL_WORKER_BINARY, "--address", server_->address()},
                              dir_.path() + "/ctl-worker.log");
@@ -137,9 +150,9 @@ TEST_F(CairnctlJsonTest, EveryCommandPrintsJsonWithItsFields) {
        {"workflow", "list"},
        [&](const json& j) {
          ASSERT_TRUE(j.is_array());
-         EXPECT_EQ(j.size(), 4u);
+         EXPECT_EQ(j.size(), 5u);  // j-steps, j-cancel, j-approval, j-1, j-2
        }},
-      {"workflow count", {"workflow", "count"}, [&](const json& j) { EXPECT_EQ(j["count"], 4); }},
+      {"workflow count", {"workflow", "count"}, [&](const json& j) { EXPECT_EQ(j["count"], 5); }},
       {"workflow reset",
        {"workflow", "reset", "-w", "j-1", "--event-id", "4", "--no-reapply-signals"},
        [&](const json& j) { EXPECT_EQ(j["runId"].get<std::string>().size(), 36u) << j; }},
@@ -204,6 +217,25 @@ TEST_F(CairnctlJsonTest, EveryCommandPrintsJsonWithItsFields) {
       {"task-queue describe",
        {"task-queue", "describe", "-q", "json-q"},
        [&](const json& j) { EXPECT_TRUE(j.contains("workflowBacklog")) << j; }},
+      {"approval list",
+       {"approval", "list"},
+       [&](const json& j) { EXPECT_EQ(j, json::array()) << "no approval attributes: none"; }},
+      {"approval show",
+       {"approval", "show", "-w", "j-approval"},
+       [&](const json& j) {
+         EXPECT_EQ(j["workflow_id"], "j-approval");
+         EXPECT_EQ(j["approval"]["approval_id"], "a-1");
+         EXPECT_EQ(j["approval"]["pending"], true);
+       }},
+      {"approval approve",
+       {"approval", "approve", "-w", "j-approval", "--by", "alice"},
+       [&](const json& j) {
+         EXPECT_EQ(j["decision"]["by"], "alice");
+         EXPECT_EQ(j["decision"]["approved"], true);
+       }},
+      {"approval reject",
+       {"approval", "reject", "-w", "j-approval", "--by", "bob"},
+       [&](const json& j) { EXPECT_EQ(j["decision"]["approved"], false); }},
       {"completion",
        {"completion", "bash"},
        [&](const json& j) {

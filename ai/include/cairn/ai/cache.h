@@ -24,11 +24,11 @@ namespace cairn::ai {
 
 struct CacheOptions {
   std::string host = "127.0.0.1";
-  int port = 6379;                       // 1..65535
-  std::chrono::seconds ttl{3600};        // every key is written with SETEX this TTL, >= 1 s
+  int port = 6379;                         // 1..65535
+  std::chrono::seconds ttl{3600};          // every key is written with SETEX this TTL, >= 1 s
   std::chrono::milliseconds timeout{200};  // connect and per-command timeout, > 0
-  std::string key_prefix = "cairn:ai:";  // keys are "<key_prefix><64 hex digits>"
-  bool set_lru_policy = true;            // on connect: CONFIG SET maxmemory-policy allkeys-lru
+  std::string key_prefix = "cairn:ai:";    // keys are "<key_prefix><64 hex digits>"
+  bool set_lru_policy = true;              // on connect: CONFIG SET maxmemory-policy allkeys-lru
   // After a failed connect or command, no Redis call is tried for this long (doubling per
   // failure up to reconnect_backoff_max); calls meanwhile bypass the cache at once.
   std::chrono::milliseconds reconnect_backoff{100};
@@ -72,9 +72,8 @@ class ResponseCache {
   static std::string cache_key(const ChatAttempt& attempt, const std::string& endpoint_or_tier,
                                const std::string& model, const std::string& ns);
   // The canonical JSON text that cache_key hashes (for docs and debugging).
-  static std::string canonical_json(const ChatAttempt& attempt,
-                                    const std::string& endpoint_or_tier, const std::string& model,
-                                    const std::string& ns);
+  static std::string canonical_json(const ChatAttempt& attempt, const std::string& endpoint_or_tier,
+                                    const std::string& model, const std::string& ns);
   // Whether the attempt may be cached: use_cache, not streamed, and temperature 0 or
   // cache_nondeterministic (an unset temperature is the provider's default: not 0).
   static bool cacheable(const ChatAttempt& attempt);
@@ -105,24 +104,28 @@ class ResponseCache {
   size_t waiters_for_testing(const std::string& key) const;
 
  private:
+  using TimePoint = std::chrono::steady_clock::time_point;
   struct Flight;
+  struct Counters;
   enum class Lookup { kHit, kMiss, kUnavailable };
 
   Lookup lookup(const std::string& key, ChatResult* out);
-  bool ensure_connected_locked();  // REQUIRES: redis_mu_ held
-  void drop_connection_locked();   // REQUIRES: redis_mu_ held
-  std::chrono::steady_clock::time_point now() const;
+  void store(const std::string& key, const ChatResult& result);  // may throw
+  bool ensure_connected_locked();                                // REQUIRES: redis_mu_ held
+  void drop_connection_locked();                                 // REQUIRES: redis_mu_ held
+  void back_off_locked(TimePoint now);                           // REQUIRES: redis_mu_ held
+  TimePoint now() const;
 
   const CacheOptions options_;
+  const std::unique_ptr<Counters> counters_;  // atomics: read without locks
 
-  mutable std::mutex redis_mu_;  // one hiredis context: not thread-safe
-  redisContext* redis_ = nullptr;                              // GUARDED_BY(redis_mu_)
-  std::chrono::steady_clock::time_point next_connect_{};       // GUARDED_BY(redis_mu_)
-  std::chrono::milliseconds backoff_{0};                       // GUARDED_BY(redis_mu_)
+  mutable std::mutex redis_mu_;           // one hiredis context, which is not thread-safe
+  redisContext* redis_ = nullptr;         // GUARDED_BY(redis_mu_)
+  TimePoint next_connect_{};              // GUARDED_BY(redis_mu_)
+  std::chrono::milliseconds backoff_{0};  // GUARDED_BY(redis_mu_)
 
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;                                   // never held while redis_mu_ is taken
   std::map<std::string, std::shared_ptr<Flight>> flights_;  // GUARDED_BY(mu_)
-  CacheStats stats_;                                        // GUARDED_BY(mu_)
 };
 
 }  // namespace cairn::ai

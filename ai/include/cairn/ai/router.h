@@ -6,8 +6,6 @@
 // AiRuntime (cairn/ai/runtime.h) owns one Router. Format: ai/docs/router.md.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +16,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cairn/ai/endpoint_config.h"
 #include "cairn/ai/pricing.h"
@@ -46,19 +46,19 @@ class ConfigError : public cairn::Error {
 
 // One cost tier: where its calls go and what they cost.
 struct TierConfig {
-  std::string name;                      // unique: "economy", "standard", "premium", ...
-  std::vector<EndpointConfig> endpoints; // at least one; names unique in the whole config
-  std::string model;                     // the tier's model (an endpoint may name its own)
+  std::string name;                       // unique: "economy", "standard", "premium", ...
+  std::vector<EndpointConfig> endpoints;  // at least one; names unique in the whole config
+  std::string model;                      // the tier's model (an endpoint may name its own)
   // The tier's price (see Price in cairn/ai/pricing.h). Used when price_set; otherwise the
   // config's PriceTable entry for `model` (see RouterConfig::price_for).
   Micros input_per_million = 0;
   Micros output_per_million = 0;
   Micros per_hour = 0;
   std::optional<Micros> cached_input_per_million;
-  bool price_set = false;  // the tier gives its own price (0 is then free, not unpriced)
-  int64_t context_window = 0;       // prompt tokens the model accepts; 0: unknown (no filter)
-  int64_t max_output_tokens = 1024; // completion bound (the request's max_tokens when lower)
-  std::vector<std::string> fallback; // tried in order after this tier fails
+  bool price_set = false;             // the tier gives its own price (0 is then free, not unpriced)
+  int64_t context_window = 0;         // prompt tokens the model accepts; 0: unknown (no filter)
+  int64_t max_output_tokens = 1024;   // completion bound (the request's max_tokens when lower)
+  std::vector<std::string> fallback;  // tried in order after this tier fails
   bool operator==(const TierConfig&) const = default;
 };
 
@@ -86,10 +86,10 @@ struct RouterConfig {
   std::string default_tier;    // required: a tier name
   std::string embedding_tier;  // the tier "cairn.ai.embed" uses by default (empty: none)
   RoutingRules rules;
-  int max_attempts = 3;        // tiers tried per call (the plan's chain length bound), >= 1
+  int max_attempts = 3;  // tiers tried per call (the plan's chain length bound), >= 1
   std::chrono::milliseconds cooldown{30000};         // a failed endpoint rests this long
   std::chrono::milliseconds max_retry_after{60000};  // longer Retry-After: fail fast, fall back
-  size_t blob_threshold_bytes = 16384;  // message contents above this travel by reference
+  size_t blob_threshold_bytes = 16384;         // message contents above this travel by reference
   PriceTable prices = PriceTable::defaults();  // defaults plus the config's `prices:` entries
 
   // The tier named `name`, or nullptr. The pointer lives as long as this config is unchanged.
