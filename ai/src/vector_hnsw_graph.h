@@ -4,13 +4,13 @@
 // and owns the files. The only translation unit that includes hnswlib.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cairn/ai/vector_store.h"
 

@@ -2,12 +2,11 @@
 // bag-of-words embeddings) and the ai-worker-vector process. Ingestion through the endpoint then
 // search finds the related chunk first; a kill -9 of the worker mid-ingestion resumes without
 // embedding the finished batches again, and the chunks upserted before the kill are still found.
-#include <signal.h>
-
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <signal.h>
 
 #include "cairn/ai/ingest.h"
 #include "cairn/ai/vector_store.h"
@@ -133,8 +132,7 @@ TEST_F(VectorIngestTest, IngestedDocumentsAreFoundByRelatedText) {
   EXPECT_EQ(hits[0].metadata.at("doc_id"), "refunds") << hits[0].metadata.dump();
   EXPECT_NE(hits[0].metadata.at("text").get<std::string>().find("five business days"),
             std::string::npos);
-  EXPECT_EQ(search("reset link for a forgotten password", 1)[0].metadata.at("doc_id"),
-            "passwords");
+  EXPECT_EQ(search("reset link for a forgotten password", 1)[0].metadata.at("doc_id"), "passwords");
   EXPECT_EQ(search("is water damage covered by the laptop warranty", 1)[0].metadata.at("doc_id"),
             "warranty");
   // A metadata filter restricts the hits to one topic even for an unrelated question.
@@ -167,8 +165,8 @@ TEST_F(VectorIngestCrashTest, Kill9MidIngestionResumesWithoutReEmbeddingDoneBatc
   size_t chunks = ai::chunk_documents(request).size();
   size_t batches = (chunks + 1) / 2;
   ASSERT_GE(batches, 10u);
-  auto h = client_->start(ai::kIngestWorkflow, {.id = "ingest-crash", .task_queue = kQueue},
-                          request);
+  auto h =
+      client_->start(ai::kIngestWorkflow, {.id = "ingest-crash", .task_queue = kQueue}, request);
   ASSERT_TRUE(eventually([&] { return completed(h, "cairn.ai.vector.upsert") >= 3; },
                          std::chrono::seconds(60)));
   kill9_worker();
@@ -185,6 +183,10 @@ TEST_F(VectorIngestCrashTest, Kill9MidIngestionResumesWithoutReEmbeddingDoneBatc
   // Every batch is embedded once, except that the one in flight at the kill (its answer lost
   // with the worker) may be embedded a second time.
   int64_t calls = endpoint_->stats().at("embedding_requests");
+  RecordProperty("batches", static_cast<int>(batches));
+  RecordProperty("embedded_before_kill", embedded_before);
+  RecordProperty("embedding_calls_at_kill", static_cast<int>(calls_at_kill));
+  RecordProperty("embedding_calls", static_cast<int>(calls));
   EXPECT_GE(calls, static_cast<int64_t>(batches));
   EXPECT_LE(calls, static_cast<int64_t>(batches) + 1);
   EXPECT_LE(calls - calls_at_kill, static_cast<int64_t>(batches) - embedded_before + 1)

@@ -3,20 +3,20 @@
 // embedding activity "cairn.ai.embed" against --endpoint (a real cairn-model-endpoint), and
 // "vector-test.search": the workflow helper search() as a workflow, so tests can search.
 //
-// The embedding activity here is a plain POST to <endpoint>/embeddings: the product's client
-// and runtime (cairn/ai/runtime.h) register the real "cairn.ai.embed" with routing, pricing and
-// error classification; this worker only needs an embedding call over loopback.
-#include <httplib.h>
+// The embedding activity here calls the endpoint through OpenAiClient directly; the runtime
+// (cairn/ai/runtime.h) registers the product's "cairn.ai.embed" with routing and pricing on top
+// of the same client.
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <string>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
-#include <iostream>
-#include <string>
-
 #include "cairn/activity.h"
 #include "cairn/ai/ingest.h"
+#include "cairn/ai/openai.h"
 #include "cairn/ai/vector_activities.h"
 #include "cairn/ai/vector_store.h"
 #include "cairn/client.h"
@@ -44,38 +44,15 @@ void to_json(json& j, const SearchInput& v) {
   j = json{{"index", v.index}, {"text", v.text}, {"k", v.k}, {"filter", v.filter}};
 }
 
-// "http://127.0.0.1:PORT/v1" → host:port client and the path prefix "/v1".
-cairn::ai::EmbedResult embed(const std::string& base_url, const cairn::ai::EmbedAttempt& attempt) {
-  std::string rest = base_url.substr(base_url.find("//") + 2);
-  std::string host_port = rest.substr(0, rest.find('/'));
-  std::string prefix = rest.substr(host_port.size());
-  httplib::Client http("http://" + host_port);
-  http.set_read_timeout(std::chrono::seconds(30));
-  json body = {{"input", attempt.request.input}};
-  if (!attempt.request.model.empty()) {
-    body["model"] = attempt.request.model;
-  }
+// One embeddings call through the product's OpenAI-compatible client.
+cairn::ai::EmbedResult embed(cairn::ai::OpenAiClient& client,
+                             const cairn::ai::EmbedAttempt& attempt) {
   auto started = std::chrono::steady_clock::now();
-  auto res = http.Post((prefix + "/embeddings").c_str(), body.dump(), "application/json");
-  if (!res) {
-    throw cairn::ApplicationError("embedding endpoint unreachable", "NetworkError");
-  }
-  if (res->status != 200) {
-    throw cairn::ApplicationError("embedding endpoint answered " + std::to_string(res->status) +
-                                      ": " + res->body,
-                                  res->status >= 500 ? "ServerError" : "InvalidRequest",
-                                  /*non_retryable=*/res->status < 500 && res->status != 429);
-  }
-  json j = json::parse(res->body);
   cairn::ai::EmbedResult result;
-  result.response.model = j.value("model", "");
-  for (const json& d : j.at("data")) {
-    result.response.data.push_back(d.at("embedding").get<std::vector<float>>());
-  }
-  result.usage.prompt_tokens = j.at("usage").value("prompt_tokens", int64_t{0});
-  result.response.usage = result.usage;
+  result.response = client.embed(attempt.request);
+  result.usage = result.response.usage;
   result.model = result.response.model;
-  result.endpoint = "test-endpoint";
+  result.endpoint = client.config().name;
   result.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::steady_clock::now() - started)
                            .count();
@@ -104,8 +81,13 @@ int main(int argc, char** argv) {
   options.task_queue = task_queue;
   cairn::Worker worker(client, options);
 
-  auto embedder = [endpoint](cairn::ActivityContext&, const cairn::ai::EmbedAttempt& attempt) {
-    return embed(endpoint, attempt);
+  cairn::ai::EndpointConfig config;
+  config.name = "embeddings";
+  config.base_url = endpoint;
+  config.model = "cairn-echo";
+  auto openai = std::make_shared<cairn::ai::OpenAiClient>(config);
+  auto embedder = [openai](cairn::ActivityContext&, const cairn::ai::EmbedAttempt& attempt) {
+    return embed(*openai, attempt);
   };
   worker.register_activity(cairn::ai::kEmbedActivity, embedder);
   cairn::ai::register_vector_activities(worker, registry, embedder);
