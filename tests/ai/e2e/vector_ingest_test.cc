@@ -141,6 +141,67 @@ TEST_F(VectorIngestTest, IngestedDocumentsAreFoundByRelatedText) {
   }
 }
 
+TEST_F(VectorIngestTest, SnapshotDeleteAndRestoreThroughActivities) {
+  start_worker();
+  IngestRequest request;
+  request.index = "kb";
+  request.documents = knowledge_base();
+  request.chunk_chars = 120;
+  request.overlap = 20;
+  auto chunks = ai::chunk_documents(request);
+  client_->start(ai::kIngestWorkflow, {.task_queue = kQueue}, request)
+      .result<IngestResult>(std::chrono::seconds(120));
+  std::vector<std::string> refunds;
+  for (const auto& c : chunks) {
+    if (c.metadata.at("doc_id") == "refunds") {
+      refunds.push_back(c.id);
+    }
+  }
+  ASSERT_GE(refunds.size(), 2u);
+
+  std::string question = "how many days until my refund is paid back to the card";
+  auto out = client_
+                 ->start("vector-test.backup", {.task_queue = kQueue},
+                         json{{"index", "kb"},
+                              {"path", "before-cleanup"},
+                              {"remove", refunds},
+                              {"text", question}})
+                 .result<json>(std::chrono::seconds(120));
+  EXPECT_EQ(out.at("snapshot").at("size"), chunks.size());
+  EXPECT_EQ(out.at("snapshot").at("path"), dir_.path() + "/vectors/.snapshots/before-cleanup");
+  EXPECT_EQ(out.at("removed"), refunds.size());
+  EXPECT_EQ(out.at("size_after_delete"), chunks.size() - refunds.size());
+  for (const json& hit : out.at("hits_during")) {
+    EXPECT_NE(hit.at("metadata").at("doc_id"), "refunds") << "a deleted chunk was found";
+  }
+  EXPECT_EQ(out.at("restored_size"), chunks.size());
+  ASSERT_FALSE(out.at("hits_after").empty());
+  EXPECT_EQ(out.at("hits_after")[0].at("metadata").at("doc_id"), "refunds");
+}
+
+TEST_F(VectorIngestTest, SearchOfAnUnknownIndexFailsNamingIt) {
+  start_worker();
+  auto h = client_->start("vector-test.search", {.task_queue = kQueue},
+                          json{{"index", "missing"}, {"text", "anything"}, {"k", 3}});
+  try {
+    h.result<json>(std::chrono::seconds(60));
+    FAIL() << "a search of a missing index succeeded";
+  } catch (const WorkflowFailedError& e) {
+    const v1::Failure& cause = e.failure().cause();
+    EXPECT_EQ(cause.application_failure_info().type(), "IndexNotFound")
+        << e.failure().DebugString();
+    EXPECT_NE(cause.message().find("\"missing\""), std::string::npos) << cause.message();
+  }
+  // Non-retryable: the search failed on its first attempt, not after retries with backoff.
+  int last_attempt = 0;
+  for (const auto& e : h.history()) {
+    if (e.event_type() == v1::EVENT_TYPE_ACTIVITY_TASK_STARTED) {
+      last_attempt = e.activity_task_started_event_attributes().attempt();
+    }
+  }
+  EXPECT_EQ(last_attempt, 1);
+}
+
 class VectorIngestCrashTest : public VectorIngestTest {
  protected:
   // Slow embeddings, so the kill lands mid-ingestion.

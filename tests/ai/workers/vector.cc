@@ -44,6 +44,22 @@ void to_json(json& j, const SearchInput& v) {
   j = json{{"index", v.index}, {"text", v.text}, {"k", v.k}, {"filter", v.filter}};
 }
 
+struct BackupInput {
+  std::string index;
+  std::string path;
+  std::vector<std::string> remove;
+  std::string text;
+};
+void from_json(const json& j, BackupInput& v) {
+  v.index = j.at("index");
+  v.path = j.at("path");
+  v.remove = j.at("remove").get<std::vector<std::string>>();
+  v.text = j.at("text");
+}
+void to_json(json& j, const BackupInput& v) {
+  j = json{{"index", v.index}, {"path", v.path}, {"remove", v.remove}, {"text", v.text}};
+}
+
 // One embeddings call through the product's OpenAI-compatible client.
 cairn::ai::EmbedResult embed(cairn::ai::OpenAiClient& client,
                              const cairn::ai::EmbedAttempt& attempt) {
@@ -92,6 +108,31 @@ int main(int argc, char** argv) {
   worker.register_activity(cairn::ai::kEmbedActivity, embedder);
   cairn::ai::register_vector_activities(worker, registry, embedder);
   cairn::ai::register_ingest_workflow(worker);
+  // Provisioning's backup pattern: snapshot, change (delete), search, restore.
+  worker.register_workflow("vector-test.backup", [](cairn::WorkflowContext& ctx,
+                                                    const BackupInput& in) {
+    using namespace cairn::ai;
+    cairn::ActivityOptions o{.start_to_close = std::chrono::seconds(30)};
+    auto snap = ctx.activity<VectorSnapshotResult>(kVectorSnapshotActivity,
+                                                   VectorSnapshotRequest{in.index, in.path}, o)
+                    .get();
+    auto del = ctx.activity<VectorDeleteResult>(kVectorDeleteActivity,
+                                                VectorDeleteRequest{in.index, in.remove}, o)
+                   .get();
+    auto during = search(ctx, in.index, in.text, 3);
+    auto restored = ctx.activity<VectorRestoreResult>(kVectorRestoreActivity,
+                                                      VectorRestoreRequest{in.index, in.path}, o)
+                        .get();
+    auto after = ctx.activity<std::vector<VectorHit>>(
+                        kVectorQueryActivity, VectorQueryRequest{in.index, in.text, 3, {}, ""}, o)
+                     .get();
+    return json{{"snapshot", {{"path", snap.path}, {"size", snap.size}}},
+                {"removed", del.removed},
+                {"size_after_delete", del.size},
+                {"hits_during", during},
+                {"restored_size", restored.size},
+                {"hits_after", after}};
+  });
   worker.register_workflow("vector-test.search",
                            [](cairn::WorkflowContext& ctx, const SearchInput& in) {
                              cairn::ai::VectorSearchOptions o;
