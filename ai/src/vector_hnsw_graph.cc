@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <filesystem>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
@@ -354,7 +355,26 @@ std::vector<VectorHit> HnswGraph::search(const std::vector<float>& query, size_t
   }
 }
 
-void HnswGraph::save_index(const std::string& path) const { graph_->saveIndex(path); }
+void HnswGraph::save_index(const std::string& path) const {
+  graph_->saveIndex(path);
+  // saveIndex writes through an unchecked std::ofstream: a short write (a full disk) would go
+  // unnoticed and be checksummed as if whole. Its layout is fixed, so check the size.
+  const auto& g = *graph_;
+  uint64_t expected = 10 * sizeof(size_t) + sizeof(int) + sizeof(hnswlib::tableint) +
+                      sizeof(double) + g.cur_element_count * g.size_data_per_element_;
+  for (size_t i = 0; i < g.cur_element_count; ++i) {
+    expected += sizeof(unsigned int) +
+                (g.element_levels_[i] > 0 ? g.size_links_per_element_ * g.element_levels_[i] : 0);
+  }
+  std::error_code ec;
+  uint64_t written = std::filesystem::file_size(path, ec);
+  if (ec || written != expected) {
+    throw VectorStoreError("vector store: writing " + path + " stopped at " +
+                               std::to_string(ec ? 0 : written) + " of " +
+                               std::to_string(expected) + " bytes (disk full?)",
+                           "StorageError");
+  }
+}
 
 std::string HnswGraph::items_blob() const {
   json slots = json::array();
