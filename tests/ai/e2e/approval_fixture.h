@@ -11,12 +11,32 @@
 #include <nlohmann/json.hpp>
 
 #include "cairn/ai/approval.h"
+#include "cairn/replayer.h"
 #include "e2e/ctl_fixture.h"
 
 namespace cairn::testing {
 
 namespace ai = cairn::ai;
 using nlohmann::json;
+
+// "approval.demo": request_approval with the request given as JSON; returns the decision.
+// With "hold", waits for the signal "done" afterwards (the run stays open for late answers).
+inline ai::ApprovalDecision approval_demo(WorkflowContext& ctx, const json& in) {
+  ai::ApprovalRequest r;
+  r.id = in.value("id", "");
+  r.what = in.value("what", "");
+  r.details = in.value("details", json());
+  r.approvers = in.value("approvers", std::vector<std::string>{});
+  r.timeout = std::chrono::milliseconds(in.value("timeout_ms", 60'000));
+  r.escalation.approvers = in.value("escalation", std::vector<std::string>{});
+  r.escalation.timeout = std::chrono::milliseconds(in.value("escalation_timeout_ms", 0));
+  r.webhook_url = in.value("webhook_url", "");
+  ai::ApprovalDecision d = ai::request_approval(ctx, r);
+  if (in.value("hold", false)) {
+    ctx.signal<std::string>("done").wait();
+  }
+  return d;
+}
 
 class ApprovalTest : public CtlTest {
  protected:
@@ -27,22 +47,7 @@ class ApprovalTest : public CtlTest {
     }
     ai::register_approval_search_attributes(*client_);
     Worker& w = new_worker("approvals");
-    w.register_workflow("approval.demo", [](WorkflowContext& ctx, const json& in) {
-      ai::ApprovalRequest r;
-      r.id = in.value("id", "");
-      r.what = in.value("what", "");
-      r.details = in.value("details", json());
-      r.approvers = in.value("approvers", std::vector<std::string>{});
-      r.timeout = std::chrono::milliseconds(in.value("timeout_ms", 60'000));
-      r.escalation.approvers = in.value("escalation", std::vector<std::string>{});
-      r.escalation.timeout = std::chrono::milliseconds(in.value("escalation_timeout_ms", 0));
-      r.webhook_url = in.value("webhook_url", "");
-      ai::ApprovalDecision d = ai::request_approval(ctx, r);
-      if (in.value("hold", false)) {
-        ctx.signal<std::string>("done").wait();  // keeps the run open for late answers
-      }
-      return d;
-    });
+    w.register_workflow("approval.demo", approval_demo);
     ai::ApprovalActivityOptions o;
     o.on_decided = [this](double wait_seconds, const ai::ApprovalDecision& d) {
       std::lock_guard lock(mu_);
@@ -101,6 +106,16 @@ class ApprovalTest : public CtlTest {
     json j = json::parse(r.output, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << shown << ": stdout is not JSON:\n" << r.output;
     return j;
+  }
+
+  // The closed run `id` replays against the same code without the server's answers: the
+  // same commands, so the same decision.
+  void expect_replays(const std::string& id) {
+    Replayer replayer;
+    replayer.register_workflow("approval.demo", approval_demo);
+    ReplayVerdict v = replayer.replay_from_server(*client_, id);
+    EXPECT_TRUE(v.ok()) << id << ": " << v.message;
+    EXPECT_GT(v.event_count, 5u);
   }
 
   std::vector<std::string> awaiting_ids() {

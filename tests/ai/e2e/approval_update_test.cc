@@ -67,6 +67,7 @@ TEST_F(ApprovalTest, ApprovedThroughCairnctl) {
   // The wait time went to the worker's hook once.
   ASSERT_EQ(waits().size(), 1u);
   EXPECT_GE(waits()[0], 0.0);
+  expect_replays("refund-1");
 }
 
 TEST_F(ApprovalTest, ASecondAnswerIsRefusedNamingTheFirst) {
@@ -184,6 +185,7 @@ TEST_F(ApprovalTest, EscalationLetsTheEscalationApproversAnswer) {
   EXPECT_TRUE(d.approved);
   EXPECT_EQ(d.by, "carol");
   EXPECT_TRUE(d.escalated);
+  expect_replays("refund-6");
 }
 
 TEST_F(ApprovalTest, AnUnansweredEscalationTimesOut) {
@@ -195,6 +197,20 @@ TEST_F(ApprovalTest, AnUnansweredEscalationTimesOut) {
   EXPECT_TRUE(d.escalated);
   EXPECT_EQ(d.comment, "no answer within 500ms and 500ms after escalation");
   EXPECT_EQ(count(h.history(), v1::EVENT_TYPE_TIMER_FIRED), 2);
+  expect_replays("refund-7");
+}
+
+TEST_F(ApprovalTest, ACanceledRunStopsAwaitingApproval) {
+  auto h = start_approval("refund-9", {});
+  await_state("refund-9", "waiting");
+  ASSERT_TRUE(eventually([&] { return awaiting_ids() == std::vector<std::string>{"refund-9"}; }));
+  h.cancel("not needed any more");
+  EXPECT_THROW(h.result<ai::ApprovalDecision>(30s), WorkflowFailedError);
+  // Cleared before the run closed: a canceled run is not left in `approval list`.
+  EXPECT_TRUE(awaiting_ids().empty());
+  EXPECT_EQ(ai::approval_status(*client_, "refund-9").state, "canceled");
+  json late = ctl_json({"approval", "approve", "-w", "refund-9", "--by", "alice"}, 1);
+  EXPECT_EQ(late["error"]["code"], "NOT_PENDING") << late;
 }
 
 TEST_F(ApprovalTest, BadRequestsFailTheRunNamingTheField) {

@@ -102,6 +102,7 @@ TEST_F(ApprovalWebhookTest, TheReceiverAnswersByCompletingTheActivity) {
   ASSERT_TRUE(eventually([&] { return awaiting_ids().empty(); }));
   // Completing it again finds nothing waiting.
   EXPECT_THROW(ai::answer_approval_notice(*client_, n, answer), RpcError);
+  expect_replays("hook-1");
 }
 
 TEST_F(ApprovalWebhookTest, AWebhookAnswerFirstMakesTheUpdateAConflict) {
@@ -123,6 +124,7 @@ TEST_F(ApprovalWebhookTest, AWebhookAnswerFirstMakesTheUpdateAConflict) {
   EXPECT_NE(refused["error"]["message"].get<std::string>().find("via webhook"), std::string::npos);
   h.signal("done", std::string("ok"));
   EXPECT_EQ(h.result<ai::ApprovalDecision>(30s).by, "alice");
+  expect_replays("hook-2");
 }
 
 TEST_F(ApprovalWebhookTest, AnUpdateFirstLeavesTheWebhookNothingToComplete) {
@@ -144,6 +146,7 @@ TEST_F(ApprovalWebhookTest, AnUpdateFirstLeavesTheWebhookNothingToComplete) {
     EXPECT_EQ(e.code(), grpc::StatusCode::NOT_FOUND) << e.what();
   }
   EXPECT_EQ(h.result<ai::ApprovalDecision>(30s), d);
+  expect_replays("hook-3");
 }
 
 TEST_F(ApprovalWebhookTest, AWebhookAnswerByAnUnknownApproverIsIgnoredVisibly) {
@@ -212,6 +215,7 @@ TEST_F(ApprovalWebhookTest, EscalationNotifiesTheWebhookAgain) {
   EXPECT_EQ(d.via, "webhook");
   EXPECT_TRUE(d.escalated);
   EXPECT_EQ(d.by, "carol");
+  expect_replays("hook-7");
 }
 
 }  // namespace
