@@ -14,6 +14,7 @@ namespace cairn::ai {
 namespace approval_internal {
 namespace {
 
+// Never destroyed: a worker thread may still run a workflow task while the process exits.
 std::mutex hooks_mu;
 std::map<std::string, std::function<void(double, const ApprovalDecision&)>>& hooks() {
   static auto* m = new std::map<std::string, std::function<void(double, const ApprovalDecision&)>>;

@@ -149,6 +149,27 @@ TEST_F(ApprovalWebhookTest, AnUpdateFirstLeavesTheWebhookNothingToComplete) {
   expect_replays("hook-3");
 }
 
+TEST_F(ApprovalWebhookTest, ALateWebhookAnswerToAnOpenRunChangesNothing) {
+  auto h = start_approval("hook-8", {{"webhook_url", url()}, {"hold", true}});
+  ASSERT_TRUE(eventually([&] { return posts() == 1; }));
+  ai::ApprovalDecision first = ai::answer_approval(*client_, "hook-8", {"", true, "alice", ""});
+  ASSERT_EQ(count(h.history(), v1::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED), 1);
+  // The canceled activity may still take a completion (the server has not closed it yet) or
+  // refuse it; either way the decision stands and the run goes on.
+  ai::ApprovalDecision late;
+  late.approved = false;
+  late.by = "bob";
+  try {
+    ai::answer_approval_notice(*client_, notices()[0], late);
+  } catch (const RpcError& e) {
+    EXPECT_EQ(e.code(), grpc::StatusCode::NOT_FOUND) << e.what();
+  }
+  EXPECT_EQ(ai::approval_status(*client_, "hook-8").decision, first);
+  h.signal("done", std::string("ok"));
+  EXPECT_EQ(h.result<ai::ApprovalDecision>(30s), first);
+  expect_replays("hook-8");
+}
+
 TEST_F(ApprovalWebhookTest, AWebhookAnswerByAnUnknownApproverIsIgnoredVisibly) {
   auto h = start_approval("hook-4", {{"webhook_url", url()}});
   ASSERT_TRUE(eventually([&] { return posts() == 1; }));
