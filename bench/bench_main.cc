@@ -541,7 +541,8 @@ int main(int argc, char** argv) {
         {"store_bench", "."},
         {"transition_bench", "threads:(1|16)$"},
         {"sdk_bench", "."},
-        {"visibility_bench", "."}};
+        {"visibility_bench", "."},
+        {"ai_bench", "."}};
     for (const auto& [binary, filter] : binaries) {
       guarded(binary, [&] {
         progress("micro-benchmarks: " + binary);

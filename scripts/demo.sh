@@ -1,39 +1,135 @@
 #!/usr/bin/env bash
-# The main job, end to end: installs the Debian packages, builds, starts cairn-server on the
-# embedded RocksDB store (a fresh data directory), runs the hello example's worker, starts a
-# workflow, and prints its result and history. Stops what it started on exit.
+# The main job, end to end: the support agent (examples/support-agent/README.md).
+#
+# Installs the Debian packages and builds; starts cairn-server on the embedded RocksDB store (a
+# fresh data directory), a redis-server (the response cache), three deterministic
+# OpenAI-compatible model endpoints (economy, standard and premium tiers) and the support-agent
+# worker; ingests the knowledge base shipped in examples/support-agent/kb; answers the batch of
+# tickets in examples/support-agent/tickets.json — one answer is not confident enough and waits
+# for a person, approved here with `cairnctl approval approve` — then answers the batch again to
+# show the cache. Prints per ticket the answer, tier, tokens, cost and cache hit, and the totals.
+# Everything it starts listens on loopback and is stopped on exit.
+#
+#   ./scripts/demo.sh            the support agent (the README's main job)
+#   ./scripts/demo.sh --hello    the smallest program instead: the hello workflow and its history
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh
 
-data_dir=$(mktemp -d /tmp/cairn-demo-XXXXXX)
-port_file="$data_dir.port"
-server_pid=""
-worker_pid=""
+work=$(mktemp -d /tmp/cairn-demo-XXXXXX)
+pids=()
 cleanup() {
-  [ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null && wait "$worker_pid" 2>/dev/null || true
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  rm -rf "$data_dir" "$port_file"
+  local p
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    p=${pids[i]}
+    kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$work"
 }
 trap cleanup EXIT
 
-echo "== starting cairn-server (data dir $data_dir)"
-./build/server/cairn-server --data-dir "$data_dir" --listen 127.0.0.1:0 --port-file "$port_file" \
-  --log-level warn &
-server_pid=$!
-for _ in $(seq 1 300); do
-  [ -s "$port_file" ] && break
-  kill -0 "$server_pid" 2>/dev/null || { echo "cairn-server exited during start-up"; exit 1; }
+# wait_port_file <file> <pid> <what>: waits until <file> holds a port (the process wrote it once
+# serving); fails when the process exits first or 30 s pass.
+wait_port_file() {
+  for _ in $(seq 1 300); do
+    [ -s "$1" ] && { cat "$1"; return 0; }
+    kill -0 "$2" 2>/dev/null || { echo "$3 exited during start-up; its log:" >&2; cat "$work/$3.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "$3 did not start within 30 s; its log:" >&2
+  cat "$work/$3.log" >&2
+  exit 1
+}
+
+echo "== starting cairn-server (data dir $work/data)"
+./build/server/cairn-server --data-dir "$work/data" --listen 127.0.0.1:0 \
+  --port-file "$work/server.port" --log-level warn >"$work/cairn-server.log" 2>&1 &
+pids+=($!)
+address="127.0.0.1:$(wait_port_file "$work/server.port" "${pids[-1]}" cairn-server)"
+export CAIRN_ADDRESS=$address
+echo "   serving on $address"
+
+if [ "${1:-}" = "--hello" ]; then
+  echo "== starting the hello worker"
+  ./build/examples/hello/hello worker --address "$address" &
+  pids+=($!)
+  echo "== running workflow hello.greet"
+  ./build/examples/hello/hello run --address "$address" --name "Ada" --punctuation "!"
+  exit 0
+fi
+
+# free_port: a loopback TCP port nothing listens on (for redis-server, which cannot pick one).
+free_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+  done
+  echo "no free port found" >&2
+  exit 1
+}
+
+redis_port=$(free_port)
+echo "== starting redis-server (the response cache) on 127.0.0.1:$redis_port"
+printf 'bind 127.0.0.1\nport %s\nsave ""\nappendonly no\nmaxmemory 64mb\nmaxmemory-policy allkeys-lru\ndir %s\n' \
+  "$redis_port" "$work" >"$work/redis.conf"
+redis-server "$work/redis.conf" >"$work/redis-server.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null && break
   sleep 0.1
 done
-[ -s "$port_file" ] || { echo "cairn-server did not start within 30 s"; exit 1; }
-address="127.0.0.1:$(cat "$port_file")"
-echo "== cairn-server is serving on $address"
 
-echo "== starting the hello worker"
-./build/examples/hello/hello worker --address "$address" &
-worker_pid=$!
+declare -A tier_url
+for tier in economy:lumen-small:8192 standard:lumen-medium:16384 premium:lumen-large:131072; do
+  IFS=: read -r name model context <<<"$tier"
+  echo "== starting model endpoint $name (model $model, context $context tokens)"
+  ./build/ai/cairn-model-endpoint --listen 127.0.0.1:0 --port-file "$work/$name.port" \
+    --model "$model" --context-window "$context" >"$work/endpoint-$name.log" 2>&1 &
+  pids+=($!)
+  tier_url[$name]="http://127.0.0.1:$(wait_port_file "$work/$name.port" "${pids[-1]}" "endpoint-$name")/v1"
+done
 
-echo "== running workflow hello.greet"
-./build/examples/hello/hello run --address "$address" --name "Ada" --punctuation "!"
+# The router config: the shipped one with this run's endpoint addresses.
+sed -e "s|\${ECONOMY_URL}|${tier_url[economy]}|" -e "s|\${STANDARD_URL}|${tier_url[standard]}|" \
+  -e "s|\${PREMIUM_URL}|${tier_url[premium]}|" examples/support-agent/router.yaml >"$work/router.yaml"
+
+agent=./build/examples/support-agent/support-agent
+common=(--address "$address" --router-config "$work/router.yaml" --redis "127.0.0.1:$redis_port")
+echo "== starting the support-agent worker"
+"$agent" worker "${common[@]}" --index-dir "$work/index" --blob-dir "$work/blobs" \
+  --invoices examples/support-agent/invoices.json >"$work/worker.log" 2>&1 &
+pids+=($!)
+worker_pid=${pids[-1]}
+
+echo "== ingesting the knowledge base (examples/support-agent/kb)"
+"$agent" ingest "${common[@]}" --kb-dir examples/support-agent/kb
+
+# approve_pending <pass>: waits for the tickets of the pass to finish, approving each answer that
+# waits for a person through cairnctl, as a support lead would.
+run_pass() {
+  local pass=$1 tickets_pid
+  "$agent" tickets "${common[@]}" --tickets examples/support-agent/tickets.json --pass "$pass" \
+    --summary "$work/pass$pass.json" &
+  tickets_pid=$!
+  while kill -0 "$tickets_pid" 2>/dev/null; do
+    kill -0 "$worker_pid" 2>/dev/null || { echo "the worker exited; its log:"; cat "$work/worker.log"; exit 1; }
+    for wf in $(./build/cli/cairnctl approval list -o json 2>/dev/null \
+                | sed -n 's/.*"workflow_id": *"\([^"]*\)".*/\1/p'); do
+      echo "== $wf waits for approval:"
+      ./build/cli/cairnctl approval show -w "$wf"
+      echo "== approving it as support-lead: cairnctl approval approve -w $wf --by support-lead"
+      ./build/cli/cairnctl approval approve -w "$wf" --by support-lead \
+        --comment "checked against the contract"
+    done
+    sleep 0.5
+  done
+  wait "$tickets_pid"
+}
+
+echo "== pass 1: answering the tickets"
+run_pass 1
+echo "== pass 2: the same tickets again (answers come from the response cache)"
+run_pass 2
+"$agent" totals --summary "$work/pass1.json" --summary "$work/pass2.json"

@@ -16,6 +16,11 @@
 
 namespace cairn::ai {
 
+// The chat and embedding activities (AiRuntime::register_activities): names recorded in
+// histories, never renamed.
+inline constexpr char kChatActivity[] = "cairn.ai.chat";
+inline constexpr char kEmbedActivity[] = "cairn.ai.embed";
+
 // Money: integer micro-dollars ($1 = 1,000,000). Never floating point.
 using Micros = int64_t;
 inline constexpr Micros kMicrosPerDollar = 1'000'000;
