@@ -16,6 +16,7 @@ struct Completion {
   std::string finish_reason;  // "stop", "length", "tool_calls"
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
+  int64_t cached_tokens = 0;  // of prompt_tokens (--prompt-cache)
 };
 
 // The completion of `request` (its max_tokens and stop sequences applied; usage counted with

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include "cairn/ai/tokenizer.h"
 #include "tests/ai/support/endpoint_process.h"
 #include "tests/ai/support/http_client.h"
 #include "tests/ai/support/process_util.h"
@@ -214,6 +215,34 @@ TEST(EndpointOptionsTest, MissingKeyVariableFailsAtStart) {
   std::string error;
   EXPECT_FALSE(endpoint.start(&error));
   EXPECT_NE(error.find("CAIRN_ENDPOINT_TEST_UNSET"), std::string::npos) << error;
+}
+
+TEST(EndpointOptionsTest, PromptCacheReportsRepeatedLeadingMessagesAsCached) {
+  EndpointProcess endpoint({"--prompt-cache"});
+  std::string error;
+  ASSERT_TRUE(endpoint.start(&error)) << error;
+  const std::string system = "Shipping is free on orders over $50. Refunds take 5 days.";
+  json messages = json::array({{{"role", "system"}, {"content", system}},
+                               {{"role", "user"}, {"content", "Is shipping free?"}}});
+  auto usage = [&](const json& m) {
+    HttpResponse r =
+        http_post(endpoint.base_url() + "/chat/completions", json({{"messages", m}}).dump());
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body)["usage"];
+  };
+  EXPECT_EQ(usage(messages)["prompt_tokens_details"]["cached_tokens"], 0);
+  // The next turn repeats the whole first request: its tokens (all but the reply overhead)
+  // are cached, and stay part of prompt_tokens.
+  json next = messages;
+  next.push_back({{"role", "assistant"}, {"content", "Shipping is free on orders over $50."}});
+  next.push_back({{"role", "user"}, {"content", "And refunds?"}});
+  json u = usage(next);
+  int64_t first_two =
+      2 * ai::kTokensPerMessage + ai::count_tokens(system) + ai::count_tokens("Is shipping free?");
+  EXPECT_EQ(u["prompt_tokens_details"]["cached_tokens"], first_two);
+  EXPECT_GT(u["prompt_tokens"].get<int64_t>(), first_two);
+  endpoint.reset();
+  EXPECT_EQ(usage(next)["prompt_tokens_details"]["cached_tokens"], 0);
 }
 
 TEST(EndpointOptionsTest, RestartKeepsThePort) {
