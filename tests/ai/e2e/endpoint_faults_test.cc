@@ -139,7 +139,8 @@ TEST_F(EndpointFaultTest, StopEndsHangingRequests) {
                      std::chrono::seconds(60));
     done = true;
   });
-  ASSERT_TRUE(ai_support::poll_until([&] { return endpoint_.stats()["open_connections"] == 2; },
+  // The request is being handled (counted), not merely accepted.
+  ASSERT_TRUE(ai_support::poll_until([&] { return endpoint_.stats()["chat_requests"] == 1; },
                                      std::chrono::seconds(10)));
   endpoint_.stop();
   EXPECT_TRUE(ai_support::poll_until([&] { return done.load(); }, std::chrono::seconds(10)));
@@ -249,6 +250,8 @@ TEST(EndpointOptionsTest, RestartKeepsThePort) {
   EndpointProcess endpoint;
   std::string error;
   ASSERT_TRUE(endpoint.start(&error)) << error;
+  EXPECT_FALSE(endpoint.start(&error));  // one process per fixture
+  EXPECT_NE(error.find("already running"), std::string::npos) << error;
   int port = endpoint.port();
   endpoint.kill9();
   EXPECT_EQ(http_get(endpoint.root_url() + "/health", std::chrono::seconds(1)).status, 0);
