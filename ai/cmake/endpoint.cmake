@@ -7,6 +7,8 @@ add_executable(cairn-model-endpoint
   ${CMAKE_CURRENT_SOURCE_DIR}/endpoint/main.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/endpoint/server.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/endpoint/handlers.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/endpoint/embeddings.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/endpoint/prompt_cache.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/endpoint/answer.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/endpoint/tools.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/endpoint/faults.cc

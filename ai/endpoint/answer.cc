@@ -158,8 +158,9 @@ std::vector<std::string> best_sentences(const std::vector<Candidate>& candidates
       break;
     }
     bool same_block = candidates[index].block == candidates[scored.front().second].block;
-    if (!same_block && score < scored.front().first * 0.9) {
-      continue;
+    bool fragment = candidates[index].quality < 1.0;
+    if (!picked.empty() && (fragment || (!same_block && score < scored.front().first * 0.9))) {
+      continue;  // a fragment only ever answers alone
     }
     const std::string& text = candidates[index].text;
     bool repeated = false;
@@ -177,6 +178,30 @@ std::vector<std::string> best_sentences(const std::vector<Candidate>& candidates
     out.push_back(candidates[i].text);
   }
   return out;
+}
+
+// The share of the question's terms the answer contains (the question sentence's, else the
+// whole message's when that sentence has none, like "What can I do?"), 0 for no answer.
+double coverage(const std::vector<std::string>& answer, const std::string& question,
+                const std::string& message) {
+  std::set<std::string> wanted = terms(question);
+  if (wanted.empty()) {
+    wanted = terms(message);
+  }
+  if (answer.empty() || wanted.empty()) {
+    return answer.empty() ? 0.0 : 1.0;
+  }
+  std::set<std::string> have;
+  for (const std::string& sentence : answer) {
+    for (const std::string& t : terms(sentence)) {
+      have.insert(t);
+    }
+  }
+  size_t found = 0;
+  for (const std::string& t : wanted) {
+    found += have.count(t);
+  }
+  return static_cast<double>(found) / static_cast<double>(wanted.size());
 }
 
 // The customer's own words ("I ordered a blender", "my card") are not an answer to them.
@@ -229,7 +254,7 @@ std::string tool_name_for(const std::vector<Message>& messages, const Message& r
 }
 
 std::string answer_from_context(const ChatRequest& request, size_t user,
-                                const std::string& question) {
+                                const std::string& question, double* confidence) {
   std::vector<Candidate> candidates;
   size_t block_id = 0;
   for (size_t i = 0; i < request.messages.size(); ++i) {
@@ -261,6 +286,7 @@ std::string answer_from_context(const ChatRequest& request, size_t user,
   }
   std::vector<std::string> best =
       best_sentences(candidates, query_of(question, request.messages[user].content));
+  *confidence = coverage(best, question, request.messages[user].content);
   return best.empty() ? kNoAnswer : join(best);
 }
 
@@ -406,9 +432,9 @@ Completion generate(const ChatRequest& request) {
     c.completion_tokens = count_tokens(tool->name) + count_tokens(arguments);
     return c;
   } else {
-    c.content = answer_from_context(request, user, question);
+    c.content = answer_from_context(request, user, question, &c.confidence);
   }
-  c.content = structured_answer(request.response_format, c.content, question);
+  c.content = structured_answer(request.response_format, c.content, question, c.confidence);
   apply_limits(request, &c);
   c.completion_tokens = count_tokens(c.content);
   return c;

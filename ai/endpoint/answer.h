@@ -16,6 +16,11 @@ struct Completion {
   std::string finish_reason;  // "stop", "length", "tool_calls"
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
+  int64_t cached_tokens = 0;  // of prompt_tokens (--prompt-cache)
+  // How much of the question the answer covers, 0..1: the share of the question's words that
+  // the extracted sentences contain (1 for tool calls and answers from tool results, 0 when
+  // nothing matched). Reported through response_format (tools.h: structured_answer).
+  double confidence = 1.0;
 };
 
 // The completion of `request` (its max_tokens and stop sequences applied; usage counted with

@@ -1,6 +1,5 @@
 #include "ai/endpoint/handlers.h"
 
-#include <cstring>
 #include <ctime>
 
 #include "cairn/ai/tokenizer.h"
@@ -10,13 +9,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr size_t kMaxEmbeddingInputs = 2048;
-
-// Compact JSON; a byte sequence that is not UTF-8 becomes U+FFFD instead of throwing.
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
 Reply invalid(const std::string& param, const std::string& message) {
-  return error_reply(400, "invalid_request_error", param + ": " + message, "", param);
+  return invalid_param(param, message);
 }
 
 // A message's content: a string, null, or an array of {"type": "text", "text": ...} parts.
@@ -132,37 +126,15 @@ std::string hex64(uint64_t v) {
   return s;
 }
 
-// The vector as little-endian float32 bytes in base64, as OpenAI's encoding_format "base64".
-std::string base64_floats(const std::vector<float>& v) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string bytes;
-  for (float f : v) {
-    uint32_t u = 0;
-    std::memcpy(&u, &f, sizeof u);
-    for (int k = 0; k < 4; ++k) {
-      bytes.push_back(static_cast<char>((u >> (8 * k)) & 0xff));
-    }
-  }
-  std::string out;
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    uint32_t n = static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
-    if (i + 1 < bytes.size()) {
-      n |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
-    }
-    if (i + 2 < bytes.size()) {
-      n |= static_cast<unsigned char>(bytes[i + 2]);
-    }
-    out.push_back(kAlphabet[(n >> 18) & 63]);
-    out.push_back(kAlphabet[(n >> 12) & 63]);
-    out.push_back(i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=');
-    out.push_back(i + 2 < bytes.size() ? kAlphabet[n & 63] : '=');
-  }
-  return out;
-}
-
-Reply json_reply(const json& body, int status = 200) { return Reply{status, dump(body), {}}; }
-
 }  // namespace
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+Reply json_reply(const json& body, int status) { return Reply{status, dump(body), {}}; }
+
+Reply invalid_param(const std::string& param, const std::string& message) {
+  return error_reply(400, "invalid_request_error", param + ": " + message, "", param);
+}
 
 Reply error_reply(int status, const std::string& type, const std::string& message,
                   const std::string& code, const std::string& param) {
@@ -296,6 +268,12 @@ std::optional<Reply> Handler::check_context(const Completion& completion) const 
                      "context_length_exceeded", "messages");
 }
 
+void Handler::count_cached(const ChatCall& call, Completion* completion) {
+  if (options_.prompt_cache) {
+    completion->cached_tokens = prompt_cache_.cached_tokens(call.request);
+  }
+}
+
 std::string Handler::next_id() {
   uint64_t n = next_id_.fetch_add(1);
   return "chatcmpl-" + hex64(n * 0x9E3779B97F4A7C15ull);
@@ -334,70 +312,8 @@ Reply Handler::chat_reply(const ChatCall& call, const Completion& completion, co
        {{"prompt_tokens", completion.prompt_tokens},
         {"completion_tokens", completion_tokens},
         {"total_tokens", completion.prompt_tokens + completion_tokens},
-        {"prompt_tokens_details", {{"cached_tokens", 0}}}}}};
+        {"prompt_tokens_details", {{"cached_tokens", completion.cached_tokens}}}}}};
   return json_reply(body);
-}
-
-Reply Handler::embeddings(const std::string& body) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || !j.contains("input")) {
-    return invalid("input", "expected a string or an array of strings");
-  }
-  std::vector<std::string> inputs;
-  const json& input = j["input"];
-  if (input.is_string()) {
-    inputs.push_back(input.get<std::string>());
-  } else if (input.is_array()) {
-    for (size_t i = 0; i < input.size(); ++i) {
-      if (!input[i].is_string()) {
-        return invalid("input[" + std::to_string(i) + "]", "expected a string");
-      }
-      inputs.push_back(input[i].get<std::string>());
-    }
-  } else {
-    return invalid("input", "expected a string or an array of strings");
-  }
-  if (inputs.empty()) {
-    return invalid("input", "expected at least one input");
-  }
-  if (inputs.size() > kMaxEmbeddingInputs) {
-    return invalid("input", "at most 2048 inputs per request, got " +
-                                std::to_string(inputs.size()) + ": split the batch");
-  }
-  int64_t dim = options_.embedding_dim;
-  if (j.contains("dimensions") && !j["dimensions"].is_null()) {
-    if (!j["dimensions"].is_number_integer() || j["dimensions"].get<int64_t>() < 1 ||
-        j["dimensions"].get<int64_t>() > 4096) {
-      return invalid("dimensions", "expected an integer between 1 and 4096");
-    }
-    dim = j["dimensions"].get<int64_t>();
-  }
-  bool base64 = false;
-  if (j.contains("encoding_format") && !j["encoding_format"].is_null()) {
-    std::string format =
-        j["encoding_format"].is_string() ? j["encoding_format"].get<std::string>() : "";
-    if (format != "float" && format != "base64") {
-      return invalid("encoding_format", "expected \"float\" or \"base64\"");
-    }
-    base64 = format == "base64";
-  }
-  std::string model =
-      j.contains("model") && j["model"].is_string() && !j["model"].get<std::string>().empty()
-          ? j["model"].get<std::string>()
-          : options_.model;
-  json data = json::array();
-  int64_t tokens = 0;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    tokens += count_tokens(inputs[i]);
-    std::vector<float> v = hashed_embedding(inputs[i], static_cast<size_t>(dim));
-    data.push_back({{"object", "embedding"},
-                    {"index", i},
-                    {"embedding", base64 ? json(base64_floats(v)) : json(v)}});
-  }
-  return json_reply({{"object", "list"},
-                     {"data", data},
-                     {"model", model},
-                     {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}});
 }
 
 Reply Handler::models() const {
@@ -448,6 +364,7 @@ Reply Handler::stats_reply() const { return json_reply(stats_.to_json()); }
 Reply Handler::reset() {
   faults_.reset();
   stats_.reset();
+  prompt_cache_.clear();
   return json_reply({{"ok", true}});
 }
 
@@ -476,7 +393,7 @@ std::string Handler::usage_event(const ChatCall& call, const std::string& id,
                  {{"prompt_tokens", completion.prompt_tokens},
                   {"completion_tokens", completion.completion_tokens},
                   {"total_tokens", completion.prompt_tokens + completion.completion_tokens},
-                  {"prompt_tokens_details", {{"cached_tokens", 0}}}}}};
+                  {"prompt_tokens_details", {{"cached_tokens", completion.cached_tokens}}}}}};
   return "data: " + dump(chunk) + "\n\n";
 }
 

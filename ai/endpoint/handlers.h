@@ -15,6 +15,7 @@
 
 #include "ai/endpoint/answer.h"
 #include "ai/endpoint/faults.h"
+#include "ai/endpoint/prompt_cache.h"
 #include "cairn/ai/types.h"
 
 namespace cairn::ai::endpoint {
@@ -31,7 +32,8 @@ struct Options {
   int64_t latency_ms = 0;        // added before every chat and embedding response
   double tokens_per_second = 0;  // stream pace; 0: as fast as possible
   int64_t embedding_dim = 384;
-  int threads = 64;  // connections served at once
+  int threads = 64;           // connections served at once
+  bool prompt_cache = false;  // report repeated leading messages as cached_tokens
 };
 
 // An HTTP answer: status, JSON body, extra headers.
@@ -48,6 +50,13 @@ struct ChatCall {
   bool stream = false;
   bool include_usage = false;
 };
+
+// Compact JSON; a byte sequence that is not UTF-8 becomes U+FFFD instead of throwing.
+std::string dump(const nlohmann::json& j);
+// A JSON answer.
+Reply json_reply(const nlohmann::json& body, int status = 200);
+// 400 invalid_request_error naming the field: "<param>: <message>".
+Reply invalid_param(const std::string& param, const std::string& message);
 
 // An OpenAI error body: {"error": {"message", "type", "param", "code"}}.
 Reply error_reply(int status, const std::string& type, const std::string& message,
@@ -71,6 +80,9 @@ class Handler {
   bool parse_chat(const std::string& body, ChatCall* call, Reply* error) const;
   // The 400 context_length_exceeded answer when the prompt is longer than the window.
   std::optional<Reply> check_context(const Completion& completion) const;
+
+  // With --prompt-cache: sets completion->cached_tokens from the requests seen before.
+  void count_cached(const ChatCall& call, Completion* completion);
 
   // A fresh completion id ("chatcmpl-...").
   std::string next_id();
@@ -97,6 +109,7 @@ class Handler {
   Options options_;
   FaultBoard faults_;
   Stats stats_;
+  PromptCache prompt_cache_;
   std::atomic<uint64_t> next_id_{1};
 };
 

@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", options.threads, "connections served at once")
       ->capture_default_str()
       ->check(CLI::Range(2, 1024));
+  app.add_flag("--prompt-cache", options.prompt_cache,
+               "report the tokens of leading messages sent before as cached_tokens");
   CLI11_PARSE(app, argc, argv);
 
   size_t colon = listen.rfind(':');

@@ -195,6 +195,7 @@ void Server::Impl::chat(const httplib::Request& req, httplib::Response& res) {
   if (auto too_long = handler.check_context(completion)) {
     return reply(res, *too_long);
   }
+  handler.count_cached(call, &completion);
   if (call.stream) {
     return stream(req, res, std::move(call), std::move(completion), fault);
   }

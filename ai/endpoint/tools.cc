@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <set>
 
@@ -266,12 +267,25 @@ nlohmann::json build_arguments(const ToolSpec& tool, const std::string& question
 }
 
 std::string structured_answer(const nlohmann::json& response_format, const std::string& answer,
-                              const std::string& question) {
+                              const std::string& question, double confidence) {
   using nlohmann::json;
   auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
   std::string type = response_format.is_object() ? response_format.value("type", "") : "";
+  double rounded = std::round(confidence * 100) / 100;
+  auto named = [](const std::string& name, std::initializer_list<const char*> parts) {
+    std::string lower;
+    for (char c : name) {
+      lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+    for (const char* p : parts) {
+      if (lower.find(p) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
   if (type == "json_object") {
-    return dump({{"answer", answer}});
+    return dump({{"answer", answer}, {"confidence", rounded}});
   }
   if (type != "json_schema") {
     return answer;
@@ -291,6 +305,10 @@ std::string structured_answer(const nlohmann::json& response_format, const std::
     if (prop.is_object() && prop.contains("enum")) {
       json v = argument_for(name, prop, question, /*required=*/false);
       out[name] = v.is_null() ? argument_for(name, prop, answer, /*required=*/true) : v;
+    } else if (t == "number" && named(name, {"confiden", "score"})) {
+      out[name] = rounded;
+    } else if (t == "boolean" && named(name, {"confident", "found", "answered", "known"})) {
+      out[name] = confidence > 0.5;
     } else if (t == "integer" || t == "number" || t == "boolean") {
       out[name] = argument_for(name, prop, question, /*required=*/true);
     } else if (t == "array") {

@@ -175,15 +175,20 @@ std::string stem_word(std::string_view word) {
 
 bool is_stop_word(std::string_view word) {
   static const std::unordered_set<std::string_view> kStop = {
-      "a",    "an",    "and",   "are",  "as",   "at",    "be",     "been", "but",    "by",
-      "can",  "could", "did",   "do",   "does", "for",   "from",   "had",  "has",    "have",
-      "how",  "i",     "if",    "in",   "into", "is",    "it",     "its",  "me",     "my",
-      "no",   "not",   "of",    "on",   "or",   "our",   "please", "s",    "should", "so",
-      "that", "the",   "their", "them", "then", "there", "these",  "they", "this",   "to",
-      "was",  "we",    "were",  "what", "when", "where", "which",  "who",  "why",    "will",
-      "with", "would", "you",   "your", "am",   "any",   "about",  "all",  "also",   "t",
-      "than", "too",   "very",  "just", "get",  "got",   "us",     "he",   "she",    "his",
-      "her",  "him",   "yes",   "one",  "some", "such",  "only",   "own",  "same",   "each"};
+      "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do",
+      "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it",
+      "its", "me", "my", "no", "not", "of", "on", "or", "our", "please", "s", "should", "so",
+      "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "was", "we",
+      "were", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you",
+      "your", "am", "any", "about", "all", "also", "t", "than", "too", "very", "just", "get", "got",
+      "us", "he", "she", "his", "her", "him", "yes", "one", "some", "such", "only", "own", "same",
+      "each",
+      // Conversational filler that names no topic ("how long", "still under", "doesn't"):
+      "still", "under", "long", "much", "many", "anymore", "again", "ever", "really", "want",
+      "need", "know", "like", "help", "hi", "hello", "hey", "thanks", "thank", "possible", "able",
+      "tell", "say", "says", "said", "going", "doesn", "don", "isn", "didn", "won", "wasn", "aren",
+      "couldn", "wouldn", "shouldn", "hasn", "haven", "ve", "ll", "re", "m", "d", "take", "come",
+      "give", "put", "keep", "let", "seem", "try"};
   return kStop.count(word) != 0;
 }
 

@@ -150,7 +150,8 @@ TEST_F(EndpointChatTest, ResponseFormatShapesTheAnswerAsJson) {
   json body = question("Is shipping free?");
   body["response_format"] = {{"type", "json_object"}};
   json content = json::parse(chat(body)["choices"][0]["message"]["content"].get<std::string>());
-  EXPECT_EQ(content, json({{"answer", "Shipping is free on orders over $50."}}));
+  EXPECT_EQ(content,
+            json({{"answer", "Shipping is free on orders over $50."}, {"confidence", 1.0}}));
 
   json schema = {{"type", "object"},
                  {"properties",
@@ -164,7 +165,26 @@ TEST_F(EndpointChatTest, ResponseFormatShapesTheAnswerAsJson) {
   content = json::parse(chat(body)["choices"][0]["message"]["content"].get<std::string>());
   EXPECT_EQ(content["complexity"], "high");
   EXPECT_EQ(content["summary"], "Shipping is free on orders over $50.");
+  // "confident" says whether the answer covers most of the question: "high", "priority" and
+  // "question" are not in it.
   EXPECT_EQ(content["confident"], false);
+
+  // A confidence the demo can route on: the share of the question's words the answer holds.
+  json scored = {
+      {"type", "object"},
+      {"properties", {{"answer", {{"type", "string"}}}, {"confidence", {{"type", "number"}}}}}};
+  auto ask = [&](const std::string& q) {
+    json b = question(q);
+    b["response_format"] = {{"type", "json_schema"},
+                            {"json_schema", {{"name", "scored"}, {"schema", scored}}}};
+    return json::parse(chat(b)["choices"][0]["message"]["content"].get<std::string>());
+  };
+  json sure = ask("How long do refunds take?");
+  EXPECT_EQ(sure["confidence"], 1.0);
+  EXPECT_EQ(sure["answer"],
+            "Refunds are issued within 5 business days after we receive the returned item.");
+  EXPECT_EQ(ask("Do you ship to Canada?")["confidence"], 0.5);  // "canada" is not there
+  EXPECT_EQ(ask("Do you sell bicycles?")["confidence"], 0.0);
 }
 
 TEST_F(EndpointChatTest, NoMatchingContextSaysSo) {

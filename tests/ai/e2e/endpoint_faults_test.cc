@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include "cairn/ai/tokenizer.h"
 #include "tests/ai/support/endpoint_process.h"
 #include "tests/ai/support/http_client.h"
 #include "tests/ai/support/process_util.h"
@@ -138,7 +139,8 @@ TEST_F(EndpointFaultTest, StopEndsHangingRequests) {
                      std::chrono::seconds(60));
     done = true;
   });
-  ASSERT_TRUE(ai_support::poll_until([&] { return endpoint_.stats()["open_connections"] == 2; },
+  // The request is being handled (counted), not merely accepted.
+  ASSERT_TRUE(ai_support::poll_until([&] { return endpoint_.stats()["chat_requests"] == 1; },
                                      std::chrono::seconds(10)));
   endpoint_.stop();
   EXPECT_TRUE(ai_support::poll_until([&] { return done.load(); }, std::chrono::seconds(10)));
@@ -216,10 +218,40 @@ TEST(EndpointOptionsTest, MissingKeyVariableFailsAtStart) {
   EXPECT_NE(error.find("CAIRN_ENDPOINT_TEST_UNSET"), std::string::npos) << error;
 }
 
+TEST(EndpointOptionsTest, PromptCacheReportsRepeatedLeadingMessagesAsCached) {
+  EndpointProcess endpoint({"--prompt-cache"});
+  std::string error;
+  ASSERT_TRUE(endpoint.start(&error)) << error;
+  const std::string system = "Shipping is free on orders over $50. Refunds take 5 days.";
+  json messages = json::array({{{"role", "system"}, {"content", system}},
+                               {{"role", "user"}, {"content", "Is shipping free?"}}});
+  auto usage = [&](const json& m) {
+    HttpResponse r =
+        http_post(endpoint.base_url() + "/chat/completions", json({{"messages", m}}).dump());
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body)["usage"];
+  };
+  EXPECT_EQ(usage(messages)["prompt_tokens_details"]["cached_tokens"], 0);
+  // The next turn repeats the whole first request: its tokens (all but the reply overhead)
+  // are cached, and stay part of prompt_tokens.
+  json next = messages;
+  next.push_back({{"role", "assistant"}, {"content", "Shipping is free on orders over $50."}});
+  next.push_back({{"role", "user"}, {"content", "And refunds?"}});
+  json u = usage(next);
+  int64_t first_two =
+      2 * ai::kTokensPerMessage + ai::count_tokens(system) + ai::count_tokens("Is shipping free?");
+  EXPECT_EQ(u["prompt_tokens_details"]["cached_tokens"], first_two);
+  EXPECT_GT(u["prompt_tokens"].get<int64_t>(), first_two);
+  endpoint.reset();
+  EXPECT_EQ(usage(next)["prompt_tokens_details"]["cached_tokens"], 0);
+}
+
 TEST(EndpointOptionsTest, RestartKeepsThePort) {
   EndpointProcess endpoint;
   std::string error;
   ASSERT_TRUE(endpoint.start(&error)) << error;
+  EXPECT_FALSE(endpoint.start(&error));  // one process per fixture
+  EXPECT_NE(error.find("already running"), std::string::npos) << error;
   int port = endpoint.port();
   endpoint.kill9();
   EXPECT_EQ(http_get(endpoint.root_url() + "/health", std::chrono::seconds(1)).status, 0);

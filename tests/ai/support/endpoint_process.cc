@@ -26,6 +26,13 @@ EndpointProcess::~EndpointProcess() {
 }
 
 bool EndpointProcess::start(std::string* error) {
+  if (pid_ > 0) {
+    if (error != nullptr) {
+      *error = "EndpointProcess::start: already running (pid " + std::to_string(pid_) +
+               "): stop() first";
+    }
+    return false;
+  }
   std::string port_file = dir_ + "/port";
   std::remove(port_file.c_str());
   std::vector<std::string> args = {CAIRN_MODEL_ENDPOINT_BINARY, "--port-file", port_file};

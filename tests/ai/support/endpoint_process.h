@@ -24,7 +24,7 @@ class EndpointProcess {
   EndpointProcess& operator=(const EndpointProcess&) = delete;
 
   // Starts the binary and waits (up to 20 s) until GET /health answers 200. Returns false with
-  // the endpoint's log in `error` when it did not come up.
+  // the endpoint's log in `error` when it did not come up, or when it is already running.
   bool start(std::string* error = nullptr);
   // SIGTERM and wait (SIGKILL after 5 s).
   void stop();

@@ -24,6 +24,13 @@ RedisProcess::~RedisProcess() {
 }
 
 bool RedisProcess::start(std::string* error) {
+  if (pid_ > 0) {
+    if (error != nullptr) {
+      *error =
+          "RedisProcess::start: already running (pid " + std::to_string(pid_) + "): stop() first";
+    }
+    return false;
+  }
   // A fresh port the first time; the same one on a restart. A port taken between choosing and
   // binding fails the start: choose again.
   bool fresh = port_ == 0;

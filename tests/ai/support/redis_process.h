@@ -22,7 +22,7 @@ class RedisProcess {
   RedisProcess& operator=(const RedisProcess&) = delete;
 
   // Starts redis-server and waits (up to 20 s) until it answers PING. Returns false with its
-  // log in `error` when it did not come up.
+  // log in `error` when it did not come up, or when it is already running.
   bool start(std::string* error = nullptr);
   // SIGTERM and wait (SIGKILL after 5 s).
   void stop();
