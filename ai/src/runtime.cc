@@ -9,16 +9,10 @@
 
 #include "cairn/ai/cache.h"
 #include "cairn/ai/claim_check.h"
+#include "cairn/ai/metrics.h"
 #include "cairn/ai/pricing.h"
 #include "cairn/errors.h"
 #include "cairn/worker.h"
-
-// The metrics (cairn/ai/metrics.h) are written in parallel with this file; until they are in
-// the tree the runtime records nothing.
-#if __has_include("cairn/ai/metrics.h")
-#include "cairn/ai/metrics.h"
-#define CAIRN_AI_RUNTIME_METRICS 1
-#endif
 
 namespace cairn::ai {
 namespace {
@@ -73,42 +67,29 @@ const TierConfig& tier_or_throw(const RouterConfig& config, const std::string& n
   return *tier;
 }
 
-void record_cache_outcome([[maybe_unused]] AiMetrics* metrics,
-                          [[maybe_unused]] CacheOutcome outcome) {
-#ifdef CAIRN_AI_RUNTIME_METRICS
+void record_cache_outcome(AiMetrics* metrics, CacheOutcome outcome) {
   if (metrics != nullptr) {
     metrics->record_cache(cache_outcome_name(outcome));
   }
-#endif
 }
 
-void record_chat_result([[maybe_unused]] AiMetrics* metrics,
-                        [[maybe_unused]] const ChatResult& result) {
-#ifdef CAIRN_AI_RUNTIME_METRICS
+void record_chat_result(AiMetrics* metrics, const ChatResult& result) {
   if (metrics != nullptr) {
     metrics->record_chat(result);
   }
-#endif
 }
 
-void record_embed_result([[maybe_unused]] AiMetrics* metrics,
-                         [[maybe_unused]] const EmbedResult& result) {
-#ifdef CAIRN_AI_RUNTIME_METRICS
+void record_embed_result(AiMetrics* metrics, const EmbedResult& result) {
   if (metrics != nullptr) {
     metrics->record_embed(result);
   }
-#endif
 }
 
-void record_call_failure([[maybe_unused]] AiMetrics* metrics,
-                         [[maybe_unused]] const std::string& tier,
-                         [[maybe_unused]] const std::string& endpoint,
-                         [[maybe_unused]] const LlmError& error) {
-#ifdef CAIRN_AI_RUNTIME_METRICS
+void record_call_failure(AiMetrics* metrics, const std::string& tier, const std::string& endpoint,
+                         const LlmError& error) {
   if (metrics != nullptr) {
     metrics->record_failure(tier, endpoint, error.type());
   }
-#endif
 }
 
 }  // namespace

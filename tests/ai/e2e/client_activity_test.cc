@@ -15,6 +15,7 @@
 #include "ai/support/redis_process.h"
 #include "cairn/ai/cache.h"
 #include "cairn/ai/claim_check.h"
+#include "cairn/ai/metrics.h"
 #include "cairn/ai/openai.h"
 #include "cairn/ai/router.h"
 #include "cairn/ai/runtime.h"
@@ -354,6 +355,40 @@ TEST_F(ClientActivityTest, ACachedAnswerIsTheRecordedResultWithoutARequest) {
   ChatCall warm = call;
   warm.attempt.request.temperature = 0.7;
   EXPECT_FALSE(start("wf-cache-warm", warm).result<ChatResult>(30s).cache_hit);
+  EXPECT_EQ(stat("chat_requests"), 3);
+}
+
+TEST_F(ClientActivityTest, MetricsEqualTheRecordedResults) {
+  cairn::testing::RedisProcess redis;
+  std::string error;
+  ASSERT_TRUE(redis.start(&error)) << error;
+  runtime_ = std::make_unique<AiRuntime>(router_config());
+  auto metrics = std::make_shared<AiMetrics>();
+  runtime_->set_metrics(metrics);
+  CacheOptions co;
+  co.port = redis.port();
+  runtime_->set_cache(std::make_shared<ResponseCache>(co));
+  Worker& w = new_worker("ai-client");
+  runtime_->register_activities(w);
+  w.register_workflow("client.chat", &chat_workflow);
+  w.start();
+  ChatCall cold{.attempt = {.request = question()}};
+  ChatCall warm = cold;
+  warm.attempt.request.temperature = 0.5;  // not cacheable
+  endpoint_->set_fault({{"mode", "status"}, {"status", 503}, {"count", 1}});
+  ChatResult a = start("wf-metrics-1", cold).result<ChatResult>(30s);  // a 503, then an answer
+  ChatResult b = start("wf-metrics-2", cold).result<ChatResult>(30s);  // a hit
+  ChatResult c = start("wf-metrics-3", warm).result<ChatResult>(30s);
+  ASSERT_TRUE(b.cache_hit);
+  EXPECT_EQ(metrics->cost_micros("cairn-echo"), a.cost_micros + c.cost_micros);
+  EXPECT_EQ(metrics->tokens("cairn-echo", "prompt"), a.usage.prompt_tokens + c.usage.prompt_tokens);
+  EXPECT_EQ(metrics->tokens("cairn-echo", "completion"),
+            a.usage.completion_tokens + c.usage.completion_tokens);
+  EXPECT_EQ(metrics->requests("standard", "standard-1", "ok"), 2);
+  EXPECT_EQ(metrics->requests("standard", "standard-1", "cache_hit"), 1);
+  EXPECT_EQ(metrics->requests("standard", "standard-1", kServerError), 1);
+  EXPECT_EQ(metrics->cache("miss"), 1);
+  EXPECT_EQ(metrics->cache("hit"), 1);
   EXPECT_EQ(stat("chat_requests"), 3);
 }
 

@@ -216,6 +216,28 @@ TEST_F(ClientHttpTest, AFailureAfterTheFirstStreamedTokenIsNotRetryable) {
   EXPECT_FALSE(early.non_retryable());
 }
 
+TEST_F(ClientHttpTest, AConnectionLostMidStreamIsStreamInterrupted) {
+  EndpointProcess slow({"--tokens-per-second", "10"});
+  std::string error;
+  ASSERT_TRUE(slow.start(&error)) << error;
+  EndpointConfig c = config();
+  c.base_url = slow.base_url();
+  StreamOptions s;
+  s.on_delta = [&](std::string_view) {
+    if (slow.running()) {
+      slow.kill9();  // the provider dies after the first token
+    }
+    return true;
+  };
+  try {
+    OpenAiClient(c).chat(question(), &s);
+    FAIL() << "a stream whose server died completed";
+  } catch (const LlmError& e) {
+    EXPECT_EQ(e.type(), kStreamInterrupted) << e.what();
+    EXPECT_TRUE(e.non_retryable());
+  }
+}
+
 TEST_F(ClientHttpTest, NoEndpointIsANetworkError) {
   EndpointConfig c = config();
   c.base_url = "http://127.0.0.1:1/v1";
