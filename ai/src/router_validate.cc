@@ -204,7 +204,8 @@ class Checker {
     }
     if (!endpoint_seen.insert(e.name).second) {
       fail(f + ".name", "duplicate endpoint name \"" + e.name +
-                            "\": endpoint names are unique across all tiers");
+                            "\": endpoint names are unique across all tiers (an endpoint without a "
+                            "name is called <tier>-<n>)");
     }
     if (std::string problem = url_problem(e.base_url); !problem.empty()) {
       fail(f + ".base_url", who + ": " + problem);

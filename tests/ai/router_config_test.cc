@@ -7,6 +7,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "cairn/ai/router.h"
 
@@ -99,6 +100,25 @@ TEST(RouterConfig, JsonWithTabsIsRead) {
   ASSERT_EQ(c.tiers.size(), 1u);
   EXPECT_EQ(c.tiers[0].input_per_million, 3'000'000);
   EXPECT_EQ(c.tiers[0].endpoints[0].name, "a-1");
+}
+
+TEST(RouterConfig, RelativeKeyFileIsRelativeToTheConfigFile) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("cairn-router-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string text = kBase;
+  text.replace(text.find("api_key_env: STANDARD_KEY"), 25, "api_key_file: keys/standard.key");
+  text += "      - name: abs\n        base_url: http://h:1/v1\n        api_key_file: /etc/k\n";
+  {
+    std::ofstream out(dir / "router.yaml");
+    out << text;
+  }
+  RouterConfig c = load_router_config((dir / "router.yaml").string());
+  EXPECT_EQ(c.tiers[1].endpoints[0].api_key_file, (dir / "keys/standard.key").string());
+  EXPECT_EQ(c.tiers[1].endpoints[1].api_key_file, "/etc/k");
+  // Parsed from text there is no file to be relative to: kept as written.
+  EXPECT_EQ(parse_router_config(text, "x").tiers[1].endpoints[0].api_key_file, "keys/standard.key");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(RouterConfig, MissingFileNamesIt) {

@@ -2,12 +2,13 @@
 // loopback port): miss then hit, the LRU policy set on connect, TTL expiry,
 // eviction under a small maxmemory, single flight, Redis killed mid-run (calls
 // go on, bypasses counted) and restarted (the cache is used again).
-#include <gtest/gtest.h>
-#include <hiredis/hiredis.h>
-
 #include <atomic>
 #include <functional>
 #include <thread>
+
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+#include <signal.h>
 
 #include "cairn/ai/cache.h"
 #include "tests/ai/support/redis_process.h"
@@ -19,21 +20,20 @@ using namespace std::chrono_literals;
 using cairn::testing::RedisProcess;
 
 // Polls `pred` until true or `limit` passes.
-bool eventually(const std::function<bool()> &pred,
-                std::chrono::milliseconds limit = 20s) {
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit = 20s) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (!pred()) {
     if (std::chrono::steady_clock::now() > deadline) {
       return false;
     }
-    std::this_thread::sleep_for(5ms); // polling interval, not synchronisation
+    std::this_thread::sleep_for(5ms);  // polling interval, not synchronisation
   }
   return true;
 }
 
 // A direct Redis connection of the test, to look at what the cache wrote.
 class RedisProbe {
-public:
+ public:
   explicit RedisProbe(int port) {
     timeval tv{2, 0};
     c_ = redisConnectWithTimeout("127.0.0.1", port, tv);
@@ -45,21 +45,25 @@ public:
   }
   bool ok() const { return c_ != nullptr && c_->err == 0; }
   // An integer reply (EXISTS, TTL, DBSIZE); -100 when the command failed.
-  long long integer(const std::string &cmd, const std::string &arg = "") {
-    redisReply *r = static_cast<redisReply *>(
-        arg.empty()
-            ? redisCommand(c_, cmd.c_str())
-            : redisCommand(c_, (cmd + " %b").c_str(), arg.data(), arg.size()));
-    long long v =
-        (r != nullptr && r->type == REDIS_REPLY_INTEGER) ? r->integer : -100;
+  long long integer(const std::string& cmd, const std::string& arg = "") {
+    redisReply* r = static_cast<redisReply*>(
+        arg.empty() ? redisCommand(c_, cmd.c_str())
+                    : redisCommand(c_, (cmd + " %b").c_str(), arg.data(), arg.size()));
+    long long v = (r != nullptr && r->type == REDIS_REPLY_INTEGER) ? r->integer : -100;
     if (r != nullptr) {
       freeReplyObject(r);
     }
     return v;
   }
-  std::string config_get(const std::string &name) {
-    redisReply *r = static_cast<redisReply *>(
-        redisCommand(c_, "CONFIG GET %s", name.c_str()));
+  void set(const std::string& key, const std::string& value) {
+    redisReply* r = static_cast<redisReply*>(
+        redisCommand(c_, "SET %b %b", key.data(), key.size(), value.data(), value.size()));
+    if (r != nullptr) {
+      freeReplyObject(r);
+    }
+  }
+  std::string config_get(const std::string& name) {
+    redisReply* r = static_cast<redisReply*>(redisCommand(c_, "CONFIG GET %s", name.c_str()));
     std::string v;
     if (r != nullptr && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
       v.assign(r->element[1]->str, r->element[1]->len);
@@ -70,11 +74,11 @@ public:
     return v;
   }
 
-private:
-  redisContext *c_ = nullptr;
+ private:
+  redisContext* c_ = nullptr;
 };
 
-ChatResult answer(const std::string &text, size_t padding = 0) {
+ChatResult answer(const std::string& text, size_t padding = 0) {
   ChatResult r;
   r.response.message = Message{"assistant", text + std::string(padding, 'x')};
   r.tier = "economy";
@@ -87,7 +91,7 @@ ChatResult answer(const std::string &text, size_t padding = 0) {
   return r;
 }
 
-CacheOptions options_for(const RedisProcess &redis) {
+CacheOptions options_for(const RedisProcess& redis) {
   CacheOptions o;
   o.port = redis.port();
   o.timeout = 500ms;
@@ -97,7 +101,7 @@ CacheOptions options_for(const RedisProcess &redis) {
 }
 
 class CacheRedisTest : public ::testing::Test {
-protected:
+ protected:
   void start(std::vector<std::string> config = {}) {
     redis_ = std::make_unique<RedisProcess>(std::move(config));
     std::string error;
@@ -112,8 +116,7 @@ TEST_F(CacheRedisTest, MissThenHitWithTtlAndLruPolicy) {
   ChatAttempt attempt;
   attempt.request.messages = {Message{"user", "hello"}};
   attempt.request.temperature = 0.0;
-  const std::string key =
-      ResponseCache::cache_key(attempt, "economy", "cairn-echo", "default");
+  const std::string key = ResponseCache::cache_key(attempt, "economy", "cairn-echo", "default");
   int computes = 0;
   CacheOutcome outcome{};
   ChatResult first = cache.get_or_compute(
@@ -144,7 +147,7 @@ TEST_F(CacheRedisTest, MissThenHitWithTtlAndLruPolicy) {
   ASSERT_TRUE(probe.ok());
   EXPECT_EQ(probe.integer("EXISTS", "cairn:ai:" + key), 1);
   long long ttl = probe.integer("TTL", "cairn:ai:" + key);
-  EXPECT_GT(ttl, 3500); // SETEX with the default hour
+  EXPECT_GT(ttl, 3500);  // SETEX with the default hour
   EXPECT_LE(ttl, 3600);
   EXPECT_EQ(probe.config_get("maxmemory-policy"), "allkeys-lru");
   CacheStats s = cache.stats();
@@ -153,6 +156,26 @@ TEST_F(CacheRedisTest, MissThenHitWithTtlAndLruPolicy) {
   EXPECT_EQ(s.stores, 1);
   EXPECT_EQ(s.bypasses, 0);
   EXPECT_EQ(s.errors, 0);
+}
+
+TEST_F(CacheRedisTest, UnreadableValueIsAMissAndIsOverwritten) {
+  start();
+  ResponseCache cache(options_for(*redis_));
+  RedisProbe probe(redis_->port());
+  probe.set(cache.redis_key("bad"), "{not json");
+  probe.set(cache.redis_key("old"), R"({"v": 99, "result": {}})");
+  for (const char* key : {"bad", "old"}) {
+    CacheOutcome outcome{};
+    ChatResult r = cache.get_or_compute(
+        key, [] { return answer("recomputed"); }, &outcome);
+    EXPECT_EQ(outcome, CacheOutcome::kMiss) << key;
+    EXPECT_EQ(r.response.message.content, "recomputed");
+    cache.get_or_compute(
+        key, [] { return answer("again"); }, &outcome);
+    EXPECT_EQ(outcome, CacheOutcome::kHit) << key << " was overwritten";
+  }
+  EXPECT_EQ(cache.stats().errors, 2);
+  EXPECT_EQ(cache.stats().computes, 2);
 }
 
 TEST_F(CacheRedisTest, LruPolicyLeftAloneWhenNotAsked) {
@@ -179,23 +202,20 @@ TEST_F(CacheRedisTest, KeyExpiresAfterItsTtl) {
   EXPECT_LE(ttl, 1000);
   ASSERT_TRUE(cache.get("short").has_value());
   // Redis expires it: poll until it is gone (well within the deadline).
-  EXPECT_TRUE(
-      eventually([&] { return probe.integer("EXISTS", rkey) == 0; }, 10s));
+  EXPECT_TRUE(eventually([&] { return probe.integer("EXISTS", rkey) == 0; }, 10s));
   EXPECT_FALSE(cache.get("short").has_value());
 }
 
 TEST_F(CacheRedisTest, SmallMaxmemoryEvictsLeastRecentlyUsed) {
-  start({"maxmemory 2mb"}); // the server starts with noeviction; the cache sets
-                            // allkeys-lru
+  start({"maxmemory 2mb"});  // the server starts with noeviction; the cache sets
+                             // allkeys-lru
   ResponseCache cache(options_for(*redis_));
-  const int kKeys = 200; // 200 × ~40 KB = 8 MB, four times maxmemory
+  const int kKeys = 200;  // 200 × ~40 KB = 8 MB, four times maxmemory
   for (int i = 0; i < kKeys; ++i) {
-    cache.put("k" + std::to_string(i),
-              answer("answer " + std::to_string(i), 40'000));
+    cache.put("k" + std::to_string(i), answer("answer " + std::to_string(i), 40'000));
   }
   CacheStats s = cache.stats();
-  EXPECT_EQ(s.stores, kKeys)
-      << "every write was accepted (no OOM under allkeys-lru)";
+  EXPECT_EQ(s.stores, kKeys) << "every write was accepted (no OOM under allkeys-lru)";
   EXPECT_EQ(s.errors, 0);
   RedisProbe probe(redis_->port());
   long long size = probe.integer("DBSIZE");
@@ -217,17 +237,16 @@ TEST_F(CacheRedisTest, TenConcurrentCallsOneComputeThenStored) {
     threads.emplace_back([&, i] {
       results[i] = cache.get_or_compute("same", [&] {
         computes.fetch_add(1);
-        EXPECT_TRUE(
-            eventually([&] { return cache.waiters_for_testing("same") == 9; }));
+        EXPECT_TRUE(eventually([&] { return cache.waiters_for_testing("same") == 9; }));
         return answer("once");
       });
     });
   }
-  for (auto &t : threads) {
+  for (auto& t : threads) {
     t.join();
   }
   EXPECT_EQ(computes.load(), 1);
-  for (const auto &r : results) {
+  for (const auto& r : results) {
     EXPECT_EQ(r.response.message.content, "once");
   }
   // An eleventh call later is a hit from Redis.
@@ -248,7 +267,7 @@ TEST_F(CacheRedisTest, RedisKilledMidRunThenRestarted) {
   start();
   ResponseCache cache(options_for(*redis_));
   int computes = 0;
-  auto call = [&](const std::string &key, CacheOutcome *outcome) {
+  auto call = [&](const std::string& key, CacheOutcome* outcome) {
     return cache.get_or_compute(
         key,
         [&] {
@@ -276,8 +295,7 @@ TEST_F(CacheRedisTest, RedisKilledMidRunThenRestarted) {
   EXPECT_FALSE(cache.connected());
 
   std::string error;
-  ASSERT_TRUE(redis_->start(&error))
-      << error; // same port, empty (no persistence)
+  ASSERT_TRUE(redis_->start(&error)) << error;  // same port, empty (no persistence)
   // After the backoff the cache reconnects: a miss stores, the next call hits.
   EXPECT_TRUE(eventually([&] {
     call("b", &outcome);
@@ -287,9 +305,53 @@ TEST_F(CacheRedisTest, RedisKilledMidRunThenRestarted) {
   EXPECT_EQ(outcome, CacheOutcome::kHit);
   EXPECT_TRUE(cache.connected());
   RedisProbe probe(redis_->port());
-  EXPECT_EQ(probe.config_get("maxmemory-policy"), "allkeys-lru")
-      << "set again on reconnect";
+  EXPECT_EQ(probe.config_get("maxmemory-policy"), "allkeys-lru") << "set again on reconnect";
 }
 
-} // namespace
-} // namespace cairn::ai
+TEST_F(CacheRedisTest, FrozenRedisTimesOutThenBypassesUntilItAnswers) {
+  start();
+  CacheOptions o = options_for(*redis_);
+  o.timeout = 200ms;
+  o.reconnect_backoff = 1s;  // long enough that the calls below all fall inside it
+  o.reconnect_backoff_max = 1s;
+  ResponseCache cache(o);
+  cache.put("warm", answer("warm"));
+  ASSERT_TRUE(cache.connected());
+
+  ASSERT_EQ(::kill(redis_->pid(), SIGSTOP), 0);  // accepts nothing, answers nothing
+  int computes = 0;
+  CacheOutcome outcome{};
+  auto begin = std::chrono::steady_clock::now();
+  cache.get_or_compute(
+      "warm",
+      [&] {
+        ++computes;
+        return answer("fresh");
+      },
+      &outcome);
+  EXPECT_EQ(outcome, CacheOutcome::kBypass);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s) << "bounded by the command timeout";
+  for (int i = 0; i < 20; ++i) {
+    cache.get_or_compute(
+        "warm",
+        [&] {
+          ++computes;
+          return answer("fresh");
+        },
+        &outcome);
+    EXPECT_EQ(outcome, CacheOutcome::kBypass);
+  }
+  EXPECT_EQ(computes, 21);
+  EXPECT_EQ(cache.stats().bypasses, 21);
+
+  ASSERT_EQ(::kill(redis_->pid(), SIGCONT), 0);
+  // After the backoff the cache is used again: the warm key is still there.
+  EXPECT_TRUE(eventually([&] {
+    cache.get_or_compute(
+        "warm", [&] { return answer("fresh"); }, &outcome);
+    return outcome == CacheOutcome::kHit;
+  }));
+}
+
+}  // namespace
+}  // namespace cairn::ai

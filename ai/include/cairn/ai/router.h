@@ -108,7 +108,8 @@ struct RouterConfig {
 // mistyped field, duplicate tier or endpoint name, a tier without endpoints, a bad base_url, a
 // negative price, an unknown tier in default_tier / embedding_tier / rules / a fallback, a cycle
 // of fallbacks (named: "economy → standard → economy"), max_attempts < 1, an inline `api_key`
-// (keys are given only as api_key_env or api_key_file).
+// (keys are given only as api_key_env or api_key_file). A relative api_key_file is taken
+// relative to the directory of `path`.
 RouterConfig load_router_config(const std::string& path);
 
 // The same from text; `source_name` names it in errors (a file name, "<inline>").
