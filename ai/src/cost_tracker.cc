@@ -1,8 +1,9 @@
 // Per-run cost accounting: the UsageReport arithmetic, the CostTracker's search attributes,
 // query and once-per-run alert, the same report computed from a history (for cairnctl), and the
 // registration of the search attributes.
-#include <cstdio>
 #include <unordered_map>
+
+#include <spdlog/spdlog.h>
 
 #include "cairn/ai/budget.h"
 #include "cairn/ai/cost.h"
@@ -90,11 +91,9 @@ void CostTracker::after_record(WorkflowContext& ctx) {
   // record on every replay and never again after it.
   report_.alert_fired = true;
   if (!ctx.is_replaying()) {
-    std::fprintf(stderr,
-                 "cairn.ai: warning: workflow %s (run %s) cost %s passed the alert threshold %s\n",
-                 ctx.info().workflow_id.c_str(), ctx.info().run_id.c_str(),
-                 format_dollars(report_.cost_micros).c_str(),
-                 format_dollars(options_.alert_threshold).c_str());
+    spdlog::warn("cairn.ai: workflow {} (run {}) cost {} passed the alert threshold {}",
+                 ctx.info().workflow_id, ctx.info().run_id, format_dollars(report_.cost_micros),
+                 format_dollars(options_.alert_threshold));
   }
   if (options_.on_alert) {
     options_.on_alert(ctx, report_.cost_micros);

@@ -106,6 +106,15 @@ TEST_F(CairnctlJsonTest, EveryCommandPrintsJsonWithItsFields) {
          // Every field, defaults included.
          EXPECT_EQ(j["cancelRequested"], false) << j;
          EXPECT_TRUE(j.contains("bufferedSignalCount")) << j;
+         EXPECT_FALSE(j.contains("ai_usage")) << "no model calls, no AI usage section";
+       }},
+      {"workflow usage",
+       {"workflow", "usage", "-w", "j-1"},
+       [&](const json& j) {
+         EXPECT_EQ(j["run_id"], run_id);
+         EXPECT_EQ(j["calls"], 0);
+         EXPECT_EQ(j["cost_micros"], 0);
+         EXPECT_TRUE(j["by_model"].is_array()) << j;
        }},
       {"workflow stack",
        {"workflow", "stack", "-w", "j-1"},

@@ -43,6 +43,8 @@ class BudgetSharedTest : public BudgetTest {
     return runs;
   }
 
+  void keeps_state_across_continue_as_new(size_t cache);
+
   std::vector<std::string> results(std::vector<WorkflowHandle>& runs) {
     std::vector<std::string> out;
     for (auto& h : runs) {
@@ -177,8 +179,10 @@ TEST_F(BudgetSharedTest, ASettleAboveItsReservationIsRefused) {
   EXPECT_EQ(ai::ledger_state(*client_, "strict").spent, 100'000);
 }
 
-TEST_F(BudgetSharedTest, TheLedgerKeepsItsStateAcrossContinueAsNew) {
-  start_worker();
+// Reserve and settle from four threads at once while the ledger continues as new every few
+// updates; `cache` 0 replays the ledger's whole history on every workflow task.
+void BudgetSharedTest::keeps_state_across_continue_as_new(size_t cache) {
+  start_worker(cache);
   ai::ensure_budget(*client_, "long", kDollar, on_queue(/*continue_after_events=*/30));
   ai::ledger_reserve(*client_, "long", "held", 50'000);
   // Four callers at once, while the ledger continues as new every few updates: each update
@@ -214,6 +218,14 @@ TEST_F(BudgetSharedTest, TheLedgerKeepsItsStateAcrossContinueAsNew) {
   EXPECT_TRUE(early.repeated);
   EXPECT_EQ(early.state, "settled");
   EXPECT_EQ(ai::ledger_state(*client_, "long").spent, 32 * 1'000);
+}
+
+TEST_F(BudgetSharedTest, TheLedgerKeepsItsStateAcrossContinueAsNew) {
+  keeps_state_across_continue_as_new(1000);
+}
+
+TEST_F(BudgetSharedTest, TheLedgerKeepsItsStateAcrossContinueAsNewWithFullReplays) {
+  keeps_state_across_continue_as_new(0);
 }
 
 TEST_F(BudgetSharedTest, AnUnpricedModelUnderABudgetIsRefused) {

@@ -125,10 +125,10 @@ struct LedgerSnapshot {
 struct LedgerOptions {
   std::string task_queue;  // empty: kDefaultLedgerTaskQueue
   // Continue-as-new once the run's history has this many events (or the server suggests it).
-  int64_t continue_after_events = 2000;
+  int64_t continue_after_events = 1000;
   // Closed (settled or released) keys remembered to answer repeats; the oldest are forgotten
   // first. A repeat of a forgotten key is treated as new.
-  int64_t remembered_keys = 5000;
+  int64_t remembered_keys = 2000;
 };
 
 // The ledger's whole state: the workflow's input, carried across continue-as-new.
