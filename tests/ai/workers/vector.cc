@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
   auto embedder = [openai](cairn::ActivityContext&, const cairn::ai::EmbedAttempt& attempt) {
     return embed(*openai, attempt);
   };
-  worker.register_activity(cairn::ai::kEmbedActivity, embedder);
+  worker.register_activity("cairn.ai.embed", embedder);
   cairn::ai::register_vector_activities(worker, registry, embedder);
   cairn::ai::register_ingest_workflow(worker);
   // Provisioning's backup pattern: snapshot, change (delete), search, restore.
