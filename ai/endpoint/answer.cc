@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "ai/endpoint/tools.h"
@@ -27,21 +28,11 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b);
 }
 
-std::string stem(const std::string& w) {
-  for (const char* suffix : {"ing", "ed", "es", "s"}) {
-    size_t n = std::char_traits<char>::length(suffix);
-    if (w.size() > n + 2 && w.compare(w.size() - n, n, suffix) == 0) {
-      return w.substr(0, w.size() - n);
-    }
-  }
-  return w;
-}
-
 std::set<std::string> terms(const std::string& text) {
   std::set<std::string> out;
   for (const std::string& w : words(text)) {
     if (!is_stop_word(w)) {
-      out.insert(stem(w));
+      out.insert(stem_word(w));
     }
   }
   return out;
@@ -79,21 +70,65 @@ std::string strip_label(std::string s) {
   return s;
 }
 
+// Question terms and their weights: the question's own words count fully, the rest of the
+// user's message (the ticket around the question) less.
+using Query = std::map<std::string, double>;
+
+constexpr double kQuestionWeight = 1.0;
+constexpr double kSurroundingWeight = 0.4;
+constexpr size_t kMinCandidateWords = 4;
+
 struct Candidate {
   std::string text;
   std::set<std::string> terms;
+  double quality = 1.0;  // below 1 for fragments (a chunk cut mid-sentence)
+  size_t block = 0;      // the paragraph or retrieved chunk it comes from
+  // How often each of its terms occurs in its block (title and source tag included): a
+  // sentence about "refunds" in the refunds chunk beats one that mentions them in passing.
+  std::map<std::string, int> block_tf;
 };
 
-// The sentences that best answer `question` among `candidates`: scored by the question terms
-// they contain, each weighted by its rarity among the candidates (so "refund" outweighs a word
-// every sentence has); the best one and those scoring at least half as well, up to
-// kMaxAnswerSentences, in their original order. Empty when none shares a term.
+Query query_of(const std::string& question, const std::string& message) {
+  Query q;
+  for (const std::string& t : terms(message)) {
+    q[t] = kSurroundingWeight;
+  }
+  for (const std::string& t : terms(question)) {
+    q[t] = kQuestionWeight;
+  }
+  return q;
+}
+
+// A candidate sentence, or nullopt when it is too short to answer anything (a heading).
+std::optional<Candidate> candidate(std::string text) {
+  if (words(text).size() < kMinCandidateWords) {
+    return std::nullopt;
+  }
+  Candidate c;
+  c.terms = terms(text);
+  if (c.terms.empty()) {
+    return std::nullopt;
+  }
+  auto first = static_cast<unsigned char>(text.front());
+  char last = text.back();
+  bool whole = !std::islower(first) && (last == '.' || last == '!' || last == '?' || last == ':');
+  c.quality = whole ? 1.0 : 0.6;
+  c.text = std::move(text);
+  return c;
+}
+
+// The sentences that best answer `query` among `candidates`: scored by the query terms they
+// contain, each weighted by the query and by its rarity among the candidates (so "refund"
+// outweighs a word every sentence has), times the candidate's quality; the best one, then
+// those of its block scoring at least half as well and those of other blocks nearly as well
+// (an answer stays on one topic), up to kMaxAnswerSentences, in their original order, none
+// repeated (overlapping chunks repeat sentences). Empty when none shares a term.
 std::vector<std::string> best_sentences(const std::vector<Candidate>& candidates,
-                                        const std::set<std::string>& question) {
+                                        const Query& query) {
   std::map<std::string, int> df;
   for (const Candidate& c : candidates) {
     for (const std::string& t : c.terms) {
-      if (question.count(t) != 0) {
+      if (query.count(t) != 0) {
         ++df[t];
       }
     }
@@ -104,22 +139,35 @@ std::vector<std::string> best_sentences(const std::vector<Candidate>& candidates
     for (const std::string& t : candidates[i].terms) {
       auto it = df.find(t);
       if (it != df.end()) {
-        score += std::log(1.0 + static_cast<double>(candidates.size()) / it->second);
+        score += query.at(t) * std::log(1.0 + static_cast<double>(candidates.size()) / it->second);
       }
     }
     if (score > 0) {
-      scored.emplace_back(score, i);
+      double focus = 0;
+      for (const auto& [t, n] : candidates[i].block_tf) {
+        focus += query.count(t) != 0 ? query.at(t) * std::log(static_cast<double>(n)) : 0;
+      }
+      scored.emplace_back(score * candidates[i].quality * (1 + 0.25 * focus), i);
     }
   }
   std::stable_sort(scored.begin(), scored.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
   std::vector<size_t> picked;
-  std::set<std::string> seen;
   for (const auto& [score, index] : scored) {
     if (picked.size() == kMaxAnswerSentences || score < scored.front().first * 0.5) {
       break;
     }
-    if (seen.insert(candidates[index].text).second) {
+    bool same_block = candidates[index].block == candidates[scored.front().second].block;
+    if (!same_block && score < scored.front().first * 0.9) {
+      continue;
+    }
+    const std::string& text = candidates[index].text;
+    bool repeated = false;
+    for (size_t p : picked) {
+      const std::string& other = candidates[p].text;
+      repeated |= other.find(text) != std::string::npos || text.find(other) != std::string::npos;
+    }
+    if (!repeated) {
       picked.push_back(index);
     }
   }
@@ -129,6 +177,16 @@ std::vector<std::string> best_sentences(const std::vector<Candidate>& candidates
     out.push_back(candidates[i].text);
   }
   return out;
+}
+
+// The customer's own words ("I ordered a blender", "my card") are not an answer to them.
+bool is_first_person(const std::string& sentence) {
+  for (const std::string& w : words(sentence)) {
+    if (w == "i" || w == "my" || w == "me" || w == "mine" || w == "we" || w == "our") {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string join(const std::vector<std::string>& sentences) {
@@ -170,23 +228,39 @@ std::string tool_name_for(const std::vector<Message>& messages, const Message& r
   return "the tool";
 }
 
-std::string answer_from_context(const ChatRequest& request, const std::string& question) {
+std::string answer_from_context(const ChatRequest& request, size_t user,
+                                const std::string& question) {
   std::vector<Candidate> candidates;
-  for (const Message& m : request.messages) {
+  size_t block_id = 0;
+  for (size_t i = 0; i < request.messages.size(); ++i) {
+    const Message& m = request.messages[i];
     if (m.role != "system" && m.role != "user" && m.role != "developer" && m.role != "tool") {
       continue;
     }
-    for (std::string& s : split_sentences(m.content)) {
-      if (s == question || (m.role != "user" && m.role != "tool" && is_instruction(s))) {
-        continue;
+    for (const std::string& block : split_blocks(m.content)) {
+      ++block_id;
+      std::map<std::string, int> tf;
+      for (const std::string& w : words(block)) {
+        ++tf[stem_word(w)];
       }
-      auto t = terms(s);
-      if (!t.empty()) {
-        candidates.push_back({std::move(s), std::move(t)});
+      for (std::string& s : split_sentences(block)) {
+        bool instruction = m.role != "user" && m.role != "tool" && is_instruction(s);
+        bool asked = i == user && (s == question || is_first_person(s));
+        if (instruction || asked) {
+          continue;
+        }
+        if (auto c = candidate(std::move(s))) {
+          c->block = block_id;
+          for (const std::string& t : c->terms) {
+            c->block_tf[t] = tf[t];
+          }
+          candidates.push_back(std::move(*c));
+        }
       }
     }
   }
-  std::vector<std::string> best = best_sentences(candidates, terms(question));
+  std::vector<std::string> best =
+      best_sentences(candidates, query_of(question, request.messages[user].content));
   return best.empty() ? kNoAnswer : join(best);
 }
 
@@ -201,10 +275,13 @@ std::string answer_from_tools(const ChatRequest& request, size_t user,
     std::string rendered = render_tool_result(m.content);
     std::vector<Candidate> candidates;
     for (std::string& s : split_sentences(rendered)) {
-      auto t = terms(s);
-      candidates.push_back({std::move(s), std::move(t)});
+      Candidate c;
+      c.terms = terms(s);
+      c.text = std::move(s);
+      candidates.push_back(std::move(c));
     }
-    std::vector<std::string> best = best_sentences(candidates, terms(question));
+    std::vector<std::string> best =
+        best_sentences(candidates, query_of(question, request.messages[user].content));
     if (best.empty()) {
       for (size_t k = 0; k < candidates.size() && k < kMaxAnswerSentences; ++k) {
         best.push_back(candidates[k].text);
@@ -239,6 +316,28 @@ void apply_limits(const ChatRequest& request, Completion* c) {
 }
 
 }  // namespace
+
+std::vector<std::string> split_blocks(const std::string& text) {
+  std::vector<std::string> blocks(1);
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = std::min(text.find('\n', pos), text.size());
+    std::string line = text.substr(pos, end - pos);
+    std::string t = trim(line);
+    if ((t.empty() || t[0] == '[') && !trim(blocks.back()).empty()) {
+      blocks.emplace_back();
+    }
+    blocks.back() += line + "\n";
+    pos = end + 1;
+  }
+  std::vector<std::string> out;
+  for (std::string& b : blocks) {
+    if (!trim(b).empty()) {
+      out.push_back(std::move(b));
+    }
+  }
+  return out;
+}
 
 std::vector<std::string> split_sentences(const std::string& text) {
   std::vector<std::string> out;
@@ -300,14 +399,16 @@ Completion generate(const ChatRequest& request) {
   } else if (tool_result_since_question) {
     c.content = answer_from_tools(request, user, question);
   } else if (auto tool = choose_tool(request, question)) {
-    std::string arguments = build_arguments(*tool, question).dump();
+    std::string arguments = build_arguments(*tool, question)
+                                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     c.tool_calls.push_back({tool_call_id(tool->name, arguments, 0), tool->name, arguments});
     c.finish_reason = "tool_calls";
     c.completion_tokens = count_tokens(tool->name) + count_tokens(arguments);
     return c;
   } else {
-    c.content = answer_from_context(request, question);
+    c.content = answer_from_context(request, user, question);
   }
+  c.content = structured_answer(request.response_format, c.content, question);
   apply_limits(request, &c);
   c.completion_tokens = count_tokens(c.content);
   return c;

@@ -26,6 +26,10 @@ Completion generate(const ChatRequest& request);
 // else that whole message (trimmed). Empty when there is no user message.
 std::string question_of(const std::vector<Message>& messages);
 
+// `text` split into blocks: paragraphs (at blank lines) and retrieved chunks (a line starting
+// with a "[source]" tag opens a new block).
+std::vector<std::string> split_blocks(const std::string& text);
+
 // `text` split into sentences (at '.', '!' or '?' followed by a space, and at line breaks),
 // trimmed, list markers removed, empty ones dropped.
 std::vector<std::string> split_sentences(const std::string& text);

@@ -19,20 +19,6 @@ bool is_generic_part(const std::string& w) {
   return kGeneric.count(w) != 0;
 }
 
-// A crude stem so "orders" matches "order" and "refunded" matches "refund".
-std::string stem(const std::string& w) {
-  auto ends = [&](const char* suffix) {
-    size_t n = std::char_traits<char>::length(suffix);
-    return w.size() > n + 2 && w.compare(w.size() - n, n, suffix) == 0;
-  };
-  for (const char* suffix : {"ing", "ed", "es", "s"}) {
-    if (ends(suffix)) {
-      return w.substr(0, w.size() - std::char_traits<char>::length(suffix));
-    }
-  }
-  return w;
-}
-
 // The parts of a tool name: "lookupOrder", "lookup_order", "kb.search" → lookup, order, ...
 std::vector<std::string> name_parts(const std::string& name) {
   std::string spaced;
@@ -61,7 +47,7 @@ int match_score(const ToolSpec& tool, const std::string& question) {
   }
   std::set<std::string> question_stems;
   for (const std::string& w : words(question)) {
-    question_stems.insert(stem(w));
+    question_stems.insert(stem_word(w));
   }
   std::vector<std::string> parts = name_parts(tool.name);
   std::vector<std::string> keywords;
@@ -75,7 +61,7 @@ int match_score(const ToolSpec& tool, const std::string& question) {
   }
   int score = 0;
   for (const std::string& k : keywords) {
-    score += question_stems.count(stem(k)) != 0 ? 1 : 0;
+    score += question_stems.count(stem_word(k)) != 0 ? 1 : 0;
   }
   return score;
 }
@@ -172,14 +158,14 @@ nlohmann::json argument_for(const std::string& name, const nlohmann::json& schem
       !schema["enum"].empty()) {
     std::set<std::string> q;
     for (const std::string& w : words(question)) {
-      q.insert(stem(w));
+      q.insert(stem_word(w));
     }
     for (const auto& v : schema["enum"]) {
       if (v.is_string()) {
         auto parts = words(v.get<std::string>());
         bool all = !parts.empty();
         for (const auto& p : parts) {
-          all = all && q.count(stem(p)) != 0;
+          all = all && q.count(stem_word(p)) != 0;
         }
         if (all) {
           return v;
@@ -277,6 +263,45 @@ nlohmann::json build_arguments(const ToolSpec& tool, const std::string& question
     }
   }
   return args;
+}
+
+std::string structured_answer(const nlohmann::json& response_format, const std::string& answer,
+                              const std::string& question) {
+  using nlohmann::json;
+  auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
+  std::string type = response_format.is_object() ? response_format.value("type", "") : "";
+  if (type == "json_object") {
+    return dump({{"answer", answer}});
+  }
+  if (type != "json_schema") {
+    return answer;
+  }
+  const json* schema = nullptr;
+  if (response_format.contains("json_schema") && response_format["json_schema"].is_object() &&
+      response_format["json_schema"].contains("schema")) {
+    schema = &response_format["json_schema"]["schema"];
+  }
+  json out = json::object();
+  if (schema == nullptr || !schema->is_object() || !schema->contains("properties") ||
+      !(*schema)["properties"].is_object()) {
+    return dump({{"answer", answer}});
+  }
+  for (const auto& [name, prop] : (*schema)["properties"].items()) {
+    std::string t = prop.is_object() ? prop.value("type", "string") : "string";
+    if (prop.is_object() && prop.contains("enum")) {
+      json v = argument_for(name, prop, question, /*required=*/false);
+      out[name] = v.is_null() ? argument_for(name, prop, answer, /*required=*/true) : v;
+    } else if (t == "integer" || t == "number" || t == "boolean") {
+      out[name] = argument_for(name, prop, question, /*required=*/true);
+    } else if (t == "array") {
+      out[name] = json::array({answer});
+    } else if (t == "object") {
+      out[name] = json::object();
+    } else {
+      out[name] = answer;
+    }
+  }
+  return dump(out);
 }
 
 std::string render_tool_result(const std::string& content) {

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <set>
 
+#include "cairn/ai/tokenizer.h"
 #include "router_validate.h"
 
 namespace cairn::ai {
@@ -20,27 +21,6 @@ using nlohmann::json;
     names += (names.empty() ? "" : ", ") + t.name;
   }
   throw ApplicationError(what + " (tiers: " + names + ")", "UnknownTier", /*non_retryable=*/true);
-}
-
-bool word_char(unsigned char c) { return std::isalnum(c) || c >= 0x80; }
-
-// Words split at punctuation and whitespace, a word in pieces of at most 4 characters, each
-// punctuation character one token.
-int64_t count_text(std::string_view s) {
-  int64_t tokens = 0;
-  size_t word = 0;
-  for (unsigned char c : s) {
-    if (word_char(c)) {
-      ++word;
-      continue;
-    }
-    tokens += static_cast<int64_t>((word + 3) / 4);
-    word = 0;
-    if (!std::isspace(c)) {
-      ++tokens;
-    }
-  }
-  return tokens + static_cast<int64_t>((word + 3) / 4);
 }
 
 }  // namespace
@@ -78,20 +58,7 @@ std::optional<Price> RouterConfig::price_for(std::string_view name) const {
   return prices.find(t->model);
 }
 
-int64_t estimate_prompt_tokens(const ChatRequest& request) {
-  int64_t tokens = 0;
-  for (const auto& m : request.messages) {
-    tokens += 4 + count_text(m.content) + count_text(m.name);
-    for (const auto& call : m.tool_calls) {
-      tokens += count_text(call.name) + count_text(call.arguments);
-    }
-  }
-  for (const auto& tool : request.tools) {
-    tokens +=
-        count_text(tool.name) + count_text(tool.description) + count_text(tool.parameters.dump());
-  }
-  return tokens;
-}
+int64_t estimate_prompt_tokens(const ChatRequest& request) { return count_prompt_tokens(request); }
 
 Router::Router(RouterConfig config, PromptTokenCounter counter)
     : config_(std::move(config)), counter_(std::move(counter)) {
@@ -217,11 +184,15 @@ const EndpointConfig& Router::pick_endpoint(std::string_view tier_name, TimePoin
     earliest = std::min(earliest, until);
   }
   auto wait = std::chrono::ceil<std::chrono::milliseconds>(earliest - now);
+  // A wait longer than max_retry_after is not worth waiting for, as with a provider's long
+  // Retry-After: non-retryable, so the session falls back to the next tier at once.
+  const bool too_long = wait > config_.max_retry_after;
   ApplicationError error("tier \"" + t->name + "\": all " + std::to_string(n) +
                              " endpoint(s) are cooling down after failures; the first is free "
                              "again in " +
-                             std::to_string(wait.count()) + " ms",
-                         "TierCoolingDown");
+                             std::to_string(wait.count()) + " ms" +
+                             (too_long ? " (more than max_retry_after: fall back)" : ""),
+                         "TierCoolingDown", /*non_retryable=*/too_long);
   error.set_next_retry_delay(std::max(wait, std::chrono::milliseconds(1)));
   throw error;
 }

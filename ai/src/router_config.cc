@@ -4,6 +4,7 @@
 // Money is read as exact decimal dollars ("0.25", "$3") into micro-dollars: never a float.
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -434,7 +435,18 @@ RouterConfig load_router_config(const std::string& path) {
   }
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_router_config(text.str(), path);
+  RouterConfig config = parse_router_config(text.str(), path);
+  // A relative api_key_file is relative to the config file, not to the worker's directory.
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  for (auto& tier : config.tiers) {
+    for (auto& endpoint : tier.endpoints) {
+      if (!endpoint.api_key_file.empty() &&
+          std::filesystem::path(endpoint.api_key_file).is_relative()) {
+        endpoint.api_key_file = (dir / endpoint.api_key_file).lexically_normal().string();
+      }
+    }
+  }
+  return config;
 }
 
 }  // namespace cairn::ai

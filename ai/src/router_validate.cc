@@ -204,7 +204,8 @@ class Checker {
     }
     if (!endpoint_seen.insert(e.name).second) {
       fail(f + ".name", "duplicate endpoint name \"" + e.name +
-                            "\": endpoint names are unique across all tiers");
+                            "\": endpoint names are unique across all tiers (an endpoint without a "
+                            "name is called <tier>-<n>)");
     }
     if (std::string problem = url_problem(e.base_url); !problem.empty()) {
       fail(f + ".base_url", who + ": " + problem);
@@ -349,7 +350,9 @@ ConfigError::ConfigError(std::string source, int line, std::string field,
       field_(std::move(field)) {}
 
 void validate_router_config(const RouterConfig& config, std::string_view source_name) {
-  router_internal::validate(config, source_name, {});
+  RouterConfig normalised = config;  // endpoint names and models derived as a Router does
+  router_internal::normalise(normalised);
+  router_internal::validate(normalised, source_name, {});
 }
 
 }  // namespace cairn::ai

@@ -34,39 +34,21 @@ void add_feature(std::vector<float>& v, std::string_view feature, float weight) 
   v[index] += sign * weight;
 }
 
-// A crude stem ("refunds", "refunded" → "refund") so word forms share a feature.
-std::string stem(const std::string& w) {
-  for (const char* suffix : {"ing", "ed", "es", "s"}) {
-    size_t n = std::char_traits<char>::length(suffix);
-    if (w.size() > n + 2 && w.compare(w.size() - n, n, suffix) == 0) {
-      return w.substr(0, w.size() - n);
+// The end of the word-run piece that starts at `i`: after 4 characters (a UTF-8 character is
+// its lead byte and the continuation bytes after it, so pieces never split one) or at the end
+// of the run.
+size_t piece_end(std::string_view text, size_t i) {
+  for (int chars = 0;
+       chars < 4 && i < text.size() && is_word_byte(static_cast<unsigned char>(text[i])); ++chars) {
+    ++i;
+    while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) {
+      ++i;
     }
   }
-  return w;
+  return i;
 }
 
 }  // namespace
-
-int64_t count_tokens(std::string_view text) {
-  int64_t tokens = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (is_space(c)) {
-      ++i;
-    } else if (is_word_byte(c)) {
-      size_t start = i;
-      while (i < text.size() && is_word_byte(static_cast<unsigned char>(text[i]))) {
-        ++i;
-      }
-      tokens += static_cast<int64_t>((i - start + 3) / 4);
-    } else {
-      ++tokens;
-      ++i;
-    }
-  }
-  return tokens;
-}
 
 std::vector<std::string_view> token_pieces(std::string_view text) {
   std::vector<std::string_view> pieces;
@@ -78,14 +60,7 @@ std::vector<std::string_view> token_pieces(std::string_view text) {
       ++i;
       continue;
     }
-    size_t end = i + 1;
-    if (is_word_byte(c)) {
-      size_t run_end = i;
-      while (run_end < text.size() && is_word_byte(static_cast<unsigned char>(text[run_end]))) {
-        ++run_end;
-      }
-      end = std::min(run_end, i + 4);
-    }
+    size_t end = is_word_byte(c) ? piece_end(text, i) : i + 1;
     pieces.push_back(text.substr(start, end - start));
     start = end;
     i = end;
@@ -95,10 +70,23 @@ std::vector<std::string_view> token_pieces(std::string_view text) {
       pieces.push_back(text.substr(start));
     } else {
       std::string_view last = pieces.back();
-      pieces.back() = text.substr(last.data() - text.data());
+      pieces.back() = text.substr(static_cast<size_t>(last.data() - text.data()));
     }
   }
   return pieces;
+}
+
+int64_t count_tokens(std::string_view text) {
+  int64_t tokens = 0;
+  for (std::string_view piece : token_pieces(text)) {
+    for (char c : piece) {
+      if (!is_space(static_cast<unsigned char>(c))) {
+        ++tokens;  // every piece but trailing whitespace is one token
+        break;
+      }
+    }
+  }
+  return tokens;
 }
 
 int64_t count_prompt_tokens(const ChatRequest& request) {
@@ -134,6 +122,57 @@ std::vector<std::string> words(std::string_view text) {
   return out;
 }
 
+namespace {
+
+bool ends_with(const std::string& w, std::string_view suffix) {
+  return w.size() >= suffix.size() &&
+         w.compare(w.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool is_vowel(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; }
+
+// After "-ed" / "-ing" came off: "shipp" → "ship", "issu" → "issue", "packag" → "package".
+std::string repair_stem(std::string w) {
+  size_t n = w.size();
+  if (n >= 3 && w[n - 1] == w[n - 2] && !is_vowel(w[n - 1]) && w[n - 1] != 'l' && w[n - 1] != 's' &&
+      w[n - 1] != 'z') {
+    w.pop_back();
+    return w;
+  }
+  for (std::string_view e : {"v", "u", "z", "c", "at", "ag", "iz", "bl", "ir", "ur", "rg", "os"}) {
+    if (ends_with(w, e)) {
+      return w + "e";
+    }
+  }
+  return w;
+}
+
+}  // namespace
+
+std::string stem_word(std::string_view word) {
+  std::string w(word);
+  if (w.size() <= 3) {
+    return w;
+  }
+  if (ends_with(w, "ies") && w.size() > 4) {
+    return w.substr(0, w.size() - 3) + "y";
+  }
+  if (ends_with(w, "sses") || ends_with(w, "ches") || ends_with(w, "shes") || ends_with(w, "xes") ||
+      ends_with(w, "zes")) {
+    return w.substr(0, w.size() - 2);
+  }
+  if (ends_with(w, "s") && !ends_with(w, "ss") && !ends_with(w, "us") && !ends_with(w, "is")) {
+    return w.substr(0, w.size() - 1);
+  }
+  if (ends_with(w, "ing") && w.size() > 5) {
+    return repair_stem(w.substr(0, w.size() - 3));
+  }
+  if (ends_with(w, "ed") && w.size() > 4) {
+    return repair_stem(w.substr(0, w.size() - 2));
+  }
+  return w;
+}
+
 bool is_stop_word(std::string_view word) {
   static const std::unordered_set<std::string_view> kStop = {
       "a",    "an",    "and",   "are",  "as",   "at",    "be",     "been", "but",    "by",
@@ -154,7 +193,7 @@ std::vector<float> hashed_embedding(std::string_view text, size_t dim) {
     if (is_stop_word(word)) {
       continue;
     }
-    add_feature(v, "w:" + stem(word), 1.0f);
+    add_feature(v, "w:" + stem_word(word), 1.0f);
     // Trigrams of the padded word: "refund" and "refunds" share most of them.
     std::string padded = "^" + word + "$";
     for (size_t i = 0; i + 3 <= padded.size(); ++i) {

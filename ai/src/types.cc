@@ -279,7 +279,8 @@ void from_json(const json& j, EmbedResult& v) {
 
 std::string format_dollars(Micros micros) {
   const char* sign = micros < 0 ? "-" : "";
-  uint64_t m = micros < 0 ? static_cast<uint64_t>(-(micros + 1)) + 1 : static_cast<uint64_t>(micros);
+  uint64_t m =
+      micros < 0 ? static_cast<uint64_t>(-(micros + 1)) + 1 : static_cast<uint64_t>(micros);
   char buf[48];
   std::snprintf(buf, sizeof buf, "%s$%llu.%06llu", sign,
                 static_cast<unsigned long long>(m / 1'000'000),

@@ -3,9 +3,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "cairn/ai/router.h"
 
@@ -78,6 +80,18 @@ TEST(RouterConfig, LoadsTheExampleFile) {
   EXPECT_EQ(c.tier_of_endpoint("standard-a"), c.tier("standard"));
 }
 
+TEST(RouterConfig, TheDocsShowTheExampleFileAsItIs) {
+  auto read = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  std::string example = read(example_config());
+  std::string docs = read(example_config().parent_path() / "../docs/router.md");
+  ASSERT_FALSE(example.empty());
+  EXPECT_NE(docs.find("```yaml\n" + example + "```"), std::string::npos)
+      << "ai/docs/router.md must quote ai/config/router.example.yaml unchanged";
+}
+
 TEST(RouterConfig, JsonWithTabsIsRead) {
   std::string json =
       "{\n\t\"default_tier\": \"a\",\n\t\"tiers\": [{\"name\": \"a\", \"model\": \"m\",\n\t\t"
@@ -86,6 +100,25 @@ TEST(RouterConfig, JsonWithTabsIsRead) {
   ASSERT_EQ(c.tiers.size(), 1u);
   EXPECT_EQ(c.tiers[0].input_per_million, 3'000'000);
   EXPECT_EQ(c.tiers[0].endpoints[0].name, "a-1");
+}
+
+TEST(RouterConfig, RelativeKeyFileIsRelativeToTheConfigFile) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("cairn-router-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string text = kBase;
+  text.replace(text.find("api_key_env: STANDARD_KEY"), 25, "api_key_file: keys/standard.key");
+  text += "      - name: abs\n        base_url: http://h:1/v1\n        api_key_file: /etc/k\n";
+  {
+    std::ofstream out(dir / "router.yaml");
+    out << text;
+  }
+  RouterConfig c = load_router_config((dir / "router.yaml").string());
+  EXPECT_EQ(c.tiers[1].endpoints[0].api_key_file, (dir / "keys/standard.key").string());
+  EXPECT_EQ(c.tiers[1].endpoints[1].api_key_file, "/etc/k");
+  // Parsed from text there is no file to be relative to: kept as written.
+  EXPECT_EQ(parse_router_config(text, "x").tiers[1].endpoints[0].api_key_file, "keys/standard.key");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(RouterConfig, MissingFileNamesIt) {
@@ -249,6 +282,48 @@ TEST(RouterConfig, PriceSetMeansFreeNotUnpriced) {
   EXPECT_EQ(c.price_for("standard")->per_hour, 0);
   c.tiers[1].price_set = false;
   EXPECT_FALSE(c.price_for("standard").has_value());  // m-large is in no table
+}
+
+}  // namespace
+}  // namespace cairn::ai
+
+namespace cairn::ai {
+namespace {
+
+// Any damage to a config is a ConfigError with a line, never another exception: every prefix
+// of the example file, and the example with each line replaced by something else.
+TEST(RouterConfig, DamagedConfigsAreConfigErrors) {
+  std::ifstream in(example_config());
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(text.empty());
+  auto check = [](const std::string& t) {
+    try {
+      parse_router_config(t, "damaged.yaml");
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("damaged.yaml", 0), 0u) << e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "not a ConfigError: " << e.what() << "\nfor:\n" << t;
+    }
+  };
+  for (size_t n = 0; n < text.size(); n += 5) {
+    check(text.substr(0, n));
+  }
+  std::vector<std::string> lines;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    lines.push_back(text.substr(at, end - at));
+    at = end == std::string::npos ? text.size() : end + 1;
+  }
+  for (const char* replacement : {"  - [1, 2]", "tiers: 3", "    endpoints: {a: b}", "  x: {",
+                                  "    fallback: {a: 1}", "    model: [a]"}) {
+    for (size_t i = 0; i < lines.size(); ++i) {
+      std::string t;
+      for (size_t j = 0; j < lines.size(); ++j) {
+        t += (j == i ? std::string(replacement) : lines[j]) + "\n";
+      }
+      check(t);
+    }
+  }
 }
 
 }  // namespace

@@ -80,6 +80,26 @@ TEST(RouterCooldown, AllCoolingIsRetryableWithDelay) {
   EXPECT_EQ(router.pick_endpoint("economy", t0 + seconds(4)).name, "b");
 }
 
+TEST(RouterCooldown, CoolingLongerThanMaxRetryAfterFailsFast) {
+  Router router(two_endpoints());  // max_retry_after 60 s
+  router.report_failure("a", t0, seconds(120));
+  router.report_failure("b", t0, seconds(90));
+  try {
+    router.pick_endpoint("economy", t0);
+    FAIL() << "picked";
+  } catch (const ApplicationError& e) {
+    EXPECT_EQ(e.type(), "TierCoolingDown");
+    EXPECT_TRUE(e.non_retryable()) << "not worth waiting 90 s: fall back";
+    EXPECT_EQ(e.next_retry_delay(), seconds(90));
+  }
+  try {
+    router.pick_endpoint("economy", t0 + seconds(30));  // 60 s left: worth the wait
+    FAIL() << "picked";
+  } catch (const ApplicationError& e) {
+    EXPECT_FALSE(e.non_retryable());
+  }
+}
+
 TEST(RouterCooldown, SuccessEndsTheCooldown) {
   Router router(two_endpoints());
   router.report_failure("a", t0);

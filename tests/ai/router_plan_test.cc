@@ -175,11 +175,12 @@ TEST(RouterPlan, DeterministicAndRecordable) {
   EXPECT_EQ(nlohmann::json(h).get<RouteHints>(), h);
 }
 
-TEST(RouterPlan, EstimateCountsWordsPiecesAndPunctuation) {
+TEST(RouterPlan, DefaultCounterIsTheEndpointsTokenRule) {
   ChatRequest r;
   r.messages = {Message{"user", "hi, internationalization!"}};
-  // 4 overhead + "hi" 1 + "," 1 + 20 letters in 5 pieces + "!" 1.
-  EXPECT_EQ(estimate_prompt_tokens(r), 4 + 1 + 1 + 5 + 1);
+  // 3 reply + 4 per message + "hi" 1 + "," 1 + 20 letters in 5 pieces + "!" 1.
+  EXPECT_EQ(estimate_prompt_tokens(r), 3 + 4 + 1 + 1 + 5 + 1);
+  EXPECT_EQ(Router(config()).prompt_tokens(r), estimate_prompt_tokens(r));
 }
 
 TEST(RouterPlan, InvalidConfigIsRefusedByTheRouter) {

@@ -108,14 +108,16 @@ struct RouterConfig {
 // mistyped field, duplicate tier or endpoint name, a tier without endpoints, a bad base_url, a
 // negative price, an unknown tier in default_tier / embedding_tier / rules / a fallback, a cycle
 // of fallbacks (named: "economy → standard → economy"), max_attempts < 1, an inline `api_key`
-// (keys are given only as api_key_env or api_key_file).
+// (keys are given only as api_key_env or api_key_file). A relative api_key_file is taken
+// relative to the directory of `path`.
 RouterConfig load_router_config(const std::string& path);
 
 // The same from text; `source_name` names it in errors (a file name, "<inline>").
 RouterConfig parse_router_config(std::string_view text, std::string_view source_name);
 
-// Checks a config built in code by the rules above. Throws ConfigError (line 0) naming the
-// field, with `source_name` as its source.
+// Checks a config built in code by the rules above (endpoint names and models left empty are
+// derived first, as the loader and Router do). Throws ConfigError (line 0) naming the field,
+// with `source_name` as its source.
 void validate_router_config(const RouterConfig& config, std::string_view source_name = "config");
 
 // What the caller knows about a request.
@@ -146,9 +148,8 @@ void from_json(const nlohmann::json& j, RoutePlan& v);
 // Counts the prompt tokens of a request for routing (prompt-size rules, context windows).
 using PromptTokenCounter = std::function<int64_t(const ChatRequest&)>;
 
-// The default counter: words split at punctuation, words longer than 4 characters in 4-character
-// pieces, each punctuation character one token, 4 tokens of overhead per message, tool schemas
-// by their JSON text. Deterministic.
+// The default counter: count_prompt_tokens (cairn/ai/tokenizer.h), the rule the deterministic
+// endpoint reports as usage.prompt_tokens. Deterministic.
 int64_t estimate_prompt_tokens(const ChatRequest& request);
 
 // Plans routes and tracks endpoint cooldowns for one worker process. plan() is const and pure;
@@ -179,8 +180,10 @@ class Router {
 
   // An endpoint of `tier` that is not cooling down at `now`, round-robin among those.
   // Throws ApplicationError "UnknownTier" (non-retryable) for a tier not in the config, and
-  // "TierCoolingDown" (retryable, next retry delay = until the first endpoint is free) when
-  // every endpoint of the tier is cooling down. The reference lives as long as the Router.
+  // "TierCoolingDown" (next retry delay = until the first endpoint is free; retryable, or
+  // non-retryable when that is longer than config().max_retry_after, so the caller falls back
+  // at once) when every endpoint of the tier is cooling down. The reference lives as long as
+  // the Router.
   const EndpointConfig& pick_endpoint(std::string_view tier, TimePoint now);
 
   // The endpoint failed in a way that is the endpoint's fault (5xx, 429, timeout, network):
