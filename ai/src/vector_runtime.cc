@@ -1,10 +1,7 @@
 // register_vector_activities over an AiRuntime: the query activity embeds through the runtime's
 // embedding tier (AiRuntime::embed, the same code as the "cairn.ai.embed" activity).
-#include "cairn/ai/vector_activities.h"
-
-// The runtime header arrives with the client area; until then no caller can hold an AiRuntime.
-#if __has_include("cairn/ai/runtime.h")
 #include "cairn/ai/runtime.h"
+#include "cairn/ai/vector_activities.h"
 
 namespace cairn::ai {
 
@@ -19,4 +16,3 @@ void register_vector_activities(Worker& worker, VectorRegistry& registry, AiRunt
 }
 
 }  // namespace cairn::ai
-#endif

@@ -124,6 +124,7 @@ TEST_F(VectorIngestTest, IngestedDocumentsAreFoundByRelatedText) {
   EXPECT_EQ(result.batches, (expected_chunks + 2) / 3);
   EXPECT_EQ(result.index_size, expected_chunks);
   EXPECT_GT(result.usage.prompt_tokens, 0);
+  EXPECT_GT(result.cost_micros, 0) << "the embedding tier is priced";
   EXPECT_EQ(endpoint_->stats().at("embedding_requests"), static_cast<int64_t>(result.batches))
       << "one embedding call per batch";
 
