@@ -8,7 +8,8 @@ target_sources(cairn_ai PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/src/vector_store.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/vector_activities.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/vector_chunker.cc
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/vector_ingest.cc)
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/vector_ingest.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/vector_runtime.cc)
 target_include_directories(cairn_ai PRIVATE ${HNSWLIB_INCLUDE_DIR})
 
 # bench/ai_vector_bench.cc: build and query time of the store on 10k vectors (CAIRN_BUILD_BENCH).

@@ -10,6 +10,9 @@
 
 namespace cairn::ai {
 
+// AiRuntime's embedding activity (cairn/ai/runtime.h).
+constexpr char kEmbedActivityName[] = "cairn.ai.embed";
+
 using nlohmann::json;
 
 void to_json(json& j, const VectorUpsertRequest& v) {
@@ -188,7 +191,7 @@ std::vector<VectorHit> search(WorkflowContext& ctx, const std::string& index,
   EmbedAttempt attempt;
   attempt.request.input = {text};
   attempt.tier = options.embed_tier;
-  EmbedResult embedded = ctx.activity<EmbedResult>(kEmbedActivity, attempt, options.activity).get();
+  EmbedResult embedded = ctx.activity<EmbedResult>(kEmbedActivityName, attempt, options.activity).get();
   if (embedded.response.data.size() != 1) {
     throw ApplicationError("embedding of the search text returned " +
                                std::to_string(embedded.response.data.size()) +

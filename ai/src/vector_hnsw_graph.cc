@@ -240,8 +240,10 @@ void HnswGraph::upsert(const std::vector<VectorItem>& items) {
   }
   // An existing label is updated in place (and un-removed) by hnswlib. hnswlib's addPoint is
   // safe to call concurrently for distinct labels.
+  // Only a batch of new ids goes parallel: hnswlib's update path draws from a generator that
+  // is not meant to be shared between threads.
   size_t threads = std::min<size_t>(options_.insert_threads, order.size() / 256 + 1);
-  if (threads <= 1) {
+  if (threads <= 1 || fresh != order.size()) {
     for (size_t label : order) {
       graph_->addPoint(vectors[label], label);
     }

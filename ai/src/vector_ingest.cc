@@ -6,6 +6,9 @@
 
 namespace cairn::ai {
 
+// AiRuntime's embedding activity (cairn/ai/runtime.h).
+constexpr char kEmbedActivityName[] = "cairn.ai.embed";
+
 using nlohmann::json;
 
 void to_json(json& j, const IngestDocument& v) {
@@ -109,7 +112,7 @@ IngestResult ingest_workflow(WorkflowContext& ctx, IngestRequest request) {
     for (size_t i = begin; i < end; ++i) {
       attempt.request.input.push_back(chunks[i].text);
     }
-    EmbedResult embedded = ctx.activity<EmbedResult>(kEmbedActivity, attempt, options).get();
+    EmbedResult embedded = ctx.activity<EmbedResult>(kEmbedActivityName, attempt, options).get();
     if (embedded.response.data.size() != end - begin) {
       throw ApplicationError("ingest batch " + std::to_string(b) + ": the embedding returned " +
                                  std::to_string(embedded.response.data.size()) + " vectors for " +

@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include "cairn/ai/ingest.h"
+#include "cairn/ai/tokenizer.h"
 #include "cairn/ai/vector_store.h"
 #include "e2e/fixture.h"
 #include "tests/ai/support/endpoint_process.h"
@@ -124,6 +125,7 @@ TEST_F(VectorIngestTest, IngestedDocumentsAreFoundByRelatedText) {
   EXPECT_EQ(result.batches, (expected_chunks + 2) / 3);
   EXPECT_EQ(result.index_size, expected_chunks);
   EXPECT_GT(result.usage.prompt_tokens, 0);
+  EXPECT_GT(result.cost_micros, 0) << "the embedding tier is priced";
   EXPECT_EQ(endpoint_->stats().at("embedding_requests"), static_cast<int64_t>(result.batches))
       << "one embedding call per batch";
 
@@ -200,6 +202,43 @@ TEST_F(VectorIngestTest, SearchOfAnUnknownIndexFailsNamingIt) {
     }
   }
   EXPECT_EQ(last_attempt, 1);
+}
+
+class VectorIngestContinueTest : public VectorIngestTest {
+ protected:
+  // A tiny history budget: the ingestion continues as new every few batches.
+  std::vector<std::string> server_args() override { return {"--history-suggest-events", "30"}; }
+};
+
+TEST_F(VectorIngestContinueTest, ContinuesAsNewCarryingProgressAndUsage) {
+  start_worker();
+  IngestRequest request;
+  request.index = "kb";
+  request.documents = knowledge_base();
+  request.chunk_chars = 100;
+  request.overlap = 10;
+  request.batch_size = 1;
+  auto chunks = ai::chunk_documents(request);
+  size_t batches = chunks.size();
+  ASSERT_GE(batches, 6u);
+  int64_t tokens = 0;
+  for (const auto& c : chunks) {
+    tokens += ai::count_tokens(c.text);  // the endpoint's usage rule, input by input
+  }
+  auto h = client_->start(ai::kIngestWorkflow, {.id = "ingest-continued", .task_queue = kQueue},
+                          request);
+  auto result = h.result<IngestResult>(std::chrono::seconds(120));
+  EXPECT_EQ(result.batches, batches);
+  EXPECT_EQ(result.chunks, chunks.size());
+  EXPECT_EQ(result.index_size, chunks.size());
+  EXPECT_EQ(result.usage.prompt_tokens, tokens) << "usage summed across the continued runs";
+  EXPECT_EQ(endpoint_->stats().at("embedding_requests"), static_cast<int64_t>(batches))
+      << "no batch embedded twice across continue-as-new";
+  auto first_run = h.history();
+  ASSERT_FALSE(first_run.empty());
+  EXPECT_EQ(first_run.back().event_type(), v1::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+  EXPECT_LT(completed(h, "cairn.ai.embed"), static_cast<int>(batches))
+      << "the first run did only part of the work";
 }
 
 class VectorIngestCrashTest : public VectorIngestTest {

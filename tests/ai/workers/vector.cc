@@ -1,11 +1,8 @@
 // ai-worker-vector: a worker process for the vector e2e tests (started and kill -9'd by them).
-// Registers the ingestion workflow, the vector activities over a registry in --vector-dir, the
-// embedding activity "cairn.ai.embed" against --endpoint (a real cairn-model-endpoint), and
-// "vector-test.search": the workflow helper search() as a workflow, so tests can search.
-//
-// The embedding activity here calls the endpoint through OpenAiClient directly; the runtime
-// (cairn/ai/runtime.h) registers the product's "cairn.ai.embed" with routing and pricing on top
-// of the same client.
+// Registers the ingestion workflow, the vector activities over a registry in --vector-dir,
+// AiRuntime's "cairn.ai.chat" / "cairn.ai.embed" with one embedding tier on --endpoint (a real
+// cairn-model-endpoint), and test workflows: "vector-test.search" (the workflow helper
+// search()) and "vector-test.backup" (snapshot, delete, search, restore, query).
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -16,7 +13,8 @@
 
 #include "cairn/activity.h"
 #include "cairn/ai/ingest.h"
-#include "cairn/ai/openai.h"
+#include "cairn/ai/router.h"
+#include "cairn/ai/runtime.h"
 #include "cairn/ai/vector_activities.h"
 #include "cairn/ai/vector_store.h"
 #include "cairn/client.h"
@@ -60,21 +58,6 @@ void to_json(json& j, const BackupInput& v) {
   j = json{{"index", v.index}, {"path", v.path}, {"remove", v.remove}, {"text", v.text}};
 }
 
-// One embeddings call through the product's OpenAI-compatible client.
-cairn::ai::EmbedResult embed(cairn::ai::OpenAiClient& client,
-                             const cairn::ai::EmbedAttempt& attempt) {
-  auto started = std::chrono::steady_clock::now();
-  cairn::ai::EmbedResult result;
-  result.response = client.embed(attempt.request);
-  result.usage = result.response.usage;
-  result.model = result.response.model;
-  result.endpoint = client.config().name;
-  result.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::steady_clock::now() - started)
-                           .count();
-  return result;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -97,16 +80,20 @@ int main(int argc, char** argv) {
   options.task_queue = task_queue;
   cairn::Worker worker(client, options);
 
-  cairn::ai::EndpointConfig config;
-  config.name = "embeddings";
-  config.base_url = endpoint;
-  config.model = "cairn-echo";
-  auto openai = std::make_shared<cairn::ai::OpenAiClient>(config);
-  auto embedder = [openai](cairn::ActivityContext&, const cairn::ai::EmbedAttempt& attempt) {
-    return embed(*openai, attempt);
-  };
-  worker.register_activity(cairn::ai::kEmbedActivity, embedder);
-  cairn::ai::register_vector_activities(worker, registry, embedder);
+  // One embedding tier on the endpoint, priced per token so ingestion has a cost.
+  cairn::ai::TierConfig tier;
+  tier.name = "embed";
+  tier.model = "cairn-echo";
+  tier.endpoints = {{.name = "embed-1", .base_url = endpoint}};
+  tier.input_per_million = 20'000;  // $0.02 per 1M tokens
+  tier.price_set = true;
+  cairn::ai::RouterConfig config;
+  config.tiers = {tier};
+  config.default_tier = "embed";
+  config.embedding_tier = "embed";
+  cairn::ai::AiRuntime runtime(config);
+  runtime.register_activities(worker);
+  cairn::ai::register_vector_activities(worker, registry, &runtime);
   cairn::ai::register_ingest_workflow(worker);
   // Provisioning's backup pattern: snapshot, change (delete), search, restore.
   worker.register_workflow("vector-test.backup", [](cairn::WorkflowContext& ctx,

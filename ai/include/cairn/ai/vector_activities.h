@@ -25,7 +25,9 @@ class WorkflowContext;
 
 namespace cairn::ai {
 
-// Activity type names.
+class AiRuntime;  // cairn/ai/runtime.h
+
+// Activity type names. (The embedding activity "cairn.ai.embed" is AiRuntime's.)
 inline constexpr char kVectorUpsertActivity[] = "cairn.ai.vector.upsert";
 inline constexpr char kVectorSearchActivity[] = "cairn.ai.vector.search";
 inline constexpr char kVectorDeleteActivity[] = "cairn.ai.vector.delete";
@@ -114,9 +116,12 @@ void from_json(const nlohmann::json& j, VectorQueryRequest& v);
 using Embedder = std::function<EmbedResult(ActivityContext&, const EmbedAttempt&)>;
 
 // Registers the upsert, search, delete, snapshot and restore activities over `registry`, and the
-// query activity when `embed` is set. Store errors reach the workflow as ApplicationErrors of
-// the VectorStoreError types (non-retryable but for "StorageError").
-void register_vector_activities(Worker& worker, VectorRegistry& registry, Embedder embed = {});
+// query activity when `runtime` is not null (embedding through AiRuntime::embed). Store errors
+// reach the workflow as ApplicationErrors of the VectorStoreError types (non-retryable but for
+// "StorageError"). `runtime` must outlive the worker.
+void register_vector_activities(Worker& worker, VectorRegistry& registry, AiRuntime* runtime);
+// The same with any embedding function for the query activity (empty: no query activity).
+void register_vector_activities(Worker& worker, VectorRegistry& registry, Embedder embed);
 
 // Options of the workflow helper search().
 struct VectorSearchOptions {
