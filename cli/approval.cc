@@ -3,6 +3,7 @@
 // shown by the query "cairn.approval.pending", answered by the update "cairn.approval.answer".
 #include "cli/approval.h"
 
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -205,17 +206,31 @@ int answer(const Globals& g, const Target& t, bool approved, const std::string& 
            const std::string& comment, const std::string& approval_id) {
   cairn::Client client = connect(g);
   ai::ApprovalAnswer a{approval_id, approved, by, comment};
+  ai::ApprovalDecision d = ai::answer_approval(client, t.workflow_id, a, t.run_id);
+  if (g.json()) {
+    print_json({{"workflow_id", t.workflow_id}, {"decision", d}});
+  } else {
+    std::cout << "approval " << d.approval_id << " of " << t.workflow_id << " " << decision_text(d)
+              << "\n";
+  }
+  return 0;
+}
+
+// Runs `fn`, reporting a refused answer, and a query or update that no worker answered (the
+// run's workers are down, not the server), as approval errors.
+int guarded(const Globals& g, const Target& t, const std::string& what,
+            const std::function<int()>& fn) {
   try {
-    ai::ApprovalDecision d = ai::answer_approval(client, t.workflow_id, a, t.run_id);
-    if (g.json()) {
-      print_json({{"workflow_id", t.workflow_id}, {"decision", d}});
-    } else {
-      std::cout << "approval " << d.approval_id << " of " << t.workflow_id << " "
-                << decision_text(d) << "\n";
-    }
-    return 0;
+    return fn();
   } catch (const ai::ApprovalError& e) {
     return report_error(g, kRefused, refusal_code(e.type()), e.what());
+  } catch (const cairn::RpcError& e) {
+    if (e.code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      throw;
+    }
+    return report_error(g, kRefused, "NO_WORKER",
+                        "no worker answered " + what + " for workflow " + t.workflow_id +
+                            ": is a worker polling its task queue? (" + e.what() + ")");
   }
 }
 
@@ -241,7 +256,12 @@ void add_approval_commands(CLI::App& app, Globals& g, Action& action) {
   l->callback([&] { action = [&] { return list(g, a.approver, a.limit); }; });
   auto* s = group->add_subcommand("show", "a run's approval: what, who, state, decision");
   add_target(s, &a.t);
-  s->callback([&] { action = [&] { return show(g, a.t); }; });
+  s->callback([&] {
+    action = [&] {
+      return guarded(g, a.t, std::string("the query ") + ai::kApprovalPendingQuery,
+                     [&] { return show(g, a.t); });
+    };
+  });
   for (bool approve : {true, false}) {
     auto* cmd =
         group->add_subcommand(approve ? "approve" : "reject",
@@ -254,7 +274,10 @@ void add_approval_commands(CLI::App& app, Globals& g, Action& action) {
     cmd->add_option("--approval-id", a.approval_id, "answer only if this is the pending approval")
         ->check(id_check("approval id"));
     cmd->callback([&, approve] {
-      action = [&, approve] { return answer(g, a.t, approve, a.by, a.comment, a.approval_id); };
+      action = [&, approve] {
+        return guarded(g, a.t, std::string("the update ") + ai::kApprovalAnswerUpdate,
+                       [&] { return answer(g, a.t, approve, a.by, a.comment, a.approval_id); });
+      };
     });
   }
 }

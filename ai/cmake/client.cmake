@@ -5,4 +5,5 @@ target_sources(cairn_ai PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/src/openai_errors.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/openai_http.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/openai_sse.cc
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/openai_wire.cc)
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/openai_wire.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/runtime.cc)

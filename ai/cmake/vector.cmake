@@ -10,3 +10,10 @@ target_sources(cairn_ai PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/src/vector_chunker.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/vector_ingest.cc)
 target_include_directories(cairn_ai PRIVATE ${HNSWLIB_INCLUDE_DIR})
+
+# bench/ai_vector_bench.cc: build and query time of the store on 10k vectors (CAIRN_BUILD_BENCH).
+if(CAIRN_BUILD_BENCH)
+  find_package(benchmark CONFIG REQUIRED)
+  add_executable(ai_vector_bench ${PROJECT_SOURCE_DIR}/bench/ai_vector_bench.cc)
+  target_link_libraries(ai_vector_bench PRIVATE cairn_ai benchmark::benchmark)
+endif()

@@ -399,7 +399,8 @@ Completion generate(const ChatRequest& request) {
   } else if (tool_result_since_question) {
     c.content = answer_from_tools(request, user, question);
   } else if (auto tool = choose_tool(request, question)) {
-    std::string arguments = build_arguments(*tool, question).dump();
+    std::string arguments = build_arguments(*tool, question)
+                                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     c.tool_calls.push_back({tool_call_id(tool->name, arguments, 0), tool->name, arguments});
     c.finish_reason = "tool_calls";
     c.completion_tokens = count_tokens(tool->name) + count_tokens(arguments);
@@ -407,6 +408,7 @@ Completion generate(const ChatRequest& request) {
   } else {
     c.content = answer_from_context(request, user, question);
   }
+  c.content = structured_answer(request.response_format, c.content, question);
   apply_limits(request, &c);
   c.completion_tokens = count_tokens(c.content);
   return c;

@@ -1,5 +1,6 @@
 #include "ai/endpoint/handlers.h"
 
+#include <cstring>
 #include <ctime>
 
 #include "cairn/ai/tokenizer.h"
@@ -10,6 +11,9 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kMaxEmbeddingInputs = 2048;
+
+// Compact JSON; a byte sequence that is not UTF-8 becomes U+FFFD instead of throwing.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 Reply invalid(const std::string& param, const std::string& message) {
   return error_reply(400, "invalid_request_error", param + ": " + message, "", param);
@@ -84,7 +88,7 @@ bool read_message(const json& m, size_t index, Message* out, Reply* error) {
       call.id = c.value("id", "");
       call.name = c["function"]["name"].get<std::string>();
       const json& args = c["function"].value("arguments", json(""));
-      call.arguments = args.is_string() ? args.get<std::string>() : args.dump();
+      call.arguments = args.is_string() ? args.get<std::string>() : dump(args);
       out->tool_calls.push_back(std::move(call));
     }
   }
@@ -128,7 +132,35 @@ std::string hex64(uint64_t v) {
   return s;
 }
 
-Reply json_reply(const json& body, int status = 200) { return Reply{status, body.dump(), {}}; }
+// The vector as little-endian float32 bytes in base64, as OpenAI's encoding_format "base64".
+std::string base64_floats(const std::vector<float>& v) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes;
+  for (float f : v) {
+    uint32_t u = 0;
+    std::memcpy(&u, &f, sizeof u);
+    for (int k = 0; k < 4; ++k) {
+      bytes.push_back(static_cast<char>((u >> (8 * k)) & 0xff));
+    }
+  }
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t n = static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+    if (i + 1 < bytes.size()) {
+      n |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    }
+    if (i + 2 < bytes.size()) {
+      n |= static_cast<unsigned char>(bytes[i + 2]);
+    }
+    out.push_back(kAlphabet[(n >> 18) & 63]);
+    out.push_back(kAlphabet[(n >> 12) & 63]);
+    out.push_back(i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=');
+    out.push_back(i + 2 < bytes.size() ? kAlphabet[n & 63] : '=');
+  }
+  return out;
+}
+
+Reply json_reply(const json& body, int status = 200) { return Reply{status, dump(body), {}}; }
 
 }  // namespace
 
@@ -340,6 +372,15 @@ Reply Handler::embeddings(const std::string& body) {
     }
     dim = j["dimensions"].get<int64_t>();
   }
+  bool base64 = false;
+  if (j.contains("encoding_format") && !j["encoding_format"].is_null()) {
+    std::string format =
+        j["encoding_format"].is_string() ? j["encoding_format"].get<std::string>() : "";
+    if (format != "float" && format != "base64") {
+      return invalid("encoding_format", "expected \"float\" or \"base64\"");
+    }
+    base64 = format == "base64";
+  }
   std::string model =
       j.contains("model") && j["model"].is_string() && !j["model"].get<std::string>().empty()
           ? j["model"].get<std::string>()
@@ -348,9 +389,10 @@ Reply Handler::embeddings(const std::string& body) {
   int64_t tokens = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     tokens += count_tokens(inputs[i]);
+    std::vector<float> v = hashed_embedding(inputs[i], static_cast<size_t>(dim));
     data.push_back({{"object", "embedding"},
                     {"index", i},
-                    {"embedding", hashed_embedding(inputs[i], static_cast<size_t>(dim))}});
+                    {"embedding", base64 ? json(base64_floats(v)) : json(v)}});
   }
   return json_reply({{"object", "list"},
                      {"data", data},
@@ -420,7 +462,7 @@ std::string Handler::chunk_event(const ChatCall& call, const std::string& id, co
                                           {"delta", delta},
                                           {"logprobs", nullptr},
                                           {"finish_reason", finish_reason}}})}};
-  return "data: " + chunk.dump() + "\n\n";
+  return "data: " + dump(chunk) + "\n\n";
 }
 
 std::string Handler::usage_event(const ChatCall& call, const std::string& id,
@@ -435,7 +477,7 @@ std::string Handler::usage_event(const ChatCall& call, const std::string& id,
                   {"completion_tokens", completion.completion_tokens},
                   {"total_tokens", completion.prompt_tokens + completion.completion_tokens},
                   {"prompt_tokens_details", {{"cached_tokens", 0}}}}}};
-  return "data: " + chunk.dump() + "\n\n";
+  return "data: " + dump(chunk) + "\n\n";
 }
 
 std::string Handler::error_event(const Fault& fault) {
@@ -447,7 +489,7 @@ std::string Handler::error_event(const Fault& fault) {
         {"type", "server_error"},
         {"param", nullptr},
         {"code", fault.error_code.empty() ? json("stream_interrupted") : json(fault.error_code)}}}};
-  return "data: " + err.dump() + "\n\n";
+  return "data: " + dump(err) + "\n\n";
 }
 
 }  // namespace cairn::ai::endpoint

@@ -118,6 +118,13 @@ void send(httplib::Response& res, const Reply& reply) {
   res.set_content(reply.body, "application/json");
 }
 
+// What a request still waiting (hang, slow, latency) gets when the endpoint stops.
+Reply shutting_down() {
+  return error_reply(503, "server_error",
+                     "The endpoint is shutting down: retry against another endpoint or later.",
+                     "shutting_down");
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -158,6 +165,9 @@ void Server::Impl::chat(const httplib::Request& req, httplib::Response& res) {
   Fault fault = handler.faults().take(wants_stream);
   ClientWatch watch(req, &stopping);
   auto gave_up = [&] {
+    if (stopping.load()) {
+      return send(res, shutting_down());
+    }
     if (wants_stream) {
       handler.stats().count_cancelled_stream();
     }
@@ -206,7 +216,9 @@ void Server::Impl::stream(const httplib::Request& req, httplib::Response& res, C
     double tps = handler.options().tokens_per_second;
     auto pace = std::chrono::milliseconds(tps > 0 ? static_cast<int64_t>(1000.0 / tps) : 0);
     auto cancelled = [&] {
-      handler.stats().count_cancelled_stream();
+      if (!stopping.load()) {  // a stop cuts the stream; the client did not cancel it
+        handler.stats().count_cancelled_stream();
+      }
       return false;  // httplib closes the connection
     };
     auto write = [&](const std::string& event) { return sink.write(event.data(), event.size()); };
@@ -287,17 +299,21 @@ void Server::Impl::embeddings(const httplib::Request& req, httplib::Response& re
     }
     return reply(res, Handler::fault_reply(f));
   }
+  auto gave_up = [&] {
+    if (stopping.load()) {
+      return send(res, shutting_down());
+    }
+    res.status = 499;  // nobody reads it: the client has gone
+  };
   if (fault.mode == FaultMode::kHang) {
     while (!watch.wait(std::chrono::hours(1))) {
     }
-    res.status = 499;
-    return;
+    return gave_up();
   }
   int64_t delay =
       handler.options().latency_ms + (fault.mode == FaultMode::kSlow ? fault.delay_ms : 0);
   if (delay > 0 && watch.wait(std::chrono::milliseconds(delay))) {
-    res.status = 499;
-    return;
+    return gave_up();
   }
   reply(res, handler.embeddings(req.body));
 }

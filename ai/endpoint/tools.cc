@@ -265,6 +265,45 @@ nlohmann::json build_arguments(const ToolSpec& tool, const std::string& question
   return args;
 }
 
+std::string structured_answer(const nlohmann::json& response_format, const std::string& answer,
+                              const std::string& question) {
+  using nlohmann::json;
+  auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
+  std::string type = response_format.is_object() ? response_format.value("type", "") : "";
+  if (type == "json_object") {
+    return dump({{"answer", answer}});
+  }
+  if (type != "json_schema") {
+    return answer;
+  }
+  const json* schema = nullptr;
+  if (response_format.contains("json_schema") && response_format["json_schema"].is_object() &&
+      response_format["json_schema"].contains("schema")) {
+    schema = &response_format["json_schema"]["schema"];
+  }
+  json out = json::object();
+  if (schema == nullptr || !schema->is_object() || !schema->contains("properties") ||
+      !(*schema)["properties"].is_object()) {
+    return dump({{"answer", answer}});
+  }
+  for (const auto& [name, prop] : (*schema)["properties"].items()) {
+    std::string t = prop.is_object() ? prop.value("type", "string") : "string";
+    if (prop.is_object() && prop.contains("enum")) {
+      json v = argument_for(name, prop, question, /*required=*/false);
+      out[name] = v.is_null() ? argument_for(name, prop, answer, /*required=*/true) : v;
+    } else if (t == "integer" || t == "number" || t == "boolean") {
+      out[name] = argument_for(name, prop, question, /*required=*/true);
+    } else if (t == "array") {
+      out[name] = json::array({answer});
+    } else if (t == "object") {
+      out[name] = json::object();
+    } else {
+      out[name] = answer;
+    }
+  }
+  return dump(out);
+}
+
 std::string render_tool_result(const std::string& content) {
   nlohmann::json j = nlohmann::json::parse(content, nullptr, /*allow_exceptions=*/false);
   auto scalar = [](const nlohmann::json& v) {

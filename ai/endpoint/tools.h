@@ -25,6 +25,14 @@ std::optional<ToolSpec> choose_tool(const ChatRequest& request, const std::strin
 // question itself. Required properties are always present.
 nlohmann::json build_arguments(const ToolSpec& tool, const std::string& question);
 
+// `answer` in the shape `response_format` asks for: {"type": "json_object"} gives
+// {"answer": answer}; {"type": "json_schema", "json_schema": {"schema": S}} an object with every
+// property of S — enums the value the question (else the answer) names or else the first,
+// strings the answer, integers and numbers the first number of the question (else 0), booleans
+// false, arrays of strings [answer]. Anything else (unset, "text"): `answer` as it is.
+std::string structured_answer(const nlohmann::json& response_format, const std::string& answer,
+                              const std::string& question);
+
 // A tool's result as a sentence: a JSON object as "key is value" pairs, an array item by
 // item, any other text as it is.
 std::string render_tool_result(const std::string& content);

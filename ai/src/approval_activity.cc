@@ -14,6 +14,7 @@ namespace cairn::ai {
 namespace approval_internal {
 namespace {
 
+// Never destroyed: a worker thread may still run a workflow task while the process exits.
 std::mutex hooks_mu;
 std::map<std::string, std::function<void(double, const ApprovalDecision&)>>& hooks() {
   static auto* m = new std::map<std::string, std::function<void(double, const ApprovalDecision&)>>;
@@ -139,66 +140,6 @@ void register_approval_search_attributes(Client& client) {
   if (!st.ok()) {
     throw RpcError(st.error_code(), "registering the approval search attributes in namespace " +
                                         client.options().ns + ": " + st.error_message());
-  }
-}
-
-ApprovalStatus approval_status(Client& client, const std::string& workflow_id,
-                               const std::string& run_id) {
-  try {
-    return client.handle(workflow_id, run_id).query<ApprovalStatus>(kApprovalPendingQuery);
-  } catch (const RpcError& e) {
-    // An unknown query type: the run's code never registered the approval query.
-    if (e.code() == grpc::StatusCode::INVALID_ARGUMENT &&
-        std::string(e.what()).find("known query types") != std::string::npos) {
-      throw ApprovalError("workflow " + workflow_id +
-                              " has no approval: it never called request_approval (or has not "
-                              "reached it yet)",
-                          "ApprovalNotFound");
-    }
-    throw;
-  }
-}
-
-ApprovalDecision answer_approval(Client& client, const std::string& workflow_id,
-                                 const ApprovalAnswer& answer, const std::string& run_id) {
-  try {
-    return client.handle(workflow_id, run_id)
-        .update<ApprovalDecision>(kApprovalAnswerUpdate, answer);
-  } catch (const ApprovalError&) {
-    throw;
-  } catch (const ApplicationError& e) {
-    const std::string m = e.what();
-    const std::string type = approval_refusal_type(m);
-    if (!type.empty()) {
-      throw ApprovalError(m.substr(m.find(type + ": ") + type.size() + 2), type);
-    }
-    if (m.find(std::string("unknown update type ") + kApprovalAnswerUpdate) != std::string::npos) {
-      throw ApprovalError("workflow " + workflow_id +
-                              " has no pending approval: it never called request_approval (or "
-                              "has not reached it yet)",
-                          "ApprovalNotFound");
-    }
-    throw;
-  } catch (const RpcError& e) {
-    if (e.code() != grpc::StatusCode::FAILED_PRECONDITION) {
-      throw;
-    }
-    // The run is closed: say how its approval ended, when it had one.
-    ApprovalStatus s;
-    try {
-      s = approval_status(client, workflow_id, run_id);
-    } catch (const std::exception&) {
-      throw ApprovalError(
-          "workflow " + workflow_id + " is closed: no approval is pending (" + e.what() + ")",
-          "ApprovalNotFound");
-    }
-    auto refusal = check_answer(s, answer);
-    if (refusal && refusal->type != "UnknownApprover") {
-      throw ApprovalError(refusal->message + " (the run is closed)", refusal->type);
-    }
-    throw ApprovalError("approval " + s.approval_id + " of workflow " + workflow_id +
-                            " is no longer pending: the run is closed",
-                        "ApprovalNotFound");
   }
 }
 

@@ -216,7 +216,7 @@ ApprovalDecision request_approval(WorkflowContext& ctx, const ApprovalRequest& r
   s.escalation_approvers = request.escalation.approvers;
   s.requested_at_ms = now_ms(ctx);
   s.deadline_ms = s.requested_at_ms + request.timeout.count();
-  s.webhook_url = request.webhook_url;
+  s.webhook_url = request.webhook_url.substr(0, request.webhook_url.find('?'));  // no secrets
   register_handlers(ctx, book);
   upsert_waiting(ctx, s);
 

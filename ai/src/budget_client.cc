@@ -185,11 +185,24 @@ LedgerSnapshot ledger_state(Client& client, const std::string& scope) {
 }
 
 void register_budget_activities(Worker& worker, Client& client) {
+  register_budget_activities(worker, client, nullptr);
+}
+
+void register_budget_activities(Worker& worker, Client& client,
+                                std::shared_ptr<AiMetrics> metrics) {
   worker.register_workflow(kLedgerWorkflow, &ledger_workflow);
   Client* c = &client;
-  worker.register_activity(kReserveActivity, [c](ActivityContext& ctx, const BudgetCall& call) {
-    return ledger_reserve(*c, call.scope, call.key, call.amount, activity_budget(ctx));
-  });
+  worker.register_activity(
+      kReserveActivity, [c, metrics](ActivityContext& ctx, const BudgetCall& call) {
+        try {
+          return ledger_reserve(*c, call.scope, call.key, call.amount, activity_budget(ctx));
+        } catch (const BudgetExceeded&) {
+          if (metrics) {
+            metrics->record_budget_rejection(call.scope);
+          }
+          throw;
+        }
+      });
   worker.register_activity(kSettleActivity, [c](ActivityContext& ctx, const BudgetCall& call) {
     return ledger_settle(*c, call.scope, call.key, call.amount, activity_budget(ctx));
   });

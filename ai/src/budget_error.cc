@@ -112,6 +112,16 @@ std::optional<BudgetExceeded> BudgetExceeded::from_message(std::string_view mess
   return std::nullopt;
 }
 
+Micros reservation_for(const PriceTable& prices, const std::string& scope, const std::string& model,
+                       int64_t max_prompt_tokens, int64_t max_completion_tokens,
+                       int64_t max_duration_ms) {
+  std::optional<Price> price = prices.find(model);
+  if (!price) {
+    throw BudgetExceeded::unpriced_model(scope, model);
+  }
+  return max_cost(*price, max_prompt_tokens, max_completion_tokens, max_duration_ms);
+}
+
 std::string ledger_workflow_id(std::string_view scope) {
   return std::string(kLedgerWorkflowIdPrefix) + std::string(scope);
 }

@@ -11,10 +11,9 @@ namespace cairn::ai {
 LedgerSnapshot ledger_workflow(WorkflowContext& ctx, LedgerState state) {
   LedgerBook book(std::move(state));
   bool continue_now = false;
-  // Decided inside a handler, after the update is applied: the code then runs again in the same
-  // workflow task and continues as new with every update of that task answered. Updates that
-  // arrive later are refused ("closing") or left unadmitted by the closed run, and the callers
-  // retry them on the new run (ledger_call).
+  // Decided inside a handler, after the update is applied (the history length is the current
+  // workflow task's, so replay decides the same). Updates that reach the closed run are refused
+  // ("closing") or left unadmitted, and the callers retry them on the new run (ledger_call).
   auto check_history = [&] {
     const WorkflowInfo& info = ctx.info();
     if (info.continue_as_new_suggested ||
@@ -57,6 +56,11 @@ LedgerSnapshot ledger_workflow(WorkflowContext& ctx, LedgerState state) {
   ctx.set_query_handler("state", [&] { return book.snapshot(); });
 
   ctx.await_condition([&] { return continue_now; });
+  // Continue as new in a workflow task of its own (after a 1 ms durable timer), so that the
+  // closing task answers no update: a query on the closed run (which sees the state before its
+  // closing task) then agrees with the next run's input. Updates delivered with the closing
+  // task are refused as "closing" and asked again on the next run by the callers.
+  ctx.sleep(std::chrono::milliseconds(1));
   LedgerState next = book.state();
   next.runs += 1;
   ctx.continue_as_new(next);

@@ -119,7 +119,12 @@ HttpResult http_post(const HttpPost& post, const BodySink& sink,
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &transfer);
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // whatever curl can decode
+  if (!post.event_stream) {
+    // gzip only: it is cheap for the server, while brotli at a server's default quality can
+    // take seconds per megabyte of embeddings. Streams go uncompressed so that no compressor
+    // holds events back.
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
+  }
   char error_buffer[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error_buffer);
 

@@ -34,28 +34,21 @@ void add_feature(std::vector<float>& v, std::string_view feature, float weight) 
   v[index] += sign * weight;
 }
 
-}  // namespace
-
-int64_t count_tokens(std::string_view text) {
-  int64_t tokens = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (is_space(c)) {
-      ++i;
-    } else if (is_word_byte(c)) {
-      size_t start = i;
-      while (i < text.size() && is_word_byte(static_cast<unsigned char>(text[i]))) {
-        ++i;
-      }
-      tokens += static_cast<int64_t>((i - start + 3) / 4);
-    } else {
-      ++tokens;
+// The end of the word-run piece that starts at `i`: after 4 characters (a UTF-8 character is
+// its lead byte and the continuation bytes after it, so pieces never split one) or at the end
+// of the run.
+size_t piece_end(std::string_view text, size_t i) {
+  for (int chars = 0;
+       chars < 4 && i < text.size() && is_word_byte(static_cast<unsigned char>(text[i])); ++chars) {
+    ++i;
+    while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) {
       ++i;
     }
   }
-  return tokens;
+  return i;
 }
+
+}  // namespace
 
 std::vector<std::string_view> token_pieces(std::string_view text) {
   std::vector<std::string_view> pieces;
@@ -67,14 +60,7 @@ std::vector<std::string_view> token_pieces(std::string_view text) {
       ++i;
       continue;
     }
-    size_t end = i + 1;
-    if (is_word_byte(c)) {
-      size_t run_end = i;
-      while (run_end < text.size() && is_word_byte(static_cast<unsigned char>(text[run_end]))) {
-        ++run_end;
-      }
-      end = std::min(run_end, i + 4);
-    }
+    size_t end = is_word_byte(c) ? piece_end(text, i) : i + 1;
     pieces.push_back(text.substr(start, end - start));
     start = end;
     i = end;
@@ -84,10 +70,23 @@ std::vector<std::string_view> token_pieces(std::string_view text) {
       pieces.push_back(text.substr(start));
     } else {
       std::string_view last = pieces.back();
-      pieces.back() = text.substr(last.data() - text.data());
+      pieces.back() = text.substr(static_cast<size_t>(last.data() - text.data()));
     }
   }
   return pieces;
+}
+
+int64_t count_tokens(std::string_view text) {
+  int64_t tokens = 0;
+  for (std::string_view piece : token_pieces(text)) {
+    for (char c : piece) {
+      if (!is_space(static_cast<unsigned char>(c))) {
+        ++tokens;  // every piece but trailing whitespace is one token
+        break;
+      }
+    }
+  }
+  return tokens;
 }
 
 int64_t count_prompt_tokens(const ChatRequest& request) {

@@ -38,7 +38,9 @@ void from_json(const json& j, VectorSearchRequest& v) {
   v.k = j.value("k", size_t{10});
   v.filter = j.value("filter", json());
 }
-void to_json(json& j, const VectorDeleteRequest& v) { j = json{{"index", v.index}, {"ids", v.ids}}; }
+void to_json(json& j, const VectorDeleteRequest& v) {
+  j = json{{"index", v.index}, {"ids", v.ids}};
+}
 void from_json(const json& j, VectorDeleteRequest& v) {
   j.at("index").get_to(v.index);
   v.ids = j.value("ids", std::vector<std::string>{});
@@ -57,7 +59,9 @@ void from_json(const json& j, VectorSnapshotRequest& v) {
   j.at("index").get_to(v.index);
   j.at("path").get_to(v.path);
 }
-void to_json(json& j, const VectorSnapshotResult& v) { j = json{{"path", v.path}, {"size", v.size}}; }
+void to_json(json& j, const VectorSnapshotResult& v) {
+  j = json{{"path", v.path}, {"size", v.size}};
+}
 void from_json(const json& j, VectorSnapshotResult& v) {
   v.path = j.value("path", "");
   v.size = j.value("size", size_t{0});
@@ -102,8 +106,8 @@ std::string resolve_snapshot_path(const VectorRegistry& registry, const std::str
   return dir + "/" + path;
 }
 
-std::vector<VectorHit> query(VectorRegistry& registry, const Embedder& embed,
-                             ActivityContext& ctx, const VectorQueryRequest& req) {
+std::vector<VectorHit> query(VectorRegistry& registry, const Embedder& embed, ActivityContext& ctx,
+                             const VectorQueryRequest& req) {
   auto store = registry.get(req.index);  // before embedding: an unknown index costs nothing
   EmbedAttempt attempt;
   attempt.request.input = {req.text};
@@ -111,8 +115,7 @@ std::vector<VectorHit> query(VectorRegistry& registry, const Embedder& embed,
   EmbedResult result = embed(ctx, attempt);
   if (result.response.data.size() != 1) {
     throw ApplicationError("embedding of the query returned " +
-                               std::to_string(result.response.data.size()) +
-                               " vectors for 1 input",
+                               std::to_string(result.response.data.size()) + " vectors for 1 input",
                            "EmbeddingMismatch", /*non_retryable=*/true);
   }
   return store->search(result.response.data[0], req.k, req.filter);
@@ -139,25 +142,25 @@ void register_vector_activities(Worker& worker, VectorRegistry& registry, Embedd
     size_t removed = store->remove(req.ids);
     return VectorDeleteResult{removed, store->size()};
   });
-  worker.register_activity(kVectorSnapshotActivity, [reg](ActivityContext& ctx,
-                                                          const VectorSnapshotRequest& req) {
-    auto store = reg->get(req.index);
-    std::string path = resolve_snapshot_path(*reg, req.path);
-    try {
-      store->snapshot(path);
-    } catch (const VectorStoreError& e) {
-      // A retry after an attempt that wrote the snapshot and died before reporting it.
-      vector_checkpoint::Manifest manifest;
-      if (e.type() != "SnapshotExists" || ctx.info().attempt <= 1 ||
-          !vector_checkpoint::read_manifest(path, &manifest)) {
-        throw;
-      }
-      return VectorSnapshotResult{path, manifest.raw.value("count", size_t{0})};
-    }
-    vector_checkpoint::Manifest manifest;
-    vector_checkpoint::read_manifest(path, &manifest);
-    return VectorSnapshotResult{path, manifest.raw.value("count", size_t{0})};
-  });
+  worker.register_activity(
+      kVectorSnapshotActivity, [reg](ActivityContext& ctx, const VectorSnapshotRequest& req) {
+        auto store = reg->get(req.index);
+        std::string path = resolve_snapshot_path(*reg, req.path);
+        try {
+          store->snapshot(path);
+        } catch (const VectorStoreError& e) {
+          // A retry after an attempt that wrote the snapshot and died before reporting it.
+          vector_checkpoint::Manifest manifest;
+          if (e.type() != "SnapshotExists" || ctx.info().attempt <= 1 ||
+              !vector_checkpoint::read_manifest(path, &manifest)) {
+            throw;
+          }
+          return VectorSnapshotResult{path, manifest.raw.value("count", size_t{0})};
+        }
+        vector_checkpoint::Manifest manifest;
+        vector_checkpoint::read_manifest(path, &manifest);
+        return VectorSnapshotResult{path, manifest.raw.value("count", size_t{0})};
+      });
   worker.register_activity(kVectorRestoreActivity, [reg](const VectorRestoreRequest& req) {
     std::string path = resolve_snapshot_path(*reg, req.path);
     vector_checkpoint::Manifest manifest;

@@ -17,9 +17,7 @@ json file_entry(const std::string& dir, const std::string& name, bool sync) {
     files::sync_path(path);
   }
   std::string data = files::read_file(path);
-  return json{{"file", name},
-              {"bytes", data.size()},
-              {"fnv64", files::hex64(files::fnv64(data))}};
+  return json{{"file", name}, {"bytes", data.size()}, {"fnv64", files::hex64(files::fnv64(data))}};
 }
 
 // The content of a file the manifest names, checked against its recorded size and checksum.
@@ -88,8 +86,7 @@ bool read_manifest(const std::string& dir, Manifest* out) {
     if (j.at("format") != kFormat || j.at("version") != kVersion) {
       throw VectorStoreError("vector store " + dir + ": MANIFEST is of format " +
                                  j.at("format").dump() + " version " + j.at("version").dump() +
-                                 ", expected " + kFormat + " version " +
-                                 std::to_string(kVersion),
+                                 ", expected " + kFormat + " version " + std::to_string(kVersion),
                              "IndexCorrupt");
     }
     out->dim = j.at("dim").get<size_t>();
@@ -115,8 +112,8 @@ std::unique_ptr<HnswGraph> load(const std::string& dir, const Manifest& manifest
     throw VectorStoreError("vector store " + dir + ": MANIFEST is unreadable: " + e.what(),
                            "IndexCorrupt");
   }
-  auto graph = std::make_unique<HnswGraph>(manifest.dim, options,
-                                           dir + "/" + manifest.index_file, items);
+  auto graph =
+      std::make_unique<HnswGraph>(manifest.dim, options, dir + "/" + manifest.index_file, items);
   std::string wal = dir + "/" + manifest.wal_file;
   uint64_t intact = files::read_wal(
       wal, [&](std::string_view record) { apply_record(record, manifest.dim, *graph); });
@@ -136,8 +133,8 @@ void remove_stale(const std::string& dir, const Manifest& manifest) {
     bool ours = name.rfind("index-", 0) == 0 || name.rfind("items-", 0) == 0 ||
                 name.rfind("wal-", 0) == 0 ||
                 (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0);
-    bool live = name == manifest.index_file || name == manifest.items_file ||
-                name == manifest.wal_file;
+    bool live =
+        name == manifest.index_file || name == manifest.items_file || name == manifest.wal_file;
     if (ours && !live) {
       files::remove_all(entry.path().string());
     }

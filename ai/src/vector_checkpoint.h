@@ -3,12 +3,12 @@
 // directory, for snapshots and for restores. Stateless functions; callers serialise.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cairn/ai/vector_store.h"
 #include "vector_hnsw_graph.h"

@@ -112,8 +112,8 @@ void validate(const IngestRequest& r) {
   }
   bool name_ok = r.index.size() <= 128 && r.index[0] != '.';
   for (char c : r.index) {
-    name_ok = name_ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
-                          c == '-');
+    name_ok = name_ok &&
+              (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
   }
   if (!name_ok) {
     bad("index", "\"" + r.index + "\" is not a valid index name (1 to 128 of A-Z a-z 0-9 . _ -)");

@@ -1,14 +1,15 @@
 #include "vector_hnsw_graph.h"
 
-#include <hnswlib/hnswlib.h>
-
 #include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <filesystem>
 #include <exception>
 #include <mutex>
-#include <thread>
-#include <cmath>
 #include <stdexcept>
+#include <thread>
+
+#include <hnswlib/hnswlib.h>
 
 namespace cairn::ai {
 namespace {
@@ -72,9 +73,9 @@ std::vector<VectorItem> normalised_items(const std::vector<VectorItem>& items, s
                              "InvalidVector");
     }
     if (!normalise(item.vector.data(), dim, item.vector.data())) {
-      throw VectorStoreError(item_name(i, item.id) +
-                                 ": the vector is zero or has a non-finite component",
-                             "InvalidVector");
+      throw VectorStoreError(
+          item_name(i, item.id) + ": the vector is zero or has a non-finite component",
+          "InvalidVector");
     }
     if (item.metadata.is_null()) {
       item.metadata = json::object();
@@ -95,8 +96,7 @@ std::vector<float> normalised_query(const std::vector<float>& query, size_t dim)
   }
   std::vector<float> out(dim);
   if (!normalise(query.data(), dim, out.data())) {
-    throw VectorStoreError("query vector is zero or has a non-finite component",
-                           "InvalidVector");
+    throw VectorStoreError("query vector is zero or has a non-finite component", "InvalidVector");
   }
   return out;
 }
@@ -138,9 +138,9 @@ bool filter_matches(const json& filter, const json& metadata) {
 
 HnswGraph::HnswGraph(size_t dim, const HnswOptions& options)
     : dim_(dim), options_(options), space_(std::make_unique<hnswlib::InnerProductSpace>(dim)) {
-  graph_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(
-      space_.get(), options.initial_capacity, options.m, options.ef_construction,
-      options.random_seed);
+  graph_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), options.initial_capacity,
+                                                             options.m, options.ef_construction,
+                                                             options.random_seed);
   graph_->setEf(options.ef_search);
 }
 
@@ -178,10 +178,10 @@ HnswGraph::HnswGraph(size_t dim, const HnswOptions& options, const std::string& 
   }
   if (graph_->cur_element_count != slots_.size() || graph_->num_deleted_ != slots_.size() - live_) {
     throw VectorStoreError("vector store index " + index_path + " holds " +
-                               std::to_string(graph_->cur_element_count) +
-                               " elements (" + std::to_string(graph_->num_deleted_) +
-                               " removed), its items file " + std::to_string(slots_.size()) +
-                               " (" + std::to_string(slots_.size() - live_) + " removed)",
+                               std::to_string(graph_->cur_element_count) + " elements (" +
+                               std::to_string(graph_->num_deleted_) + " removed), its items file " +
+                               std::to_string(slots_.size()) + " (" +
+                               std::to_string(slots_.size() - live_) + " removed)",
                            "IndexCorrupt");
   }
   graph_->setEf(options.ef_search);
@@ -355,7 +355,26 @@ std::vector<VectorHit> HnswGraph::search(const std::vector<float>& query, size_t
   }
 }
 
-void HnswGraph::save_index(const std::string& path) const { graph_->saveIndex(path); }
+void HnswGraph::save_index(const std::string& path) const {
+  graph_->saveIndex(path);
+  // saveIndex writes through an unchecked std::ofstream: a short write (a full disk) would go
+  // unnoticed and be checksummed as if whole. Its layout is fixed, so check the size.
+  const auto& g = *graph_;
+  uint64_t expected = 10 * sizeof(size_t) + sizeof(int) + sizeof(hnswlib::tableint) +
+                      sizeof(double) + g.cur_element_count * g.size_data_per_element_;
+  for (size_t i = 0; i < g.cur_element_count; ++i) {
+    expected += sizeof(unsigned int) +
+                (g.element_levels_[i] > 0 ? g.size_links_per_element_ * g.element_levels_[i] : 0);
+  }
+  std::error_code ec;
+  uint64_t written = std::filesystem::file_size(path, ec);
+  if (ec || written != expected) {
+    throw VectorStoreError("vector store: writing " + path + " stopped at " +
+                               std::to_string(ec ? 0 : written) + " of " +
+                               std::to_string(expected) + " bytes (disk full?)",
+                           "StorageError");
+  }
+}
 
 std::string HnswGraph::items_blob() const {
   json slots = json::array();

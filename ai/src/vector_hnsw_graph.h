@@ -4,13 +4,13 @@
 // and owns the files. The only translation unit that includes hnswlib.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cairn/ai/vector_store.h"
 
@@ -49,7 +49,8 @@ class HnswGraph {
   std::vector<VectorHit> search(const std::vector<float>& query, size_t k,
                                 const nlohmann::json& filter) const;
 
-  // Writes hnswlib's file (not synced). Persisted format: hnswlib 0.6's saveIndex.
+  // Writes hnswlib's file (not synced); throws StorageError when it came out short. Persisted
+  // format: hnswlib 0.6's saveIndex.
   void save_index(const std::string& path) const;
   // The items by label as CBOR. Persisted format: {"slots": [{"id", "m"} | {"id", "x": true}]}.
   std::string items_blob() const;

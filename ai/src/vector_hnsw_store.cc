@@ -2,11 +2,11 @@
 // and checkpoints (vector_checkpoint.h). Writes hold the lock exclusively from the log append
 // to the in-memory change, so the log order is the apply order and a reopen replays exactly what
 // was acknowledged; searches share the lock.
-#include <pthread.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <shared_mutex>
+
+#include <pthread.h>
 
 #include "cairn/ai/vector_store.h"
 #include "cairn/errors.h"
@@ -21,9 +21,9 @@ namespace checkpoint = vector_checkpoint;
 
 void validate(const HnswOptions& o) {
   auto bad = [](const std::string& field, const std::string& rule, size_t got) {
-    throw OptionsError("vector store options: " + field + " " + rule + " (got " +
-                           std::to_string(got) + ")",
-                       field);
+    throw OptionsError(
+        "vector store options: " + field + " " + rule + " (got " + std::to_string(got) + ")",
+        field);
   };
   if (o.m < 2 || o.m > 256) {
     bad("m", "must be 2 to 256", o.m);
@@ -130,9 +130,9 @@ class HnswIndex {
 
   void snapshot(const std::string& path) const {
     if (files::exists(path)) {
-      throw VectorStoreError("vector snapshot " + path +
-                                 " already exists: choose a new path or remove it first",
-                             "SnapshotExists");
+      throw VectorStoreError(
+          "vector snapshot " + path + " already exists: choose a new path or remove it first",
+          "SnapshotExists");
     }
     std::string partial = path + ".partial";
     files::remove_all(partial);

@@ -20,8 +20,10 @@ void from_json(const json& j, IngestDocument& v) {
   v.metadata = j.value("metadata", json::object());
 }
 void to_json(json& j, const IngestProgress& v) {
-  j = json{{"next_batch", v.next_batch}, {"total_batches", v.total_batches},
-           {"chunks", v.chunks},         {"usage", v.usage},
+  j = json{{"next_batch", v.next_batch},
+           {"total_batches", v.total_batches},
+           {"chunks", v.chunks},
+           {"usage", v.usage},
            {"cost_micros", v.cost_micros}};
 }
 void from_json(const json& j, IngestProgress& v) {
@@ -60,8 +62,12 @@ void from_json(const json& j, IngestRequest& v) {
   v.progress = j.value("progress", IngestProgress{});
 }
 void to_json(json& j, const IngestResult& v) {
-  j = json{{"index", v.index},   {"documents", v.documents},   {"chunks", v.chunks},
-           {"batches", v.batches}, {"index_size", v.index_size}, {"usage", v.usage},
+  j = json{{"index", v.index},
+           {"documents", v.documents},
+           {"chunks", v.chunks},
+           {"batches", v.batches},
+           {"index_size", v.index_size},
+           {"usage", v.usage},
            {"cost_micros", v.cost_micros}};
 }
 void from_json(const json& j, IngestResult& v) {
@@ -84,12 +90,11 @@ IngestResult ingest_workflow(WorkflowContext& ctx, IngestRequest request) {
   progress.total_batches = (chunks.size() + request.batch_size - 1) / request.batch_size;
   ctx.set_query_handler(kIngestProgressQuery, [&progress]() { return progress; });
 
-  ActivityOptions options{
-      .start_to_close = std::chrono::milliseconds(request.activity_timeout_ms),
-      .retry = {.initial_interval = std::chrono::seconds(1),
-                .backoff_coefficient = 2.0,
-                .maximum_interval = std::chrono::seconds(30),
-                .maximum_attempts = request.max_attempts}};
+  ActivityOptions options{.start_to_close = std::chrono::milliseconds(request.activity_timeout_ms),
+                          .retry = {.initial_interval = std::chrono::seconds(1),
+                                    .backoff_coefficient = 2.0,
+                                    .maximum_interval = std::chrono::seconds(30),
+                                    .maximum_attempts = request.max_attempts}};
   size_t first = progress.next_batch;
   size_t index_size = 0;
   for (size_t b = first; b < progress.total_batches; ++b) {
@@ -107,14 +112,13 @@ IngestResult ingest_workflow(WorkflowContext& ctx, IngestRequest request) {
     EmbedResult embedded = ctx.activity<EmbedResult>(kEmbedActivity, attempt, options).get();
     if (embedded.response.data.size() != end - begin) {
       throw ApplicationError("ingest batch " + std::to_string(b) + ": the embedding returned " +
-                                 std::to_string(embedded.response.data.size()) +
-                                 " vectors for " + std::to_string(end - begin) + " chunks",
+                                 std::to_string(embedded.response.data.size()) + " vectors for " +
+                                 std::to_string(end - begin) + " chunks",
                              "EmbeddingMismatch", /*non_retryable=*/true);
     }
     VectorUpsertRequest upsert{request.index, {}};
     for (size_t i = begin; i < end; ++i) {
-      upsert.items.push_back(VectorItem{chunks[i].id,
-                                        std::move(embedded.response.data[i - begin]),
+      upsert.items.push_back(VectorItem{chunks[i].id, std::move(embedded.response.data[i - begin]),
                                         std::move(chunks[i].metadata)});
     }
     VectorUpsertResult stored =

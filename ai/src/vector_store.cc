@@ -50,10 +50,11 @@ void check_name(const std::string& name) {
     ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
   }
   if (!ok) {
-    throw VectorStoreError("vector index name \"" + name +
-                               "\" is invalid: use 1 to 128 of A-Z a-z 0-9 . _ -, not starting with "
-                               "'.'",
-                           "InvalidIndexName");
+    throw VectorStoreError(
+        "vector index name \"" + name +
+            "\" is invalid: use 1 to 128 of A-Z a-z 0-9 . _ -, not starting with "
+            "'.'",
+        "InvalidIndexName");
   }
 }
 
@@ -77,8 +78,7 @@ std::shared_ptr<VectorStore> VectorRegistry::open(const std::string& name, size_
   if (it != stores_.end()) {
     if (it->second->dim() != dim) {
       throw VectorStoreError("vector index \"" + name + "\" has dimension " +
-                                 std::to_string(it->second->dim()) + ", not " +
-                                 std::to_string(dim),
+                                 std::to_string(it->second->dim()) + ", not " + std::to_string(dim),
                              "InvalidVector");
     }
     return it->second;
@@ -97,9 +97,9 @@ std::shared_ptr<VectorStore> VectorRegistry::get(const std::string& name) {
   }
   vector_checkpoint::Manifest manifest;
   if (!vector_checkpoint::read_manifest(root_ + "/" + name, &manifest)) {
-    throw VectorStoreError("vector index \"" + name + "\" does not exist under " + root_ +
-                               " (upsert into it first)",
-                           "IndexNotFound");
+    throw VectorStoreError(
+        "vector index \"" + name + "\" does not exist under " + root_ + " (upsert into it first)",
+        "IndexNotFound");
   }
   auto store = std::make_shared<HnswVectorStore>(root_ + "/" + name, manifest.dim, defaults_);
   stores_.emplace(name, store);

@@ -172,6 +172,12 @@ TEST(BudgetExceededError, AnUnpricedModelIsRefusedNamingTheModel) {
   ASSERT_TRUE(parsed.has_value());
   EXPECT_EQ(parsed->model(), "mystery-7b");
   EXPECT_EQ(parsed->reason(), "unpriced");
+
+  PriceTable prices = PriceTable::defaults();
+  EXPECT_THROW(reservation_for(prices, "team-a", "mystery-7b", 1000, 100, 0), BudgetExceeded);
+  Micros sonnet = reservation_for(prices, "team-a", "claude-3-5-sonnet", 1000, 100, 0);
+  EXPECT_EQ(sonnet, max_cost(*prices.find("claude-3-5-sonnet"), 1000, 100, 0));
+  EXPECT_GT(sonnet, 0);
 }
 
 }  // namespace

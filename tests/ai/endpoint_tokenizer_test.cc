@@ -23,12 +23,15 @@ TEST(TokenizerTest, WordsCountPerStartedFourCharactersAndPunctuationApart) {
   EXPECT_EQ(count_tokens("the"), 1);
   EXPECT_EQ(count_tokens("question"), 2);
   EXPECT_EQ(count_tokens("knowledge"), 3);
-  EXPECT_EQ(count_tokens("Hello, world!"), 6);  // "Hell" "o" "," "worl" "d" "!"
+  EXPECT_EQ(count_tokens("Hello, world!"), 6);
+  EXPECT_EQ(count_tokens("café"), 1);  // 4 characters, 5 bytes
+  EXPECT_EQ(count_tokens("Grüße, Zoë"),
+            4);  // "Grüß" "e" "," "Zoë"  // "Hell" "o" "," "worl" "d" "!"
 }
 
 TEST(TokenizerTest, PiecesConcatenateBackAndCountOneEach) {
   for (std::string text : {"Refunds are issued within 5 business days.", "  leading space",
-                           "trailing space  ", "a,b;c", "naïve café", "x"}) {
+                           "trailing space  ", "a,b;c", "naïve café", "x", "日本語のテキスト"}) {
     std::vector<std::string_view> pieces = token_pieces(text);
     std::string joined;
     for (std::string_view p : pieces) {
@@ -36,6 +39,9 @@ TEST(TokenizerTest, PiecesConcatenateBackAndCountOneEach) {
       EXPECT_EQ(count_tokens(p), 1) << "piece '" << p << "' of '" << text << "'";
     }
     EXPECT_EQ(joined, text);
+    for (std::string_view p : pieces) {  // no piece starts inside a UTF-8 character
+      EXPECT_NE(static_cast<unsigned char>(p.front()) & 0xC0, 0x80) << text;
+    }
     EXPECT_EQ(static_cast<int64_t>(pieces.size()), count_tokens(text)) << text;
   }
 }

@@ -10,8 +10,8 @@ namespace {
 std::string sentences(int n) {
   std::string out;
   for (int i = 0; i < n; ++i) {
-    out += "Sentence number " + std::to_string(i) + " talks about topic " +
-           std::to_string(i % 7) + ". ";
+    out += "Sentence number " + std::to_string(i) + " talks about topic " + std::to_string(i % 7) +
+           ". ";
   }
   return out;
 }

@@ -1,10 +1,10 @@
 // Snapshot and restore of an HnswVectorStore, and the VectorRegistry of a worker.
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "cairn/ai/vector_store.h"
 #include "tests/ai/vector_test_util.h"

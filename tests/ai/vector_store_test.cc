@@ -1,14 +1,15 @@
 // HnswVectorStore: recall against exhaustive search, persistence across reopen (checkpoint and
 // log replay, a torn log tail), delete, metadata filters, invalid input and concurrency.
-#include <gtest/gtest.h>
+#include "cairn/ai/vector_store.h"
 
 #include <atomic>
 #include <fstream>
 #include <set>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 #include "tests/ai/vector_test_util.h"
-#include "cairn/ai/vector_store.h"
 
 namespace cairn::ai {
 namespace {
@@ -32,7 +33,7 @@ HnswOptions fast_options() {
 HnswOptions random_data_options() {
   HnswOptions o = fast_options();
   o.m = 24;
-  o.ef_construction = 100;
+  o.ef_construction = 64;
   o.ef_search = 600;
   return o;
 }
@@ -65,6 +66,7 @@ TEST(VectorStoreTest, RecallAt10AgainstBruteForceOn10kRandomVectors) {
   store.upsert(items);
   ASSERT_EQ(store.size(), 10'000u);
   double recall = recall_at(store, items, /*queries=*/100, /*k=*/10, /*seed=*/11);
+  RecordProperty("recall_at_10", std::to_string(recall));
   EXPECT_GE(recall, 0.95) << "recall@10 = " << recall;
 }
 
@@ -275,17 +277,26 @@ TEST(VectorStoreTest, InvalidInputIsRefusedAndChangesNothing) {
   ScratchDir dir;
   HnswVectorStore store(dir.path(), 4, fast_options());
   store.upsert({{"ok", {1, 2, 3, 4}, {}}});
-  expect_error([&] { store.upsert({{"good", {1, 1, 1, 1}, {}}, {"short", {1, 2}, {}}}); },
-               "InvalidVector", "item 1 (id \"short\"): the vector has 2 dimensions, the index has 4");
+  expect_error(
+      [&] {
+        store.upsert({{"good", {1, 1, 1, 1}, {}}, {"short", {1, 2}, {}}});
+      },
+      "InvalidVector", "item 1 (id \"short\"): the vector has 2 dimensions, the index has 4");
   expect_error([&] { store.upsert({{"zero", {0, 0, 0, 0}, {}}}); }, "InvalidVector", "zero");
   expect_error([&] { store.upsert({{"nan", {NAN, 0, 0, 1}, {}}}); }, "InvalidVector", "non-finite");
   expect_error([&] { store.upsert({{"", {1, 0, 0, 0}, {}}}); }, "InvalidVector", "id must be");
-  expect_error([&] { store.upsert({{"m", {1, 0, 0, 0}, nlohmann::json::array()}}); },
-               "InvalidVector", "metadata must be a JSON object");
+  expect_error(
+      [&] {
+        store.upsert({{"m", {1, 0, 0, 0}, nlohmann::json::array()}});
+      },
+      "InvalidVector", "metadata must be a JSON object");
   EXPECT_EQ(store.size(), 1u) << "a batch with one bad item changes nothing";
   expect_error([&] { store.search({1, 2, 3}, 1); }, "InvalidVector", "3 dimensions");
-  expect_error([&] { store.search({1, 2, 3, 4}, 1, nlohmann::json::array({1})); },
-               "InvalidFilter", "filter must be a JSON object");
+  expect_error(
+      [&] {
+        store.search({1, 2, 3, 4}, 1, nlohmann::json::array({1}));
+      },
+      "InvalidFilter", "filter must be a JSON object");
   expect_error([&] { HnswVectorStore other(dir.path(), 8, fast_options()); }, "InvalidVector",
                "holds vectors of dimension 4, opened with dimension 8");
   try {

@@ -1,14 +1,14 @@
 // Helpers of the vector store unit tests: temp directories, seeded random vectors, exact search.
 #pragma once
 
-#include <stdlib.h>
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <stdlib.h>
 
 #include "cairn/ai/vector_store.h"
 
@@ -47,9 +47,10 @@ inline std::vector<VectorItem> random_items(size_t n, size_t dim, uint64_t seed,
   std::vector<VectorItem> items;
   items.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    items.push_back(VectorItem{prefix + std::to_string(i), random_vector(rng, dim),
-                               {{"n", i}, {"parity", i % 2 == 0 ? "even" : "odd"},
-                                {"bucket", i % 10}}});
+    items.push_back(
+        VectorItem{prefix + std::to_string(i),
+                   random_vector(rng, dim),
+                   {{"n", i}, {"parity", i % 2 == 0 ? "even" : "odd"}, {"bucket", i % 10}}});
   }
   return items;
 }

@@ -2,6 +2,7 @@
 // and embeddings, usage equal to the library's token rule, deterministic extractive answers
 // and tool calls.
 #include <cmath>
+#include <cstring>
 
 #include <gtest/gtest.h>
 
@@ -18,6 +19,35 @@ const char* kKnowledge =
     "Refunds are issued within 5 business days after we receive the returned item. "
     "Shipping is free on orders over $50. "
     "You can reset your password from the login page by clicking Forgot password.";
+
+// Little-endian float32 values from base64 (OpenAI's encoding_format "base64").
+std::vector<float> decode_floats(const std::string& b64) {
+  auto value = [](char c) -> uint32_t {
+    if (c >= 'A' && c <= 'Z')
+      return static_cast<uint32_t>(c - 'A');
+    if (c >= 'a' && c <= 'z')
+      return static_cast<uint32_t>(c - 'a' + 26);
+    if (c >= '0' && c <= '9')
+      return static_cast<uint32_t>(c - '0' + 52);
+    return c == '+' ? 62u : 63u;
+  };
+  std::string bytes;
+  for (size_t i = 0; i + 3 < b64.size(); i += 4) {
+    uint32_t n = value(b64[i]) << 18 | value(b64[i + 1]) << 12;
+    bytes.push_back(static_cast<char>(n >> 16));
+    if (b64[i + 2] != '=') {
+      n |= value(b64[i + 2]) << 6;
+      bytes.push_back(static_cast<char>((n >> 8) & 0xff));
+    }
+    if (b64[i + 3] != '=') {
+      n |= value(b64[i + 3]);
+      bytes.push_back(static_cast<char>(n & 0xff));
+    }
+  }
+  std::vector<float> out(bytes.size() / 4);
+  std::memcpy(out.data(), bytes.data(), out.size() * 4);
+  return out;
+}
 
 class EndpointChatTest : public ::testing::Test {
  protected:
@@ -116,6 +146,27 @@ TEST_F(EndpointChatTest, AnswersATicketFromRetrievedChunks) {
   EXPECT_EQ(returns.find(sentence, at + 1), std::string::npos) << "repeated: " << returns;
 }
 
+TEST_F(EndpointChatTest, ResponseFormatShapesTheAnswerAsJson) {
+  json body = question("Is shipping free?");
+  body["response_format"] = {{"type", "json_object"}};
+  json content = json::parse(chat(body)["choices"][0]["message"]["content"].get<std::string>());
+  EXPECT_EQ(content, json({{"answer", "Shipping is free on orders over $50."}}));
+
+  json schema = {{"type", "object"},
+                 {"properties",
+                  {{"complexity", {{"type", "string"}, {"enum", {"low", "medium", "high"}}}},
+                   {"summary", {{"type", "string"}}},
+                   {"confident", {{"type", "boolean"}}}}},
+                 {"required", {"complexity", "summary", "confident"}}};
+  body = question("Is this a high priority shipping question?");
+  body["response_format"] = {{"type", "json_schema"},
+                             {"json_schema", {{"name", "triage"}, {"schema", schema}}}};
+  content = json::parse(chat(body)["choices"][0]["message"]["content"].get<std::string>());
+  EXPECT_EQ(content["complexity"], "high");
+  EXPECT_EQ(content["summary"], "Shipping is free on orders over $50.");
+  EXPECT_EQ(content["confident"], false);
+}
+
 TEST_F(EndpointChatTest, NoMatchingContextSaysSo) {
   json r = chat(question("Do you sell bicycles?"));
   EXPECT_EQ(r["choices"][0]["message"]["content"],
@@ -135,6 +186,18 @@ TEST_F(EndpointChatTest, MaxTokensAndStopCutTheAnswer) {
   r = chat(stopped);
   EXPECT_EQ(r["choices"][0]["finish_reason"], "stop");
   EXPECT_EQ(r["choices"][0]["message"]["content"], "Refunds are issued within 5");
+}
+
+TEST_F(EndpointChatTest, CutsNeverSplitAUtf8Character) {
+  json body = {{"messages",
+                json::array({{{"role", "system"}, {"content", "Über Grüße: Zoë fährt nach Köln."}},
+                             {{"role", "user"}, {"content", "Wohin fährt Zoë?"}}})},
+               {"max_tokens", 2}};
+  json r = chat(body);
+  // The answer is the whole sentence; two tokens of it are "Über" and " Grüß" (4 characters
+  // each, "ß" two bytes), so the content stays valid UTF-8.
+  EXPECT_EQ(r["choices"][0]["message"]["content"], "Über Grüß");
+  EXPECT_EQ(r["choices"][0]["finish_reason"], "length");
 }
 
 TEST_F(EndpointChatTest, CallsAnOfferedToolThenAnswersFromItsResult) {
@@ -255,6 +318,13 @@ TEST_F(EndpointChatTest, EmbeddingsAreNormalisedAndRelatedTextsAreNear) {
                    ai::count_tokens("reset my password");
   EXPECT_EQ(j["usage"]["prompt_tokens"], tokens);
   EXPECT_EQ(endpoint_.stats()["embedding_requests"], 1);
+
+  HttpResponse b64 = http_post(endpoint_.base_url() + "/embeddings",
+                               R"({"input": "How do refunds work?", "encoding_format": "base64"})");
+  ASSERT_EQ(b64.status, 200) << b64.body;
+  std::string encoded = json::parse(b64.body)["data"][0]["embedding"];
+  EXPECT_EQ(encoded.size(), 2048u);  // 384 floats of 4 bytes, in base64
+  EXPECT_EQ(decode_floats(encoded), v[0]);
 
   json too_many = {{"input", std::vector<std::string>(2049, "x")}};
   HttpResponse big = http_post(endpoint_.base_url() + "/embeddings", too_many.dump());

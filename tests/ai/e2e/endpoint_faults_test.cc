@@ -1,5 +1,8 @@
 // cairn-model-endpoint's switchable faults, context window and API key, over real loopback
 // HTTP; and the Redis fixture's start, stop, kill and restart.
+#include <atomic>
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -107,6 +110,42 @@ TEST_F(EndpointFaultTest, HangNeverAnswersUntilTheClientCloses) {
   EXPECT_TRUE(ai_support::poll_until([&] { return endpoint_.stats()["open_connections"] == 1; },
                                      std::chrono::seconds(10)));
   EXPECT_EQ(chat().status, 200);
+}
+
+TEST_F(EndpointFaultTest, ConcurrentRequestsAreServedTogether) {
+  endpoint_.set_fault({{"mode", "slow"}, {"delay_ms", 1500}, {"count", 8}});
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i) {
+    clients.emplace_back([&] { ok += chat().status == 200 ? 1 : 0; });
+  }
+  // All eight are in flight at once (plus the stats call's own connection).
+  EXPECT_TRUE(ai_support::poll_until([&] { return endpoint_.stats()["open_connections"] == 9; },
+                                     std::chrono::seconds(10)));
+  for (auto& t : clients) {
+    t.join();
+  }
+  EXPECT_EQ(ok.load(), 8);
+  EXPECT_EQ(endpoint_.stats()["chat_requests"], 8);
+}
+
+TEST_F(EndpointFaultTest, StopEndsHangingRequests) {
+  endpoint_.set_fault({{"mode", "hang"}});
+  std::atomic<bool> done{false};
+  HttpResponse hung;
+  std::thread client([&] {
+    hung = http_post(endpoint_.base_url() + "/chat/completions", simple_chat(), {},
+                     std::chrono::seconds(60));
+    done = true;
+  });
+  ASSERT_TRUE(ai_support::poll_until([&] { return endpoint_.stats()["open_connections"] == 2; },
+                                     std::chrono::seconds(10)));
+  endpoint_.stop();
+  EXPECT_TRUE(ai_support::poll_until([&] { return done.load(); }, std::chrono::seconds(10)));
+  client.join();
+  EXPECT_EQ(hung.status, 503) << hung.error;
+  EXPECT_NE(hung.body.find("shutting down"), std::string::npos) << hung.body;
+  EXPECT_NE(endpoint_.log().find("received SIGTERM"), std::string::npos) << endpoint_.log();
 }
 
 TEST_F(EndpointFaultTest, BadFaultsAreRefusedWithTheField) {

@@ -168,8 +168,10 @@ void register_approval_search_attributes(Client& client);
 ApprovalDecision answer_approval(Client& client, const std::string& workflow_id,
                                  const ApprovalAnswer& answer, const std::string& run_id = "");
 
-// The run's latest approval (the query "cairn.approval.pending"; works on closed runs).
-// Throws ApprovalError "ApprovalNotFound" when the run never asked for one, RpcError otherwise.
+// The run's latest approval (the query "cairn.approval.pending"; works on closed runs: when
+// the run closed in the workflow task that decided, the decision is read from its history, and
+// a run that closed while waiting without being answered shows "canceled"). Throws ApprovalError
+// "ApprovalNotFound" when the run never asked for one, RpcError otherwise.
 ApprovalStatus approval_status(Client& client, const std::string& workflow_id,
                                const std::string& run_id = "");
 

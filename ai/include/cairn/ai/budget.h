@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cairn/ai/metrics.h"
+#include "cairn/ai/pricing.h"
 #include "cairn/ai/types.h"
 #include "cairn/client.h"
 #include "cairn/errors.h"
@@ -175,6 +178,16 @@ LedgerSnapshot ledger_state(Client& client, const std::string& scope);
 // "cairn.ai.budget.settle", "cairn.ai.budget.release" (which call the ledger through `client`)
 // on `worker`. `client` must outlive the worker. REQUIRES: before worker.start().
 void register_budget_activities(Worker& worker, Client& client);
+// The same, counting each reservation the ledger refused in `metrics`
+// (cairn_ai_budget_rejections_total{scope}). `metrics` may be null.
+void register_budget_activities(Worker& worker, Client& client, std::shared_ptr<AiMetrics> metrics);
+
+// The reservation a call to `model` needs under budget `scope`: max_cost of the model's price
+// for the given maxima (cairn/ai/pricing.h). Throws BudgetExceeded (reason "unpriced") when the
+// table has no price for the model: an unpriced call can never be reserved for.
+Micros reservation_for(const PriceTable& prices, const std::string& scope, const std::string& model,
+                       int64_t max_prompt_tokens, int64_t max_completion_tokens,
+                       int64_t max_duration_ms);
 
 // ---- Workflow side (call from workflow code) ----
 

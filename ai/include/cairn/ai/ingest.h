@@ -6,13 +6,13 @@
 // values and a workflow function; the chunker is pure and thread-safe.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cairn/ai/types.h"
 
@@ -28,17 +28,17 @@ inline constexpr char kIngestWorkflow[] = "cairn.ai.ingest";
 inline constexpr char kIngestProgressQuery[] = "cairn.ai.ingest.progress";
 
 struct IngestDocument {
-  std::string id;    // unique in the request; chunk ids are "<id>#<n>"
+  std::string id;  // unique in the request; chunk ids are "<id>#<n>"
   std::string text;
   nlohmann::json metadata = nlohmann::json::object();  // copied into every chunk's metadata
 };
 
 // What a run carries to the run it continues as (zero for a new ingestion).
 struct IngestProgress {
-  size_t next_batch = 0;     // batches before it are embedded and upserted
+  size_t next_batch = 0;  // batches before it are embedded and upserted
   size_t total_batches = 0;
   size_t chunks = 0;
-  Usage usage;               // of the embedding calls so far
+  Usage usage;  // of the embedding calls so far
   Micros cost_micros = 0;
   bool operator==(const IngestProgress&) const = default;
 };

@@ -20,15 +20,16 @@ inline constexpr int64_t kTokensPerReply = 3;
 // Default dimension of hashed_embedding (and of the endpoint's /v1/embeddings).
 inline constexpr size_t kDefaultEmbeddingDim = 384;
 
-// Tokens in `text` under the rule: a run of letters and digits (bytes >= 0x80 count as
-// letters, so UTF-8 words stay whole) is one token per started 4 characters ("the" 1,
-// "question" 2, "knowledge" 3); every other non-space character is one token; whitespace is
-// free. Empty text: 0.
+// Tokens in `text` under the rule: a run of letters and digits (non-ASCII UTF-8 characters
+// count as letters) is one token per started 4 characters ("the" 1, "question" 2,
+// "knowledge" 3, "café" 1); every other non-space byte is one token; whitespace is free.
+// Empty text: 0.
 int64_t count_tokens(std::string_view text);
 
 // `text` cut into the pieces count_tokens counts, each with the whitespace before it, so the
 // pieces concatenate back to `text` (trailing whitespace joins the last piece) and each piece
-// counts as one token. The endpoint streams a completion as these pieces.
+// counts as one token (whitespace-only text: one piece that counts 0). Pieces never split a
+// UTF-8 character. The endpoint streams a completion as these pieces.
 std::vector<std::string_view> token_pieces(std::string_view text);
 
 // Prompt tokens of a chat request: kTokensPerReply + for each message kTokensPerMessage +

@@ -5,13 +5,13 @@
 // The registry and the embedder given to register_vector_activities must outlive the worker.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cairn/ai/types.h"
 #include "cairn/ai/vector_store.h"

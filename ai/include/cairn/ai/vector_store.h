@@ -6,8 +6,6 @@
 // registry and must keep it alive while its activities run (cairn/ai/vector_activities.h).
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -15,6 +13,8 @@
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cairn/errors.h"
 
@@ -47,7 +47,7 @@ void from_json(const nlohmann::json& j, VectorHit& v);
 //   "InvalidVector"   wrong dimension, a zero / non-finite vector, an empty or overlong id
 //   "InvalidFilter"   a filter that is not an object of field → value / [values]
 //   "IndexNotFound"   VectorRegistry::get of an index that was never opened or created
-//   "InvalidIndexName" a registry index name outside [A-Za-z0-9._-]{1,128} or starting with '.' 
+//   "InvalidIndexName" a registry index name outside [A-Za-z0-9._-]{1,128} or starting with '.'
 //   "SnapshotInvalid" restore from a path that holds no readable snapshot of the same dimension
 //   "SnapshotExists"  snapshot to a path that already exists
 //   "IndexCorrupt"    the store's own files fail their checksums on open
@@ -82,8 +82,8 @@ class VectorStore {
   virtual size_t remove(const std::vector<std::string>& ids) = 0;
 
   // Writes a consistent copy of the whole store to directory `path` (created, with missing
-  // parents; it must not exist yet), taken while writes wait and searches go on; the copy appears at `path`
-  // complete or not at all (written beside it as `path`.partial, then renamed). Throws
+  // parents; it must not exist yet), taken while writes wait and searches go on; the copy appears
+  // at `path` complete or not at all (written beside it as `path`.partial, then renamed). Throws
   // VectorStoreError "SnapshotExists", or "StorageError" when it cannot be written.
   virtual void snapshot(const std::string& path) const = 0;
 
@@ -100,20 +100,20 @@ class VectorStore {
 
 // Tuning of an HnswVectorStore. The defaults suit text embeddings (which cluster); random
 // vectors are the hardest case: on 10,000 random 384-dimension vectors m = 24,
-// ef_construction = 100, ef_search = 600 give recall@10 above 0.95 (tests/ai/vector_store_test.cc,
+// ef_construction = 64, ef_search = 600 give recall@10 above 0.95 (tests/ai/vector_store_test.cc,
 // bench/ai_vector_bench.cc; see ai/docs/vector.md).
 struct HnswOptions {
-  size_t m = 16;                  // graph degree (hnswlib M); memory grows with it
-  size_t ef_construction = 200;   // build-time candidate list: higher, better graph, slower build
-  size_t ef_search = 128;         // query-time candidate list (at least k is used)
-  size_t initial_capacity = 1024; // grown by doubling as items arrive
-  uint64_t random_seed = 100;     // hnswlib's level generator seed
+  size_t m = 16;                   // graph degree (hnswlib M); memory grows with it
+  size_t ef_construction = 200;    // build-time candidate list: higher, better graph, slower build
+  size_t ef_search = 128;          // query-time candidate list (at least k is used)
+  size_t initial_capacity = 1024;  // grown by doubling as items arrive
+  uint64_t random_seed = 100;      // hnswlib's level generator seed
   // Threads inserting one large upsert (256+ vectors per thread) into the graph; 1: one thread,
   // and the same upserts then build the same graph.
   size_t insert_threads = 2;
   // The write-ahead log is folded into a new checkpoint once it grows past this size.
   size_t checkpoint_wal_bytes = 32u << 20;
-  bool sync = true;               // fsync log appends and checkpoints (off: tests only)
+  bool sync = true;  // fsync log appends and checkpoints (off: tests only)
 };
 
 // Throws OptionsError (field named, e.g. "ef_search") when `options` cannot work: m below 2 or
