@@ -5,4 +5,5 @@ target_sources(cairn_ai PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/src/session.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/session_claim_check.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/session_plan.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/session_register.cc
 )

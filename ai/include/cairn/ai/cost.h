@@ -27,8 +27,6 @@ inline constexpr char kPromptTokensAttribute[] = "PromptTokens";          // Int
 inline constexpr char kCompletionTokensAttribute[] = "CompletionTokens";  // Int
 inline constexpr char kCostAlertAttribute[] = "CostAlert";                // Bool
 inline constexpr char kUsageQuery[] = "cairn.ai.usage";
-inline constexpr char kChatActivity[] = "cairn.ai.chat";
-inline constexpr char kEmbedActivity[] = "cairn.ai.embed";
 inline constexpr Micros kDefaultAlertThreshold = 500'000;  // $0.50
 
 // Tokens and cost of one model within a run.

@@ -26,9 +26,7 @@ class AiMetrics;
 class BlobStore;
 class ResponseCache;
 
-// The activity names (the SDK's registration names; workflow code schedules these).
-inline constexpr char kChatActivity[] = "cairn.ai.chat";
-inline constexpr char kEmbedActivity[] = "cairn.ai.embed";
+// The activity names kChatActivity / kEmbedActivity are in cairn/ai/types.h.
 
 // An error the activities throw besides LlmError and the Router's ("UnknownTier",
 // "TierCoolingDown"): a message refers to a blob but the runtime has no blob store.

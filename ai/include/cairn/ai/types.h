@@ -105,6 +105,11 @@ struct EmbeddingResponse {
   bool operator==(const EmbeddingResponse&) const = default;
 };
 
+// The names of the model activities (registered by AiRuntime, scheduled by workflow code and
+// read back from history by cost accounting). Recorded in histories: never rename.
+inline constexpr char kChatActivity[] = "cairn.ai.chat";
+inline constexpr char kEmbedActivity[] = "cairn.ai.embed";
+
 // Input of the chat activity ("cairn.ai.chat"): one call to one tier. Routing and fallback are
 // decided by the workflow helper (cairn/ai/session.h) and recorded; the activity only picks an
 // endpoint of `tier` that is not cooling down.

@@ -32,7 +32,6 @@ inline constexpr char kVectorDeleteActivity[] = "cairn.ai.vector.delete";
 inline constexpr char kVectorSnapshotActivity[] = "cairn.ai.vector.snapshot";
 inline constexpr char kVectorRestoreActivity[] = "cairn.ai.vector.restore";
 inline constexpr char kVectorQueryActivity[] = "cairn.ai.vector.query";
-inline constexpr char kEmbedActivity[] = "cairn.ai.embed";
 
 // Upserts into index `index`, created on first use with the dimension of the first vector.
 // Idempotent: a retried upsert writes the same items again.
