@@ -36,7 +36,7 @@ class VectorRegistry;
 inline constexpr char kRouteActivity[] = "cairn.ai.route";
 inline constexpr char kFallbackActivity[] = "cairn.ai.fallback";
 inline constexpr char kBudgetRejectionActivity[] = "cairn.ai.budget_rejection";
-// (kChatActivity "cairn.ai.chat" and kEmbedActivity "cairn.ai.embed" are in cairn/ai/cost.h.)
+// (kChatActivity "cairn.ai.chat" and kEmbedActivity "cairn.ai.embed" are in cairn/ai/types.h.)
 // Every tier the plan allowed failed. Non-retryable; the message lists each tier and its error.
 inline constexpr char kAllTiersFailedType[] = "AllTiersFailed";
 
