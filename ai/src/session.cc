@@ -194,10 +194,16 @@ void Session::check_budgets(const PlannedTier& tier, Micros cost_limit) const {
 
 ChatResult Session::call_tier(const ChatRequest& request, const PlannedTier& tier,
                               const std::string& key, Micros cost_limit, bool last) {
-  check_budgets(tier, cost_limit);
   const bool shared = !options_.budget_scope.empty();
-  if (shared) {
-    reserve(*ctx_, options_.budget_scope, key, *tier.max_cost);
+  try {
+    check_budgets(tier, cost_limit);
+    if (shared) {
+      reserve(*ctx_, options_.budget_scope, key, *tier.max_cost);
+    }
+  } catch (const BudgetExceeded& e) {
+    BudgetRejection note{e.scope(), tier.tier, e.reason(), e.requested()};
+    ctx_->local_activity<BudgetRejection>(kBudgetRejectionActivity, note, route_options()).get();
+    throw;
   }
   ChatAttempt attempt;
   attempt.request = request;

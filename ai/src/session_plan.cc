@@ -84,6 +84,18 @@ void from_json(const nlohmann::json& j, RouteDecision& v) {
   v.max_attempts = j.value("max_attempts", 0);
 }
 
+void to_json(nlohmann::json& j, const BudgetRejection& v) {
+  j = nlohmann::json{
+      {"scope", v.scope}, {"tier", v.tier}, {"reason", v.reason}, {"requested", v.requested}};
+}
+
+void from_json(const nlohmann::json& j, BudgetRejection& v) {
+  v.scope = j.value("scope", "");
+  v.tier = j.value("tier", "");
+  v.reason = j.value("reason", "");
+  v.requested = j.value("requested", Micros{0});
+}
+
 void to_json(nlohmann::json& j, const FallbackNote& v) {
   j = nlohmann::json{{"from", v.from}, {"to", v.to}, {"reason", v.reason}};
   if (!v.error.empty()) {

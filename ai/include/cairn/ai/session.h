@@ -35,7 +35,8 @@ class VectorRegistry;
 // Names recorded in histories: never rename.
 inline constexpr char kRouteActivity[] = "cairn.ai.route";
 inline constexpr char kFallbackActivity[] = "cairn.ai.fallback";
-// (kChatActivity "cairn.ai.chat" and kEmbedActivity "cairn.ai.embed" are in cairn/ai/cost.h.)
+inline constexpr char kBudgetRejectionActivity[] = "cairn.ai.budget_rejection";
+// (kChatActivity "cairn.ai.chat" and kEmbedActivity "cairn.ai.embed" are in cairn/ai/types.h.)
 // Every tier the plan allowed failed. Non-retryable; the message lists each tier and its error.
 inline constexpr char kAllTiersFailedType[] = "AllTiersFailed";
 
@@ -113,6 +114,18 @@ struct FallbackNote {
   bool operator==(const FallbackNote&) const = default;
 };
 
+// Input and result of "cairn.ai.budget_rejection": a call a budget refused (recorded as a marker
+// before BudgetExceeded is thrown; the activity counts it in the worker's metrics).
+struct BudgetRejection {
+  std::string scope;  // "run", "agent", or the shared budget's scope
+  std::string tier;
+  std::string reason;  // "limit" | "unpriced"
+  Micros requested = 0;
+  bool operator==(const BudgetRejection&) const = default;
+};
+
+void to_json(nlohmann::json& j, const BudgetRejection& v);
+void from_json(const nlohmann::json& j, BudgetRejection& v);
 void to_json(nlohmann::json& j, const PlannedTier& v);
 void from_json(const nlohmann::json& j, PlannedTier& v);
 void to_json(nlohmann::json& j, const RouteInput& v);
@@ -138,13 +151,14 @@ class Session {
   // runs "cairn.ai.chat" on that tier, settles the actual cost (or releases the reservation when
   // the call failed) and records the cost. Falls back to the next tier when a tier's retries
   // are exhausted (or it timed out), when all its endpoints are cooling down (TierCoolingDown
-  // is not retried while a tier is left to try), on ContentFiltered, on a Retry-After too long to wait
-  // (RateLimited, non-retryable), on InsufficientQuota / NotFound / TierCoolingDown /
+  // is not retried while a tier is left to try), on ContentFiltered, on a Retry-After too long to
+  // wait (RateLimited, non-retryable), on InsufficientQuota / NotFound / TierCoolingDown /
   // StreamInterrupted, and on ContextLengthExceeded (to the next tier with a larger context
   // window). Message contents above the worker's blob threshold travel by reference.
   // Returns the first tier's success. Throws:
   //  - BudgetExceeded (non-retryable, not fallen back from): the run's budget, the shared
-  //    budget, or an unpriced model under a budget;
+  //    budget, or an unpriced model under a budget (recorded first as a
+  //    "cairn.ai.budget_rejection" marker);
   //  - ActivityError as the activity reported it, without fallback, for InvalidRequest,
   //    AuthenticationFailed, PermissionDenied, a payload or blob error, and cancellation;
   //  - ApplicationError type "AllTiersFailed" when every tier tried failed (the message names
@@ -191,7 +205,8 @@ class Session {
 };
 
 // Registers this area's activities on `worker`: "cairn.ai.route" (the routing plan, run as a
-// local activity by Session), "cairn.ai.fallback" (records a fallback in the worker's metrics),
+// local activity by Session), "cairn.ai.fallback" and "cairn.ai.budget_rejection" (record a
+// fallback / a budget refusal in the worker's metrics),
 // and, when the runtime has a blob store, "cairn.ai.blob.put" / "cairn.ai.blob.get".
 // `runtime` must outlive the worker. REQUIRES: before worker.start().
 void register_session_activities(Worker& worker, AiRuntime& runtime);

@@ -16,11 +16,6 @@
 
 namespace cairn::ai {
 
-// The chat and embedding activities (AiRuntime::register_activities): names recorded in
-// histories, never renamed.
-inline constexpr char kChatActivity[] = "cairn.ai.chat";
-inline constexpr char kEmbedActivity[] = "cairn.ai.embed";
-
 // Money: integer micro-dollars ($1 = 1,000,000). Never floating point.
 using Micros = int64_t;
 inline constexpr Micros kMicrosPerDollar = 1'000'000;
@@ -109,6 +104,11 @@ struct EmbeddingResponse {
   Usage usage;
   bool operator==(const EmbeddingResponse&) const = default;
 };
+
+// The names of the model activities (registered by AiRuntime, scheduled by workflow code and
+// read back from history by cost accounting). Recorded in histories: never rename.
+inline constexpr char kChatActivity[] = "cairn.ai.chat";
+inline constexpr char kEmbedActivity[] = "cairn.ai.embed";
 
 // Input of the chat activity ("cairn.ai.chat"): one call to one tier. Routing and fallback are
 // decided by the workflow helper (cairn/ai/session.h) and recorded; the activity only picks an
