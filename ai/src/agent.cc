@@ -144,7 +144,7 @@ AgentResult run_agent(Session& session, std::vector<Message> conversation,
   const Micros limit = options.max_cost > 0 ? spent_before + options.max_cost : 0;
   out.stopped = "max_steps";
   while (out.steps < options.max_steps) {
-    ChatRequest request;
+    ChatRequest request = options.request;
     request.messages = std::move(conversation);
     request.tools = options.tools;
     ChatResult turn;

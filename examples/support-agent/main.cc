@@ -92,13 +92,9 @@ int run_worker(const Common& c, const std::string& index_dir, const std::string&
   ai::VectorRegistry indexes(index_dir);
 
   cairn::Worker worker(client, {.task_queue = support::kTaskQueue});
-  ai::register_all(worker, client, *runtime);
-  ai::AiRuntime* rt = runtime.get();
-  ai::register_vector_activities(
-      worker, indexes,
-      [rt](cairn::ActivityContext& ctx, const ai::EmbedAttempt& a) { return rt->embed(ctx, a); });
-  ai::register_ingest_workflow(worker);
-  ai::register_approval_activities(worker);
+  // Every AI activity and workflow: chat, embed, route, blobs, budgets, approvals, ingestion,
+  // the vector activities over `indexes`.
+  ai::register_all(worker, client, *runtime, indexes);
   support::register_invoice_tool(worker, invoices);
   worker.register_workflow(support::kTicketWorkflow, support::answer_ticket);
   std::cout << "support-agent worker polling task queue " << support::kTaskQueue << " on "

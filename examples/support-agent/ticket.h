@@ -33,7 +33,7 @@ inline constexpr cairn::ai::Micros kBudgetMicros = 5'000'000;  // $5 a month
 inline constexpr cairn::ai::Micros kTicketBudgetMicros = 200'000;  // $0.20 a ticket
 // Below this retrieval score the answer waits for a person (cosine similarity of the ticket
 // and its best knowledge-base chunk).
-inline constexpr double kMinConfidence = 0.30;
+inline constexpr double kMinConfidence = 0.18;
 
 struct Ticket {
   std::string id;

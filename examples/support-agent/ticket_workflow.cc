@@ -52,6 +52,7 @@ TicketAnswer answer_ticket(cairn::WorkflowContext& ctx, const Ticket& ticket) {
   ai::AgentOptions agent;
   agent.tools = {invoice_tool_spec()};
   agent.max_steps = 4;
+  agent.request.temperature = 0;  // deterministic: answers may come from the response cache
   agent.route.complexity = ticket.complexity;
   ai::AgentResult result = ai::run_agent(session, conversation, agent);
   out.answer = session.content(result.answer);

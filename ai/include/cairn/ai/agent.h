@@ -42,6 +42,10 @@ struct AgentOptions {
   // (the OpenAI rule); each must be registered with register_tool on the workers.
   std::vector<ToolSpec> tools;
   int max_steps = 8;    // model turns at most (>= 1)
+  // The parameters of every model turn: model, temperature (0 makes a turn cacheable),
+  // max_tokens, stop, seed, tool_choice, response_format. Its messages and tools are ignored
+  // (the conversation and `tools` are used).
+  ChatRequest request;
   Micros max_cost = 0;  // the loop's cost limit (this session's cost); 0: none
   RouteHints route;     // how every model turn is routed
   ActivityOptions tool_activity = default_tool_activity_options();
