@@ -262,6 +262,38 @@ TEST(CronNextTest, AmericaSpringForwardAndFallBack) {
   });
 }
 
+// The zone files list transitions up to 2037 only; later years follow the rule in the file's
+// footer. 2040: Paris changes on March 25 and October 28, New York on March 11 and November 4,
+// Sydney (southern hemisphere) on April 1 and October 7, Dublin (negative DST: winter is its
+// "daylight" time) with Paris.
+TEST(CronNextTest, DaylightSavingGoesOnAfter2037) {
+  check_table({
+      {"0 22 * * *", "Europe/Paris", "2040-07-01T00:00:00Z", {"2040-07-01T20:00:00Z"}},
+      {"0 22 * * *", "Europe/Paris", "2040-12-01T00:00:00Z", {"2040-12-01T21:00:00Z"}},
+      {"0 12 1 4 *", "Europe/Paris", "2038-01-01T00:00:00Z", {"2038-04-01T10:00:00Z"}},
+      {"30 2 * * *", "Europe/Paris", "2040-03-24T00:00:00Z",
+       {"2040-03-24T01:30:00Z", "2040-03-26T00:30:00Z"}},
+      {"30 2 * * *", "Europe/Paris", "2040-10-27T00:00:00Z",
+       {"2040-10-27T00:30:00Z", "2040-10-28T00:30:00Z", "2040-10-29T01:30:00Z"}},
+      {"0 * * * *", "Europe/Paris", "2040-10-27T22:30:00Z",
+       {"2040-10-27T23:00:00Z", "2040-10-28T00:00:00Z", "2040-10-28T02:00:00Z",
+        "2040-10-28T03:00:00Z"}},
+      {"*/15 * * * *", "Europe/Paris", "2040-10-28T01:05:00Z", {"2040-10-28T02:00:00Z"}},
+      {"0 * * * *", "America/New_York", "2040-03-11T05:30:00Z",
+       {"2040-03-11T06:00:00Z", "2040-03-11T07:00:00Z", "2040-03-11T08:00:00Z"}},
+      {"30 1 * * *", "America/New_York", "2040-11-03T00:00:00Z",
+       {"2040-11-03T05:30:00Z", "2040-11-04T05:30:00Z", "2040-11-05T06:30:00Z"}},
+      {"0 12 * * *", "Australia/Sydney", "2040-01-10T00:00:00Z", {"2040-01-10T01:00:00Z"}},
+      {"0 12 * * *", "Australia/Sydney", "2040-07-10T00:00:00Z", {"2040-07-10T02:00:00Z"}},
+      // Local Oct 6 02:30 AEST, (Oct 7 02:30 skipped), Oct 8 02:30 AEDT.
+      {"30 2 * * *", "Australia/Sydney", "2040-10-05T00:00:00Z",
+       {"2040-10-05T16:30:00Z", "2040-10-07T15:30:00Z"}},
+      {"0 12 * * *", "Europe/Dublin", "2040-07-01T00:00:00Z", {"2040-07-01T11:00:00Z"}},
+      {"0 12 * * *", "Europe/Dublin", "2040-01-01T00:00:00Z", {"2040-01-01T12:00:00Z"}},
+      {"0 12 * * *", "Asia/Kolkata", "2040-01-01T00:00:00Z", {"2040-01-01T06:30:00Z"}},
+  });
+}
+
 TEST(CronNextTest, CountsOneFirePerLocalHourOnDstDays) {
   // The Paris day of 2026-03-29 has 23 hours; local 01:00-23:00 minus 02:00 fire: 22.
   const CompiledSpec hourly = compiled(cron_spec("0 * * * *", "Europe/Paris"));
