@@ -40,7 +40,8 @@ class Reader {
   bool number(int max_digits, int64_t& out) {
     size_t n = 0;
     out = 0;
-    while (n < static_cast<size_t>(max_digits) && std::isdigit(static_cast<unsigned char>(peek()))) {
+    while (n < static_cast<size_t>(max_digits) &&
+           std::isdigit(static_cast<unsigned char>(peek()))) {
       out = out * 10 + (s_[pos_++] - '0');
       ++n;
     }
@@ -64,6 +65,7 @@ class Reader {
     out = sign * (h * 3600 + m * 60 + s);
     return true;
   }
+
  private:
   const std::string& s_;
   size_t pos_ = 0;
@@ -101,8 +103,8 @@ std::optional<DstRule> DstRule::parse(const std::string& tz) {
       *d = Date{'J', static_cast<int>(v), 0, 0, 7200};
     } else if (r.eat('M')) {
       int64_t w = 0, wd = 0;
-      if (!r.number(2, v) || v < 1 || v > 12 || !r.eat('.') || !r.number(1, w) || w < 1 ||
-          w > 5 || !r.eat('.') || !r.number(1, wd) || wd > 6) {
+      if (!r.number(2, v) || v < 1 || v > 12 || !r.eat('.') || !r.number(1, w) || w < 1 || w > 5 ||
+          !r.eat('.') || !r.number(1, wd) || wd > 6) {
         return std::nullopt;
       }
       *d = Date{'M', static_cast<int>(v), static_cast<int>(w), static_cast<int>(wd), 7200};

@@ -28,15 +28,15 @@ class DstRule {
 
  private:
   struct Date {
-    char kind = 'M';  // 'J': Julian day 1-365 without Feb 29; 'N': zero-based day 0-365; 'M'
-    int a = 0;        // J / N: the day; M: month
-    int week = 0;     // M: 1-5 (5: the last)
-    int weekday = 0;  // M: 0 = Sunday
+    char kind = 'M';      // 'J': Julian day 1-365 without Feb 29; 'N': zero-based day 0-365; 'M'
+    int a = 0;            // J / N: the day; M: month
+    int week = 0;         // M: 1-5 (5: the last)
+    int weekday = 0;      // M: 0 = Sunday
     int64_t time = 7200;  // local seconds after midnight at which the change happens
   };
   int64_t day_of(const Date& d, int64_t year) const;  // days since the epoch
-  int64_t start_utc(int64_t year) const;  // standard -> daylight
-  int64_t end_utc(int64_t year) const;    // daylight -> standard
+  int64_t start_utc(int64_t year) const;              // standard -> daylight
+  int64_t end_utc(int64_t year) const;                // daylight -> standard
 
   int64_t std_offset_ = 0;
   int64_t dst_offset_ = 0;

@@ -2,8 +2,8 @@
 // transitions are read lazily under date's own once-flag, so lookups from several threads are safe.
 #include "proto/schedule_spec_zone.h"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <exception>
 
 #include <date/tz.h>
@@ -32,8 +32,8 @@ Result<std::shared_ptr<const TimeZone>> TimeZone::locate(const std::string& name
         detail::DstRule::from_tzif_file("/usr/share/zoneinfo/" + std::string(zone->name()));
     int64_t rule_from = 0;
     if (rule) {
-      const date::sys_info last = zone->get_info(sys(detail::days_from_civil(9000, 1, 1) *
-                                                     detail::kSecondsPerDay));
+      const date::sys_info last =
+          zone->get_info(sys(detail::days_from_civil(9000, 1, 1) * detail::kSecondsPerDay));
       rule_from = count(last.begin);
     }
     return std::make_shared<const TimeZone>(zone, std::move(rule), rule_from);
@@ -69,7 +69,7 @@ int64_t TimeZone::search_start(int64_t utc_s) const {
   const date::sys_info info = zone_->get_info(sys(utc_s));
   const int64_t wall = utc_s + info.offset.count();
   const int64_t begin = count(info.begin);
-  if (begin <= count(date::sys_days{date::year{1}/1/1})) {
+  if (begin <= count(date::sys_days{date::year{1} / 1 / 1})) {
     return wall;  // the zone's first period: nothing before it
   }
   const date::sys_info before = zone_->get_info(sys(begin - 1));
