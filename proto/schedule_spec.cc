@@ -265,8 +265,8 @@ int64_t CompiledSpec::count_between(int64_t from_ms, int64_t to_ms, int64_t cap)
       return 0;
     }
     const v1::IntervalSpec& iv = spec_.intervals(0);
-    const int64_t n = floor_div(hi - iv.phase_ms(), iv.every_ms()) -
-                      floor_div(lo - iv.phase_ms(), iv.every_ms());
+    const int64_t n =
+        floor_div(hi - iv.phase_ms(), iv.every_ms()) - floor_div(lo - iv.phase_ms(), iv.every_ms());
     return std::min(n, cap);
   }
   int64_t n = 0;

@@ -19,11 +19,11 @@ constexpr const char* kDayNames[] = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "
 struct FieldDef {
   const char* name;
   int min;
-  int max;       // the largest value accepted (7 for day-of-week: Sunday again)
-  int star_max;  // the top of '*' and of "a/n" (6 for day-of-week)
+  int max;                   // the largest value accepted (7 for day-of-week: Sunday again)
+  int star_max;              // the top of '*' and of "a/n" (6 for day-of-week)
   const char* const* names;  // nullptr: numbers only
   int name_count;
-  int name_base;  // the value of names[0]
+  int name_base;        // the value of names[0]
   const char* allowed;  // what a token may be, for messages
 };
 
@@ -32,8 +32,8 @@ constexpr FieldDef kMinute{"minute", 0, 59, 59, nullptr, 0, 0, "0-59"};
 constexpr FieldDef kHour{"hour", 0, 23, 23, nullptr, 0, 0, "0-23"};
 constexpr FieldDef kDayOfMonth{"day-of-month", 1, 31, 31, nullptr, 0, 0, "1-31"};
 constexpr FieldDef kMonth{"month", 1, 12, 12, kMonthNames, 12, 1, "1-12 or JAN-DEC"};
-constexpr FieldDef kDayOfWeek{"day-of-week", 0, 7, 6, kDayNames, 7, 0,
-                              "0-7 (0 and 7 are Sunday) or SUN-SAT"};
+constexpr FieldDef kDayOfWeek{"day-of-week", 0, 7, 6,
+                              kDayNames,     7, 0, "0-7 (0 and 7 are Sunday) or SUN-SAT"};
 
 struct Token {
   std::string_view text;
@@ -161,9 +161,9 @@ class Parser {
       const std::string_view part = t.text.substr(begin, comma - begin);
       const int column = t.column + static_cast<int>(begin);
       if (part.empty()) {
-        return invalid_argument("\"" + expression_ + "\": " + f.name + " \"" +
-                                std::string(t.text) + "\" has an empty list item at column " +
-                                std::to_string(column) + " (items are separated by one comma)");
+        return invalid_argument("\"" + expression_ + "\": " + f.name + " \"" + std::string(t.text) +
+                                "\" has an empty list item at column " + std::to_string(column) +
+                                " (items are separated by one comma)");
       }
       CAIRN_RETURN_IF_ERROR(item(f, Token{part, column}, bits));
       if (comma == std::string_view::npos) {
@@ -193,8 +193,8 @@ std::vector<Token> split_fields(const std::string& text) {
     while (i < text.size() && text[i] != ' ' && text[i] != '\t') {
       ++i;
     }
-    out.push_back(Token{std::string_view(text).substr(start, i - start),
-                        static_cast<int>(start) + 1});
+    out.push_back(
+        Token{std::string_view(text).substr(start, i - start), static_cast<int>(start) + 1});
   }
   return out;
 }

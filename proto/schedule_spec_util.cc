@@ -123,8 +123,7 @@ Result<int64_t> parse_utc(const std::string& text) {
     return bad_time(text, "month " + std::to_string(mo) + " is out of range 01-12");
   }
   if (d < 1 || d > detail::days_in_month(y, mo)) {
-    return bad_time(text, "day " + std::to_string(d) + " does not exist in " +
-                              text.substr(0, 7));
+    return bad_time(text, "day " + std::to_string(d) + " does not exist in " + text.substr(0, 7));
   }
   if (h > 23 || mi > 59 || s > 59) {
     return bad_time(text, "hh:mm:ss out of range 00:00:00-23:59:59");
@@ -159,11 +158,11 @@ Result<int64_t> parse_utc(const std::string& text) {
     return bad_time(text, "a time zone offset is required: Z or +hh:mm / -hh:mm");
   }
   if (pos != text.size()) {
-    return bad_time(text, "unexpected \"" + text.substr(pos) + "\" at column " +
-                              std::to_string(pos + 1));
+    return bad_time(text,
+                    "unexpected \"" + text.substr(pos) + "\" at column " + std::to_string(pos + 1));
   }
-  const int64_t local_s = detail::days_from_civil(y, mo, d) * kSecondsPerDay + h * 3600 +
-                          mi * 60 + s;
+  const int64_t local_s =
+      detail::days_from_civil(y, mo, d) * kSecondsPerDay + h * 3600 + mi * 60 + s;
   return (local_s - offset_s) * 1000 + millis;
 }
 
@@ -228,8 +227,7 @@ Status validate_schedule(const v1::Schedule& schedule) {
   }
   const v1::SchedulePolicies& policies = schedule.policies();
   if (!v1::ScheduleOverlapPolicy_IsValid(policies.overlap_policy())) {
-    return invalid_argument("policies.overlap_policy " +
-                            std::to_string(policies.overlap_policy()) +
+    return invalid_argument("policies.overlap_policy " + std::to_string(policies.overlap_policy()) +
                             " is not a known policy (SKIP, BUFFER_ONE, BUFFER_ALL, CANCEL_OTHER, "
                             "TERMINATE_OTHER, ALLOW_ALL)");
   }
@@ -243,8 +241,7 @@ Status validate_schedule(const v1::Schedule& schedule) {
 }
 
 int64_t catchup_window_ms(const v1::SchedulePolicies& policies) {
-  return policies.catchup_window_ms() == 0 ? kDefaultCatchupWindowMs
-                                           : policies.catchup_window_ms();
+  return policies.catchup_window_ms() == 0 ? kDefaultCatchupWindowMs : policies.catchup_window_ms();
 }
 
 }  // namespace cairn::schedule

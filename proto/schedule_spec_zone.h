@@ -1,11 +1,14 @@
 // Private to cairn_schedule_spec: the wall clock of an IANA time zone (date-tz over the OS tzdata)
-// or of UTC, reduced to the three questions the cron search asks. Immutable, thread-safe.
+// or of UTC, reduced to the two questions the cron search asks. Immutable, thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 
+#include "proto/schedule_spec_tzrule.h"
 #include "proto/status.h"
 
 namespace date {
@@ -35,10 +38,15 @@ class TimeZone {
   };
   Resolved resolve(int64_t local_s) const;
 
-  explicit TimeZone(const date::time_zone* zone) : zone_(zone) {}
+  TimeZone(const date::time_zone* zone, std::optional<detail::DstRule> rule, int64_t rule_from_s)
+      : zone_(zone), rule_(std::move(rule)), rule_from_s_(rule_from_s) {}
 
  private:
   const date::time_zone* zone_;  // nullptr: UTC; owned by date's tzdb (lives for the process)
+  // The zone file's footer rule, used from its last listed transition on (date-tz would
+  // otherwise keep that transition's offset for ever: no DST after 2037).
+  std::optional<detail::DstRule> rule_;
+  int64_t rule_from_s_ = 0;
 };
 
 }  // namespace cairn::schedule

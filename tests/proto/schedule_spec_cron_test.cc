@@ -69,12 +69,12 @@ TEST(ParseCronTest, SixFieldsPutSecondsFirst) {
 TEST(ParseCronTest, StepsRangesAndSundaySeven) {
   Result<CronExpression> c = parse_cron("5/20 10-16/3 */10 */5 5-7");
   ASSERT_TRUE(c.ok()) << c.status().message();
-  EXPECT_EQ(c->minutes, bits({5, 25, 45}));       // a/n: from a to the top
+  EXPECT_EQ(c->minutes, bits({5, 25, 45}));  // a/n: from a to the top
   EXPECT_EQ(c->hours, bits({10, 13, 16}));
   EXPECT_EQ(c->days_of_month, bits({1, 11, 21, 31}));
   EXPECT_EQ(c->months, bits({1, 6, 11}));
-  EXPECT_EQ(c->days_of_week, bits({0, 5, 6}));    // 7 is Sunday
-  EXPECT_FALSE(c->dom_restricted);  // starts with '*' (Vixie)
+  EXPECT_EQ(c->days_of_week, bits({0, 5, 6}));  // 7 is Sunday
+  EXPECT_FALSE(c->dom_restricted);              // starts with '*' (Vixie)
   EXPECT_TRUE(c->dow_restricted);
   Result<CronExpression> all_week = parse_cron("0 0 * * 0-7");
   ASSERT_TRUE(all_week.ok());
@@ -91,9 +91,9 @@ TEST(ParseCronTest, MacrosExpandAndKeepTheirText) {
   const struct {
     const char* macro;
     const char* same_as;
-  } cases[] = {{"@yearly", "0 0 1 1 *"},  {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
-               {"@weekly", "0 0 * * 0"},  {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
-               {"@hourly", "0 * * * *"},  {"@Daily", "0 0 * * *"}};
+  } cases[] = {{"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
+               {"@weekly", "0 0 * * 0"}, {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
+               {"@hourly", "0 * * * *"}, {"@Daily", "0 0 * * *"}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.macro);
     Result<CronExpression> m = parse_cron(c.macro);
@@ -118,15 +118,18 @@ TEST(ParseCronTest, ExtraWhitespaceIsAccepted) {
 }
 
 TEST(ParseCronErrorTest, OutOfRangeNamesFieldTokenColumnAndRange) {
-  EXPECT_EQ(parse_error("0 25 * * *"), "\"0 25 * * *\": hour \"25\" at column 3 is out of range 0-23");
-  EXPECT_EQ(parse_error("60 * * * *"), "\"60 * * * *\": minute \"60\" at column 1 is out of range 0-59");
+  EXPECT_EQ(parse_error("0 25 * * *"),
+            "\"0 25 * * *\": hour \"25\" at column 3 is out of range 0-23");
+  EXPECT_EQ(parse_error("60 * * * *"),
+            "\"60 * * * *\": minute \"60\" at column 1 is out of range 0-59");
   EXPECT_EQ(parse_error("60 0 * * * *"),
             "\"60 0 * * * *\": second \"60\" at column 1 is out of range 0-59");
   EXPECT_EQ(parse_error("0 0 1-40 * *"),
             "\"0 0 1-40 * *\": day-of-month \"40\" at column 7 is out of range 1-31");
   EXPECT_EQ(parse_error("0 0 0 * *"),
             "\"0 0 0 * *\": day-of-month \"0\" at column 5 is out of range 1-31");
-  EXPECT_EQ(parse_error("0 0 * 13 *"), "\"0 0 * 13 *\": month \"13\" at column 7 is out of range 1-12");
+  EXPECT_EQ(parse_error("0 0 * 13 *"),
+            "\"0 0 * 13 *\": month \"13\" at column 7 is out of range 1-12");
   EXPECT_EQ(parse_error("0 0 * * 8"),
             "\"0 0 * * 8\": day-of-week \"8\" at column 9 is out of range 0-7");
   EXPECT_EQ(parse_error("0 1,2,99 * * *"),
@@ -163,7 +166,8 @@ TEST(ParseCronErrorTest, RangesAndListItems) {
             "separated by one comma)");
   EXPECT_THAT(parse_error("0 0 * * MON,"),
               HasSubstr("day-of-week \"MON,\" has an empty list item at column 13"));
-  EXPECT_THAT(parse_error(",5 * * * *"), HasSubstr("minute \",5\" has an empty list item at column 1"));
+  EXPECT_THAT(parse_error(",5 * * * *"),
+              HasSubstr("minute \",5\" has an empty list item at column 1"));
 }
 
 TEST(ParseCronErrorTest, UnknownNamesAndJunk) {
@@ -178,7 +182,8 @@ TEST(ParseCronErrorTest, UnknownNamesAndJunk) {
   EXPECT_EQ(parse_error("x * * * *"),
             "\"x * * * *\": minute \"x\" at column 1 is not a number; allowed: 0-59");
   EXPECT_THAT(parse_error("0 -1 * * *"), HasSubstr("hour \"\" at column 3: a value is missing"));
-  EXPECT_THAT(parse_error("0 12345 * * *"), HasSubstr("hour \"12345\" at column 3 is out of range"));
+  EXPECT_THAT(parse_error("0 12345 * * *"),
+              HasSubstr("hour \"12345\" at column 3 is out of range"));
 }
 
 TEST(ParseCronErrorTest, FieldCountsAndMacros) {
@@ -192,7 +197,8 @@ TEST(ParseCronErrorTest, FieldCountsAndMacros) {
   EXPECT_EQ(parse_error("@reboot"),
             "\"@reboot\": unknown macro \"@reboot\" at column 1; allowed: @yearly @annually "
             "@monthly @weekly @daily @midnight @hourly");
-  EXPECT_EQ(parse_error("@daily 5"), "\"@daily 5\": @daily stands alone; \"5\" at column 8 is extra");
+  EXPECT_EQ(parse_error("@daily 5"),
+            "\"@daily 5\": @daily stands alone; \"5\" at column 8 is extra");
 }
 
 v1::ScheduleSpec spec_with(std::initializer_list<const char*> crons) {

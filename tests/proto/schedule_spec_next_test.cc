@@ -63,76 +63,126 @@ constexpr const char* kNewYear = "2026-01-01T00:00:00Z";  // a Thursday
 
 TEST(CronNextTest, EveryFieldForm) {
   check_table({
-      {"* * * * *", "", kNewYear,
+      {"* * * * *",
+       "",
+       kNewYear,
        {"2026-01-01T00:01:00Z", "2026-01-01T00:02:00Z", "2026-01-01T00:03:00Z"}},
-      {"*/15 * * * *", "", kNewYear,
+      {"*/15 * * * *",
+       "",
+       kNewYear,
        {"2026-01-01T00:15:00Z", "2026-01-01T00:30:00Z", "2026-01-01T00:45:00Z",
         "2026-01-01T01:00:00Z"}},
-      {"5 * * * *", "", kNewYear,
+      {"5 * * * *",
+       "",
+       kNewYear,
        {"2026-01-01T00:05:00Z", "2026-01-01T01:05:00Z", "2026-01-01T02:05:00Z"}},
-      {"10-50/20 * * * *", "", kNewYear,
+      {"10-50/20 * * * *",
+       "",
+       kNewYear,
        {"2026-01-01T00:10:00Z", "2026-01-01T00:30:00Z", "2026-01-01T00:50:00Z",
         "2026-01-01T01:10:00Z"}},
-      {"1,15 * * * *", "", kNewYear,
+      {"1,15 * * * *",
+       "",
+       kNewYear,
        {"2026-01-01T00:01:00Z", "2026-01-01T00:15:00Z", "2026-01-01T01:01:00Z"}},
-      {"0 9-17/4 * * *", "", kNewYear,
+      {"0 9-17/4 * * *",
+       "",
+       kNewYear,
        {"2026-01-01T09:00:00Z", "2026-01-01T13:00:00Z", "2026-01-01T17:00:00Z",
         "2026-01-02T09:00:00Z"}},
-      {"30 20/2 * * *", "", kNewYear,  // a/n: a to the top of the field
+      {"30 20/2 * * *",
+       "",
+       kNewYear,  // a/n: a to the top of the field
        {"2026-01-01T20:30:00Z", "2026-01-01T22:30:00Z", "2026-01-02T20:30:00Z"}},
-      {"0 0 1 * *", "", kNewYear,  // strictly after: not 2026-01-01 itself
+      {"0 0 1 * *",
+       "",
+       kNewYear,  // strictly after: not 2026-01-01 itself
        {"2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z"}},
-      {"0 0 31 * *", "", kNewYear,
+      {"0 0 31 * *",
+       "",
+       kNewYear,
        {"2026-01-31T00:00:00Z", "2026-03-31T00:00:00Z", "2026-05-31T00:00:00Z",
         "2026-07-31T00:00:00Z", "2026-08-31T00:00:00Z"}},
-      {"0 0 ? * 1", "", kNewYear,  // '?' is '*'
+      {"0 0 ? * 1",
+       "",
+       kNewYear,  // '?' is '*'
        {"2026-01-05T00:00:00Z", "2026-01-12T00:00:00Z", "2026-01-19T00:00:00Z"}},
-      {"0,30 8,12-13 * * *", "", kNewYear,
+      {"0,30 8,12-13 * * *",
+       "",
+       kNewYear,
        {"2026-01-01T08:00:00Z", "2026-01-01T08:30:00Z", "2026-01-01T12:00:00Z",
         "2026-01-01T12:30:00Z", "2026-01-01T13:00:00Z", "2026-01-01T13:30:00Z",
         "2026-01-02T08:00:00Z"}},
-      {"0 0 1 */4 *", "", kNewYear,  // months 1, 5, 9
+      {"0 0 1 */4 *",
+       "",
+       kNewYear,  // months 1, 5, 9
        {"2026-05-01T00:00:00Z", "2026-09-01T00:00:00Z", "2027-01-01T00:00:00Z"}},
   });
 }
 
 TEST(CronNextTest, MonthAndDayNamesInAnyCase) {
   check_table({
-      {"0 12 * * MON-FRI", "", kNewYear,
+      {"0 12 * * MON-FRI",
+       "",
+       kNewYear,
        {"2026-01-01T12:00:00Z", "2026-01-02T12:00:00Z", "2026-01-05T12:00:00Z"}},
-      {"0 12 * * mon-fri", "", kNewYear,
+      {"0 12 * * mon-fri",
+       "",
+       kNewYear,
        {"2026-01-01T12:00:00Z", "2026-01-02T12:00:00Z", "2026-01-05T12:00:00Z"}},
-      {"0 0 1 jul,JAN *", "", kNewYear,
+      {"0 0 1 jul,JAN *",
+       "",
+       kNewYear,
        {"2026-07-01T00:00:00Z", "2027-01-01T00:00:00Z", "2027-07-01T00:00:00Z"}},
-      {"0 0 1 Mar-May *", "", kNewYear,
+      {"0 0 1 Mar-May *",
+       "",
+       kNewYear,
        {"2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z", "2026-05-01T00:00:00Z",
         "2027-03-01T00:00:00Z"}},
-      {"0 0 * * SUN", "", kNewYear,
+      {"0 0 * * SUN",
+       "",
+       kNewYear,
        {"2026-01-04T00:00:00Z", "2026-01-11T00:00:00Z", "2026-01-18T00:00:00Z"}},
-      {"0 0 * * 0", "", kNewYear,
+      {"0 0 * * 0",
+       "",
+       kNewYear,
        {"2026-01-04T00:00:00Z", "2026-01-11T00:00:00Z", "2026-01-18T00:00:00Z"}},
-      {"0 0 * * 7", "", kNewYear,  // 7 is Sunday too
+      {"0 0 * * 7",
+       "",
+       kNewYear,  // 7 is Sunday too
        {"2026-01-04T00:00:00Z", "2026-01-11T00:00:00Z", "2026-01-18T00:00:00Z"}},
-      {"0 0 * * 5-7", "", kNewYear,  // Friday, Saturday, Sunday
+      {"0 0 * * 5-7",
+       "",
+       kNewYear,  // Friday, Saturday, Sunday
        {"2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z", "2026-01-04T00:00:00Z",
         "2026-01-09T00:00:00Z"}},
-      {"0 0 * * fri-sun", "", kNewYear,
+      {"0 0 * * fri-sun",
+       "",
+       kNewYear,
        {"2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z", "2026-01-04T00:00:00Z"}},
   });
 }
 
 TEST(CronNextTest, Macros) {
   check_table({
-      {"@yearly", "", kNewYear,
+      {"@yearly",
+       "",
+       kNewYear,
        {"2027-01-01T00:00:00Z", "2028-01-01T00:00:00Z", "2029-01-01T00:00:00Z"}},
       {"@annually", "", kNewYear, {"2027-01-01T00:00:00Z", "2028-01-01T00:00:00Z"}},
-      {"@monthly", "", kNewYear,
+      {"@monthly",
+       "",
+       kNewYear,
        {"2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z"}},
-      {"@weekly", "", kNewYear,  // Sundays at midnight
+      {"@weekly",
+       "",
+       kNewYear,  // Sundays at midnight
        {"2026-01-04T00:00:00Z", "2026-01-11T00:00:00Z", "2026-01-18T00:00:00Z"}},
       {"@daily", "", kNewYear, {"2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z"}},
       {"@midnight", "", kNewYear, {"2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z"}},
-      {"@hourly", "", kNewYear,
+      {"@hourly",
+       "",
+       kNewYear,
        {"2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z", "2026-01-01T03:00:00Z"}},
       {"@DAILY", "", kNewYear, {"2026-01-02T00:00:00Z"}},
   });
@@ -140,34 +190,47 @@ TEST(CronNextTest, Macros) {
 
 TEST(CronNextTest, SixFieldsWithSeconds) {
   check_table({
-      {"*/20 * * * * *", "", kNewYear,
+      {"*/20 * * * * *",
+       "",
+       kNewYear,
        {"2026-01-01T00:00:20Z", "2026-01-01T00:00:40Z", "2026-01-01T00:01:00Z"}},
-      {"30 0 0 * * *", "", kNewYear,  // 00:00:30 every day
+      {"30 0 0 * * *",
+       "",
+       kNewYear,  // 00:00:30 every day
        {"2026-01-01T00:00:30Z", "2026-01-02T00:00:30Z", "2026-01-03T00:00:30Z"}},
-      {"* * * * * *", "", "2026-01-01T00:00:00.500Z",  // whole seconds, strictly after
+      {"* * * * * *",
+       "",
+       "2026-01-01T00:00:00.500Z",  // whole seconds, strictly after
        {"2026-01-01T00:00:01Z", "2026-01-01T00:00:02Z"}},
-      {"59 59 23 31 12 *", "", kNewYear,
-       {"2026-12-31T23:59:59Z", "2027-12-31T23:59:59Z"}},
+      {"59 59 23 31 12 *", "", kNewYear, {"2026-12-31T23:59:59Z", "2027-12-31T23:59:59Z"}},
   });
 }
 
 TEST(CronNextTest, VixieDayOfMonthOrDayOfWeek) {
   check_table({
       // Both restricted: the 13th or any Friday (Jan 2 and 9 are Fridays, Jan 13 a Tuesday).
-      {"0 0 13 * FRI", "", kNewYear,
+      {"0 0 13 * FRI",
+       "",
+       kNewYear,
        {"2026-01-02T00:00:00Z", "2026-01-09T00:00:00Z", "2026-01-13T00:00:00Z",
         "2026-01-16T00:00:00Z"}},
-      {"0 0 1,15 * 1", "", kNewYear,  // the 1st, the 15th, or a Monday
+      {"0 0 1,15 * 1",
+       "",
+       kNewYear,  // the 1st, the 15th, or a Monday
        {"2026-01-05T00:00:00Z", "2026-01-12T00:00:00Z", "2026-01-15T00:00:00Z",
         "2026-01-19T00:00:00Z"}},
       // Day-of-month starting with '*' is not restricted (Vixie): both must match, so days
       // 1, 11, 21 or 31 that are Mondays.
-      {"0 0 */10 * MON", "", kNewYear,
+      {"0 0 */10 * MON",
+       "",
+       kNewYear,
        {"2026-05-11T00:00:00Z", "2026-06-01T00:00:00Z", "2026-08-31T00:00:00Z"}},
       // Day-of-week '*': only the day of month counts.
       {"0 0 13 * *", "", kNewYear, {"2026-01-13T00:00:00Z", "2026-02-13T00:00:00Z"}},
       // April 31 does not exist, but Mondays in April do.
-      {"0 0 31 4 MON", "", kNewYear,
+      {"0 0 31 4 MON",
+       "",
+       kNewYear,
        {"2026-04-06T00:00:00Z", "2026-04-13T00:00:00Z", "2026-04-20T00:00:00Z",
         "2026-04-27T00:00:00Z", "2027-04-05T00:00:00Z"}},
   });
@@ -175,17 +238,19 @@ TEST(CronNextTest, VixieDayOfMonthOrDayOfWeek) {
 
 TEST(CronNextTest, LeapDays) {
   check_table({
-      {"0 0 29 2 *", "", "2025-01-01T00:00:00Z",
+      {"0 0 29 2 *",
+       "",
+       "2025-01-01T00:00:00Z",
        {"2028-02-29T00:00:00Z", "2032-02-29T00:00:00Z", "2036-02-29T00:00:00Z"}},
       // 2100 is not a leap year: an eight-year gap.
-      {"0 0 29 2 *", "", "2096-03-01T00:00:00Z",
-       {"2104-02-29T00:00:00Z", "2108-02-29T00:00:00Z"}},
-      {"0 0 28-29 2 *", "", "2099-03-01T00:00:00Z",
+      {"0 0 29 2 *", "", "2096-03-01T00:00:00Z", {"2104-02-29T00:00:00Z", "2108-02-29T00:00:00Z"}},
+      {"0 0 28-29 2 *",
+       "",
+       "2099-03-01T00:00:00Z",
        {"2100-02-28T00:00:00Z", "2101-02-28T00:00:00Z", "2102-02-28T00:00:00Z",
         "2103-02-28T00:00:00Z", "2104-02-28T00:00:00Z", "2104-02-29T00:00:00Z"}},
       // 2000 is a leap year (divisible by 400).
-      {"0 0 29 2 *", "", "1997-01-01T00:00:00Z",
-       {"2000-02-29T00:00:00Z", "2004-02-29T00:00:00Z"}},
+      {"0 0 29 2 *", "", "1997-01-01T00:00:00Z", {"2000-02-29T00:00:00Z", "2004-02-29T00:00:00Z"}},
   });
 }
 
@@ -197,12 +262,18 @@ TEST(CronNextTest, ScaleDownAndUpInUtcAndParis) {
       // Paris in winter is UTC+1, in summer UTC+2.
       {"0 22 * * *", "Europe/Paris", kNewYear, {"2026-01-01T21:00:00Z", "2026-01-02T21:00:00Z"}},
       {"0 7 * * *", "Europe/Paris", kNewYear, {"2026-01-01T06:00:00Z", "2026-01-02T06:00:00Z"}},
-      {"0 22 * * *", "Europe/Paris", "2026-07-01T00:00:00Z",
+      {"0 22 * * *",
+       "Europe/Paris",
+       "2026-07-01T00:00:00Z",
        {"2026-07-01T20:00:00Z", "2026-07-02T20:00:00Z"}},
-      {"0 7 * * *", "Europe/Paris", "2026-07-01T00:00:00Z",
+      {"0 7 * * *",
+       "Europe/Paris",
+       "2026-07-01T00:00:00Z",
        {"2026-07-01T05:00:00Z", "2026-07-02T05:00:00Z"}},
       // Across the spring change: 22:00 on the 28th is CET, on the 29th CEST.
-      {"0 22 * * *", "Europe/Paris", "2026-03-28T00:00:00Z",
+      {"0 22 * * *",
+       "Europe/Paris",
+       "2026-03-28T00:00:00Z",
        {"2026-03-28T21:00:00Z", "2026-03-29T20:00:00Z"}},
   });
 }
@@ -210,17 +281,27 @@ TEST(CronNextTest, ScaleDownAndUpInUtcAndParis) {
 TEST(CronNextTest, EuropeSpringForwardSkipsTheMissingHour) {
   check_table({
       // 02:30 does not exist in Paris on 2026-03-29 (02:00 CET -> 03:00 CEST).
-      {"30 2 * * *", "Europe/Paris", "2026-03-28T00:00:00Z",
+      {"30 2 * * *",
+       "Europe/Paris",
+       "2026-03-28T00:00:00Z",
        {"2026-03-28T01:30:00Z", "2026-03-30T00:30:00Z", "2026-03-31T00:30:00Z"}},
-      {"30 2 * * *", "Europe/Berlin", "2026-03-28T00:00:00Z",
+      {"30 2 * * *",
+       "Europe/Berlin",
+       "2026-03-28T00:00:00Z",
        {"2026-03-28T01:30:00Z", "2026-03-30T00:30:00Z"}},
       // Hourly: every real hour still fires; only the label 02:00 is missing.
-      {"0 * * * *", "Europe/Paris", "2026-03-28T23:30:00Z",
+      {"0 * * * *",
+       "Europe/Paris",
+       "2026-03-28T23:30:00Z",
        {"2026-03-29T00:00:00Z", "2026-03-29T01:00:00Z", "2026-03-29T02:00:00Z"}},
-      {"*/20 2-3 * * *", "Europe/Paris", "2026-03-29T00:00:00Z",
+      {"*/20 2-3 * * *",
+       "Europe/Paris",
+       "2026-03-29T00:00:00Z",
        {"2026-03-29T01:00:00Z", "2026-03-29T01:20:00Z", "2026-03-29T01:40:00Z",
         "2026-03-30T00:00:00Z"}},
-      {"* 2 29 3 *", "Europe/Paris", "2026-03-28T00:00:00Z",  // only ever in the gap this year
+      {"* 2 29 3 *",
+       "Europe/Paris",
+       "2026-03-28T00:00:00Z",  // only ever in the gap this year
        {"2027-03-29T00:00:00Z", "2027-03-29T00:01:00Z"}},
   });
 }
@@ -228,18 +309,26 @@ TEST(CronNextTest, EuropeSpringForwardSkipsTheMissingHour) {
 TEST(CronNextTest, EuropeFallBackFiresTheRepeatedHourOnce) {
   check_table({
       // 02:30 happens twice on 2026-10-25 (00:30Z CEST, 01:30Z CET): it fires at the first.
-      {"30 2 * * *", "Europe/Paris", "2026-10-24T00:00:00Z",
+      {"30 2 * * *",
+       "Europe/Paris",
+       "2026-10-24T00:00:00Z",
        {"2026-10-24T00:30:00Z", "2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"}},
       {"30 2 * * *", "Europe/Paris", "2026-10-25T00:30:00Z", {"2026-10-26T01:30:00Z"}},
       {"30 2 * * *", "Europe/Paris", "2026-10-25T01:00:00Z", {"2026-10-26T01:30:00Z"}},
       // Hourly: local 02:00 fires once (CEST), then 03:00 CET two real hours later.
-      {"0 * * * *", "Europe/Paris", "2026-10-24T22:30:00Z",
+      {"0 * * * *",
+       "Europe/Paris",
+       "2026-10-24T22:30:00Z",
        {"2026-10-24T23:00:00Z", "2026-10-25T00:00:00Z", "2026-10-25T02:00:00Z",
         "2026-10-25T03:00:00Z"}},
       // During the second pass, the repeated quarter hours have fired already.
-      {"*/15 * * * *", "Europe/Paris", "2026-10-25T01:05:00Z",
+      {"*/15 * * * *",
+       "Europe/Paris",
+       "2026-10-25T01:05:00Z",
        {"2026-10-25T02:00:00Z", "2026-10-25T02:15:00Z"}},
-      {"0 0 * * *", "Europe/Berlin", "2026-10-24T00:00:00Z",
+      {"0 0 * * *",
+       "Europe/Berlin",
+       "2026-10-24T00:00:00Z",
        {"2026-10-24T22:00:00Z", "2026-10-25T23:00:00Z"}},
   });
 }
@@ -247,18 +336,72 @@ TEST(CronNextTest, EuropeFallBackFiresTheRepeatedHourOnce) {
 TEST(CronNextTest, AmericaSpringForwardAndFallBack) {
   check_table({
       // 2026-03-08: 02:00 EST -> 03:00 EDT at 07:00Z; 02:30 does not exist.
-      {"30 2 * * *", "America/New_York", "2026-03-07T00:00:00Z",
+      {"30 2 * * *",
+       "America/New_York",
+       "2026-03-07T00:00:00Z",
        {"2026-03-07T07:30:00Z", "2026-03-09T06:30:00Z", "2026-03-10T06:30:00Z"}},
-      {"0 * * * *", "America/New_York", "2026-03-08T05:30:00Z",
+      {"0 * * * *",
+       "America/New_York",
+       "2026-03-08T05:30:00Z",
        {"2026-03-08T06:00:00Z", "2026-03-08T07:00:00Z", "2026-03-08T08:00:00Z"}},
       // 2026-11-01: 02:00 EDT -> 01:00 EST at 06:00Z; 01:30 happens twice, fires once a day.
-      {"30 1 * * *", "America/New_York", "2026-10-31T00:00:00Z",
+      {"30 1 * * *",
+       "America/New_York",
+       "2026-10-31T00:00:00Z",
        {"2026-10-31T05:30:00Z", "2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z"}},
-      {"0 * * * *", "America/New_York", "2026-11-01T03:30:00Z",
+      {"0 * * * *",
+       "America/New_York",
+       "2026-11-01T03:30:00Z",
        {"2026-11-01T04:00:00Z", "2026-11-01T05:00:00Z", "2026-11-01T07:00:00Z",
         "2026-11-01T08:00:00Z"}},
-      {"0 9 * * MON-FRI", "America/New_York", "2026-03-06T00:00:00Z",  // Fri, then Mon in EDT
+      {"0 9 * * MON-FRI",
+       "America/New_York",
+       "2026-03-06T00:00:00Z",  // Fri, then Mon in EDT
        {"2026-03-06T14:00:00Z", "2026-03-09T13:00:00Z"}},
+  });
+}
+
+// The zone files list transitions up to 2037 only; later years follow the rule in the file's
+// footer. 2040: Paris changes on March 25 and October 28, New York on March 11 and November 4,
+// Sydney (southern hemisphere) on April 1 and October 7, Dublin (negative DST: winter is its
+// "daylight" time) with Paris.
+TEST(CronNextTest, DaylightSavingGoesOnAfter2037) {
+  check_table({
+      {"0 22 * * *", "Europe/Paris", "2040-07-01T00:00:00Z", {"2040-07-01T20:00:00Z"}},
+      {"0 22 * * *", "Europe/Paris", "2040-12-01T00:00:00Z", {"2040-12-01T21:00:00Z"}},
+      {"0 12 1 4 *", "Europe/Paris", "2038-01-01T00:00:00Z", {"2038-04-01T10:00:00Z"}},
+      {"30 2 * * *",
+       "Europe/Paris",
+       "2040-03-24T00:00:00Z",
+       {"2040-03-24T01:30:00Z", "2040-03-26T00:30:00Z"}},
+      {"30 2 * * *",
+       "Europe/Paris",
+       "2040-10-27T00:00:00Z",
+       {"2040-10-27T00:30:00Z", "2040-10-28T00:30:00Z", "2040-10-29T01:30:00Z"}},
+      {"0 * * * *",
+       "Europe/Paris",
+       "2040-10-27T22:30:00Z",
+       {"2040-10-27T23:00:00Z", "2040-10-28T00:00:00Z", "2040-10-28T02:00:00Z",
+        "2040-10-28T03:00:00Z"}},
+      {"*/15 * * * *", "Europe/Paris", "2040-10-28T01:05:00Z", {"2040-10-28T02:00:00Z"}},
+      {"0 * * * *",
+       "America/New_York",
+       "2040-03-11T05:30:00Z",
+       {"2040-03-11T06:00:00Z", "2040-03-11T07:00:00Z", "2040-03-11T08:00:00Z"}},
+      {"30 1 * * *",
+       "America/New_York",
+       "2040-11-03T00:00:00Z",
+       {"2040-11-03T05:30:00Z", "2040-11-04T05:30:00Z", "2040-11-05T06:30:00Z"}},
+      {"0 12 * * *", "Australia/Sydney", "2040-01-10T00:00:00Z", {"2040-01-10T01:00:00Z"}},
+      {"0 12 * * *", "Australia/Sydney", "2040-07-10T00:00:00Z", {"2040-07-10T02:00:00Z"}},
+      // Local Oct 6 02:30 AEST, (Oct 7 02:30 skipped), Oct 8 02:30 AEDT.
+      {"30 2 * * *",
+       "Australia/Sydney",
+       "2040-10-05T00:00:00Z",
+       {"2040-10-05T16:30:00Z", "2040-10-07T15:30:00Z"}},
+      {"0 12 * * *", "Europe/Dublin", "2040-07-01T00:00:00Z", {"2040-07-01T11:00:00Z"}},
+      {"0 12 * * *", "Europe/Dublin", "2040-01-01T00:00:00Z", {"2040-01-01T12:00:00Z"}},
+      {"0 12 * * *", "Asia/Kolkata", "2040-01-01T00:00:00Z", {"2040-01-01T06:30:00Z"}},
   });
 }
 
@@ -282,9 +425,9 @@ v1::ScheduleSpec interval_spec(int64_t every_ms, int64_t phase_ms) {
 
 TEST(IntervalNextTest, EveryWithPhaseFromTheEpoch) {
   constexpr int64_t kMinute = 60'000;
-  EXPECT_THAT(fires(interval_spec(90 * kMinute, 15 * kMinute), kNewYear, 3),
-              ElementsAreArray({"2026-01-01T00:15:00Z", "2026-01-01T01:45:00Z",
-                                "2026-01-01T03:15:00Z"}));
+  EXPECT_THAT(
+      fires(interval_spec(90 * kMinute, 15 * kMinute), kNewYear, 3),
+      ElementsAreArray({"2026-01-01T00:15:00Z", "2026-01-01T01:45:00Z", "2026-01-01T03:15:00Z"}));
   EXPECT_THAT(fires(interval_spec(60 * kMinute, 0), kNewYear, 2),
               ElementsAreArray({"2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z"}));
   // Weekly from the epoch: Thursdays at 00:00Z.
@@ -304,10 +447,10 @@ TEST(SpecNextTest, SeveralCronsAndIntervalsGiveTheEarliestOnce) {
   v1::ScheduleSpec spec = interval_spec(40 * 60'000, 0);
   spec.add_cron_expressions("0 * * * *");
   spec.add_cron_expressions("0 */2 * * *");  // overlaps the first
-  EXPECT_THAT(fires(spec, kNewYear, 6),
-              ElementsAreArray({"2026-01-01T00:40:00Z", "2026-01-01T01:00:00Z",
-                                "2026-01-01T01:20:00Z", "2026-01-01T02:00:00Z",
-                                "2026-01-01T02:40:00Z", "2026-01-01T03:00:00Z"}));
+  EXPECT_THAT(
+      fires(spec, kNewYear, 6),
+      ElementsAreArray({"2026-01-01T00:40:00Z", "2026-01-01T01:00:00Z", "2026-01-01T01:20:00Z",
+                        "2026-01-01T02:00:00Z", "2026-01-01T02:40:00Z", "2026-01-01T03:00:00Z"}));
 }
 
 TEST(SpecNextTest, StrictlyAfterTheGivenTime) {
@@ -326,9 +469,9 @@ TEST(SpecNextTest, StartAndEndBoundsAreInclusive) {
   EXPECT_THAT(fires(spec, kNewYear, 1), ElementsAreArray({"2026-01-01T06:00:00Z"}));
   spec.set_start_time_ms(0);
   spec.set_end_time_ms(at("2026-01-01T03:00:00Z"));
-  EXPECT_THAT(fires(spec, kNewYear, 10),
-              ElementsAreArray({"2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z",
-                                "2026-01-01T03:00:00Z"}));
+  EXPECT_THAT(
+      fires(spec, kNewYear, 10),
+      ElementsAreArray({"2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z", "2026-01-01T03:00:00Z"}));
   EXPECT_EQ(compiled(spec).next(at("2026-01-01T03:00:00Z")), std::nullopt);
 }
 
@@ -343,9 +486,9 @@ TEST(SpecNextTest, EmptySpecNeverFires) {
 TEST(SpecNextTest, NextNIsAscendingAndStopsAtTheEnd) {
   v1::ScheduleSpec spec = cron_spec("*/10 * * * *");
   spec.set_end_time_ms(at("2026-01-01T00:35:00Z"));
-  EXPECT_THAT(fires(spec, kNewYear, 10),
-              ElementsAreArray({"2026-01-01T00:10:00Z", "2026-01-01T00:20:00Z",
-                                "2026-01-01T00:30:00Z"}));
+  EXPECT_THAT(
+      fires(spec, kNewYear, 10),
+      ElementsAreArray({"2026-01-01T00:10:00Z", "2026-01-01T00:20:00Z", "2026-01-01T00:30:00Z"}));
   EXPECT_TRUE(compiled(spec).next_n(at(kNewYear), 0).empty());
 }
 

@@ -92,9 +92,9 @@ TEST(DerivedIdsTest, WorkflowAndEntityIds) {
   v1::ScheduleAction action;
   EXPECT_EQ(derived_workflow_id("nightly", action, kDec7At22Ms), "nightly-2026-12-07T22:00:00Z");
   action.set_workflow_id("scale-down");
-  EXPECT_EQ(derived_workflow_id("nightly", action, kDec7At22Ms),
-            "scale-down-2026-12-07T22:00:00Z");
-  EXPECT_EQ(derived_workflow_id("s", action, kDec7At22Ms + 1), "scale-down-2026-12-07T22:00:00.001Z");
+  EXPECT_EQ(derived_workflow_id("nightly", action, kDec7At22Ms), "scale-down-2026-12-07T22:00:00Z");
+  EXPECT_EQ(derived_workflow_id("s", action, kDec7At22Ms + 1),
+            "scale-down-2026-12-07T22:00:00.001Z");
   EXPECT_EQ(entity_workflow_id("nightly"), "__schedule:nightly");
 }
 
