@@ -64,6 +64,8 @@ check_tree() {  # prints the violations in the tree at $1; returns 1 when there 
   allow server proto history scheduler server
   allow worker-sdk proto sdk
   forbid worker-sdk cairn/ai  # the SDK is below the AI batteries
+  forbid worker-sdk cairn/deploy
+  forbid ai cairn/deploy      # the AI batteries are below provisioning
   allow ai proto sdk ai
   allow deploy proto sdk ai deploy
   allow cli proto sdk ai cli
@@ -77,6 +79,7 @@ check_tree() {  # prints the violations in the tree at $1; returns 1 when there 
   allow tests/e2e proto sdk history tests
   allow tests/crash proto sdk tests
   allow tests/ai proto sdk ai tests
+  allow tests/deploy proto sdk ai deploy tests
   allow bench proto history scheduler server sdk worker-sdk examples tests
   # Of tests/, benchmarks share only the test-support library (cairn_test_support).
   out=$(includes bench tests | grep -vE '#include *"tests/support/')
