@@ -6,8 +6,6 @@
 // flags give and writes it back under the conflict token.
 #include "cli/schedule.h"
 
-#include <date/tz.h>
-
 #include <algorithm>
 #include <iostream>
 #include <map>
@@ -16,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include <date/tz.h>
 #include <nlohmann/json.hpp>
 
 #include "cairn/client.h"
@@ -168,8 +167,8 @@ std::string local_text(cairn::ScheduleTime t, const std::string& zone) {
     return "";
   }
   try {
-    auto zoned = date::make_zoned(date::locate_zone(zone),
-                                  std::chrono::floor<std::chrono::seconds>(t));
+    auto zoned =
+        date::make_zoned(date::locate_zone(zone), std::chrono::floor<std::chrono::seconds>(t));
     return date::format("%Y-%m-%d %H:%M:%S %Z", zoned);
   } catch (const std::exception&) {
     return "";
@@ -261,8 +260,9 @@ void apply(const Flags& f, bool create, cairn::ScheduleOptions* o) {
     o->spec.time_zone = f.time_zone;
   }
   if (f.given("--start-time")) {
-    o->spec.start_at = f.start_time.empty() ? std::nullopt
-                                            : std::optional(time_flag("--start-time", f.start_time));
+    o->spec.start_at = f.start_time.empty()
+                           ? std::nullopt
+                           : std::optional(time_flag("--start-time", f.start_time));
   }
   if (f.given("--end-time")) {
     o->spec.end_at =
@@ -363,9 +363,8 @@ json action_json(const cairn::ScheduleActionResult& a) {
           {"actual_time", utc(a.actual)},
           {"workflow_id", a.workflow_id},
           {"run_id", a.run_id},
-          {"status", a.status == v1::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED
-                         ? "STARTING"
-                         : status_text(a.status)},
+          {"status", a.status == v1::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED ? "STARTING"
+                                                                           : status_text(a.status)},
           {"cause", cause_name(a.cause)},
           {"close_time", a.close_time ? json(utc(*a.close_time)) : json(nullptr)},
           {"start_error", a.start_error}};
@@ -390,8 +389,8 @@ json map_json(const cairn::PayloadMap& m) {
 json spec_json(const cairn::ScheduleSpec& s) {
   json intervals = json::array();
   for (const auto& i : s.intervals) {
-    intervals.push_back({{"every", duration_text(i.every.count())},
-                         {"offset", duration_text(i.offset.count())}});
+    intervals.push_back(
+        {{"every", duration_text(i.every.count())}, {"offset", duration_text(i.offset.count())}});
   }
   return {{"cron", s.cron},
           {"intervals", intervals},
@@ -413,9 +412,7 @@ std::string spec_text(const cairn::ScheduleSpec& s) {
   return out.empty() ? "(no calendar: triggers and backfills only)" : out;
 }
 
-std::string time_or_dash(const std::optional<cairn::ScheduleTime>& t) {
-  return t ? utc(*t) : "-";
-}
+std::string time_or_dash(const std::optional<cairn::ScheduleTime>& t) { return t ? utc(*t) : "-"; }
 
 void print_table(const std::vector<std::vector<std::string>>& table, const std::string& indent) {
   std::vector<size_t> widths(table[0].size(), 0);
@@ -457,9 +454,8 @@ json describe_json(const cairn::ScheduleDescription& d) {
         {"search_attributes", map_json(w.search_attributes)}}},
       {"policies",
        {{"overlap", overlap_name(o.overlap)},
-        {"catchup_window", o.catchup_window.count() == 0
-                               ? "1y (default)"
-                               : duration_text(o.catchup_window.count())},
+        {"catchup_window",
+         o.catchup_window.count() == 0 ? "1y (default)" : duration_text(o.catchup_window.count())},
         {"pause_on_failure", o.pause_on_failure}}},
       {"state",
        {{"paused", d.paused},
@@ -497,8 +493,8 @@ void print_actions(const char* title, const std::vector<cairn::ScheduleActionRes
     if (!a.start_error.empty()) {
       status = "NOT STARTED: " + a.start_error;
     }
-    table.push_back({j["nominal_time"], j["cause"], a.workflow_id,
-                     a.run_id.empty() ? "-" : a.run_id, status});
+    table.push_back(
+        {j["nominal_time"], j["cause"], a.workflow_id, a.run_id.empty() ? "-" : a.run_id, status});
   }
   print_table(table, "  ");
 }
@@ -719,8 +715,8 @@ void add_spec_flags(CLI::App* cmd, Flags* f, bool create) {
                                      "every DURATION[/OFFSET], repeatable: 1h, 1h/15m" + upd));
   keep("--time-zone", cmd->add_option("--time-zone", f->time_zone,
                                       "IANA zone of the cron fields (default UTC): Europe/Paris"));
-  keep("--start-time", cmd->add_option("--start-time", f->start_time,
-                                       "RFC 3339: no fire before (\"\": no bound)"));
+  keep("--start-time",
+       cmd->add_option("--start-time", f->start_time, "RFC 3339: no fire before (\"\": no bound)"));
   keep("--end-time",
        cmd->add_option("--end-time", f->end_time, "RFC 3339: no fire after (\"\": no bound)"));
   keep("--jitter", cmd->add_option("--jitter", f->jitter, "delay each fire by up to this: 30s"));
@@ -760,9 +756,8 @@ void add_spec_flags(CLI::App* cmd, Flags* f, bool create) {
   keep("--catchup-window",
        cmd->add_option("--catchup-window", f->catchup_window,
                        "after downtime, run missed fires up to this old (default 1y; >= 1s)"));
-  keep("--pause-on-failure",
-       cmd->add_flag("--pause-on-failure,!--no-pause-on-failure", f->pause_on_failure,
-                     "pause when an action fails"));
+  keep("--pause-on-failure", cmd->add_flag("--pause-on-failure,!--no-pause-on-failure",
+                                           f->pause_on_failure, "pause when an action fails"));
   keep("--paused", cmd->add_flag("--paused,!--unpaused", f->paused,
                                  create ? "create it paused" : "pause or unpause it"));
   keep("--note", cmd->add_option("--note", f->note, "a note (why it is paused)"));
@@ -807,9 +802,9 @@ void add_schedule_commands(CLI::App& app, Globals& g, Action& action) {
   l->callback([&] { action = [&] { return list(g, f.query); }; });
 
   for (bool paused : {true, false}) {
-    auto* p = group->add_subcommand(paused ? "pause" : "unpause",
-                                    paused ? "stop scheduled fires (trigger still works)"
-                                           : "resume scheduled fires");
+    auto* p = group->add_subcommand(
+        paused ? "pause" : "unpause",
+        paused ? "stop scheduled fires (trigger still works)" : "resume scheduled fires");
     add_id(p, &f);
     p->add_option("--note", f.note, "why");
     p->callback([&, paused] { action = [&, paused] { return pause(g, f.id, paused, f.note); }; });
@@ -826,8 +821,9 @@ void add_schedule_commands(CLI::App& app, Globals& g, Action& action) {
   add_id(b, &f);
   b->add_option("--start", f.start, "RFC 3339, inclusive")->required();
   b->add_option("--end", f.end, "RFC 3339, inclusive")->required();
-  b->add_option("--overlap", f.overlap, "overlap policy of these actions (default: the "
-                                        "schedule's)")
+  b->add_option("--overlap", f.overlap,
+                "overlap policy of these actions (default: the "
+                "schedule's)")
       ->check(CLI::IsMember(overlap_words()));
   b->callback([&] { action = [&] { return backfill(g, f); }; });
 

@@ -38,20 +38,25 @@ struct BadCase {
 
 std::vector<BadCase> bad_cases() {
   return {
-      {"cron out of range", [](auto& o) { o.spec.cron = {"@daily", "0 25 * * *"}; },
+      {"cron out of range",
+       [](auto& o) {
+         o.spec.cron = {"@daily", "0 25 * * *"};
+       },
        "spec.cron[1]", "column 3"},
       {"cron with a zero step", [](auto& o) { o.spec.cron = {"*/0 * * * *"}; }, "spec.cron[0]",
        "step"},
-      {"cron with seven fields", [](auto& o) { o.spec.cron = {"0 0 * * * * *"}; },
-       "spec.cron[0]", "7 fields"},
+      {"cron with seven fields", [](auto& o) { o.spec.cron = {"0 0 * * * * *"}; }, "spec.cron[0]",
+       "7 fields"},
       {"cron that never fires", [](auto& o) { o.spec.cron = {"0 0 30 2 *"}; }, "spec.cron[0]",
        "never fires"},
-      {"unknown time zone", [](auto& o) { o.spec.time_zone = "Mars/Olympus"; },
-       "spec.time_zone", "Mars/Olympus"},
+      {"unknown time zone", [](auto& o) { o.spec.time_zone = "Mars/Olympus"; }, "spec.time_zone",
+       "Mars/Olympus"},
       {"interval of zero", [](auto& o) { o.spec.intervals = {{.every = 0ms}}; },
        "spec.intervals[0].every", "spec.intervals[0].every"},
       {"offset not below the interval",
-       [](auto& o) { o.spec.intervals = {{.every = 1h}, {.every = 1h, .offset = 1h}}; },
+       [](auto& o) {
+         o.spec.intervals = {{.every = 1h}, {.every = 1h, .offset = 1h}};
+       },
        "spec.intervals[1].offset", "spec.intervals[1].offset"},
       {"end before start",
        [](auto& o) {
@@ -82,8 +87,8 @@ std::vector<BadCase> bad_cases() {
        "search_attributes[WorkflowId]", "system attribute"},
       {"catch-up window under a second", [](auto& o) { o.catchup_window = 500ms; },
        "catchup_window", "catchup_window"},
-      {"negative remaining actions", [](auto& o) { o.remaining_actions = -1; },
-       "remaining_actions", ">= 0"},
+      {"negative remaining actions", [](auto& o) { o.remaining_actions = -1; }, "remaining_actions",
+       ">= 0"},
       {"no schedule id", [](auto&) {}, "schedule_id", "required", ""},
   };
 }

@@ -165,10 +165,10 @@ PayloadMap map_from_proto(const google::protobuf::Map<std::string, v1::Payload>&
 // Calls that change something or read, retried while the server is unavailable (ClientOptions).
 template <class Call>
 void call_retried(const detail::ClientCore& core, const std::string& what, Call&& call) {
-  detail::check(detail::call_until_available(std::forward<Call>(call), detail::kRpcTimeout,
-                                             core.options.unavailable_retry_deadline,
-                                             core.options.address),
-                what);
+  detail::check(
+      detail::call_until_available(std::forward<Call>(call), detail::kRpcTimeout,
+                                   core.options.unavailable_retry_deadline, core.options.address),
+      what);
 }
 
 v1::DescribeScheduleResponse describe_raw(const detail::ClientCore& core, const std::string& id,
@@ -523,10 +523,9 @@ std::vector<ScheduleSummary> Client::list_schedules(const std::string& query) {
   req.set_query(query);
   for (;;) {
     v1::ListSchedulesResponse resp;
-    call_retried(*core_, "list schedules" + (query.empty() ? "" : " (" + query + ")"),
-                 [&](grpc::ClientContext* ctx) {
-                   return core_->stub->ListSchedules(ctx, req, &resp);
-                 });
+    call_retried(
+        *core_, "list schedules" + (query.empty() ? "" : " (" + query + ")"),
+        [&](grpc::ClientContext* ctx) { return core_->stub->ListSchedules(ctx, req, &resp); });
     decode_payloads_in(core_->options.codecs, &resp);
     for (const auto& e : resp.schedules()) {
       ScheduleSummary s;

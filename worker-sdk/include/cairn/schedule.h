@@ -41,7 +41,7 @@ struct ScheduleSpec {
   // cairn/v1/schedule.proto). Matched on the wall clock of time_zone.
   std::vector<std::string> cron;
   std::vector<ScheduleInterval> intervals;
-  std::string time_zone;  // an IANA name ("Europe/Paris"); empty: UTC
+  std::string time_zone;                 // an IANA name ("Europe/Paris"); empty: UTC
   std::optional<ScheduleTime> start_at;  // unset: no lower bound
   std::optional<ScheduleTime> end_at;    // unset: no upper bound; not before start_at
   // Each fire is delayed by a deterministic amount in [0, jitter); the started workflow's id
@@ -62,7 +62,7 @@ enum class ScheduleOverlap {
 // The workflow a fire starts. Its id is "<workflow_id>-<nominal time, 2026-12-07T22:00:00Z>",
 // workflow_id defaulting to the schedule id, so one nominal time never starts twice.
 struct ScheduleWorkflowOptions {
-  std::string task_queue;  // required
+  std::string task_queue;   // required
   std::string workflow_id;  // the base of the derived ids; empty: the schedule id
   std::chrono::milliseconds execution_timeout{0};  // 0: unlimited
   std::chrono::milliseconds run_timeout{0};        // 0: unlimited
@@ -79,8 +79,8 @@ struct ScheduleAction {
 
   // ScheduleAction::start_workflow("scale_down", {.task_queue = "ops"}, "pool-a", 0)
   template <class... A>
-  static ScheduleAction start_workflow(std::string workflow_type,
-                                       ScheduleWorkflowOptions options, const A&... args) {
+  static ScheduleAction start_workflow(std::string workflow_type, ScheduleWorkflowOptions options,
+                                       const A&... args) {
     return ScheduleAction{std::move(workflow_type), std::move(options), to_payloads(args...)};
   }
 };
