@@ -3,6 +3,7 @@
 #include "history/child_rules.h"
 
 #include "history/retry_policy.h"
+#include "proto/schedule_spec.h"
 #include "proto/uuid.h"
 
 namespace cairn::rules {
@@ -282,6 +283,9 @@ Status continue_as_new_command(TransitionContext& tx,
   a->set_workflow_task_timeout_ms(task_timeout);
   CAIRN_ASSIGN_OR_RETURN(int64_t id, tx.append(std::move(e)));
   t.set_initiated_event_id(id);
+  if (s.has_scheduled_by()) {
+    *t.mutable_scheduled_by() = s.scheduled_by();  // the next run reports to the schedule
+  }
   add_transfer(tx, std::move(t));
   tx.mark_closed();
   return Status();
@@ -313,6 +317,18 @@ void on_run_closed(TransitionContext& tx) {
     t.set_initiated_event_id(s.parent().initiated_event_id());
     t.set_request_id(s.run_id() + ":closed");
     *t.mutable_event() = tx.out().events.back();  // the close event
+    add_transfer(tx, std::move(t));
+  }
+  if (s.has_scheduled_by() && s.status() != v1::WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW) {
+    // The schedule that started this run learns of its close (overlap policies, recent actions).
+    v1::TransferTask t;
+    t.set_type(v1::TRANSFER_TYPE_SCHEDULE_ACTION_CLOSED);
+    t.set_target_namespace(s.scheduled_by().namespace_());
+    t.set_target_workflow_id(std::string(schedule::kEntityPrefix) + s.scheduled_by().schedule_id());
+    t.set_request_id(s.run_id() + ":schedule-closed");
+    *t.mutable_scheduled_by() = s.scheduled_by();
+    t.set_closed_status(s.status());
+    t.set_close_time_ms(s.close_time_ms());
     add_transfer(tx, std::move(t));
   }
   tx.ms().clear_children_and_requests();

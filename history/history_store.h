@@ -69,6 +69,7 @@ enum class VisibilityIndex {
   kStartTime,
   kCloseTime,      // closed runs only
   kOpenStartTime,  // open runs only, by start time
+  kSchedules,      // schedules (their entity runs) that exist, by creation time
 };
 
 struct VisibilityScan {

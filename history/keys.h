@@ -98,6 +98,9 @@ std::optional<DecodedTimerKey> decode_timer_key(std::string_view key);
 inline constexpr char kVisibilityByStart = 's';
 inline constexpr char kVisibilityByClose = 'c';
 inline constexpr char kVisibilityOpen = 'o';  // open runs only, by start time; deleted at close
+// Schedules' entities (RunState.schedule), by creation time, while the schedule exists; they are
+// in no other index, so workflow listings never see them.
+inline constexpr char kVisibilitySchedules = 'S';
 std::string visibility_prefix(char index, std::string_view ns);
 std::string visibility_key(char index, std::string_view ns, int64_t time_ms, std::string_view run_id);
 

@@ -75,7 +75,16 @@ class MemoryHistoryStore final : public HistoryStore {
     for (const auto& timer : t.add_timers) {
       timers_[timer.shard()][TimerPosition{timer.fire_time_ms(), timer.timer_seq()}] = timer;
     }
-    if (t.update_visibility) {
+    if (t.update_visibility && t.state.has_schedule()) {
+      const std::string key = keys::visibility_key(keys::kVisibilitySchedules,
+                                                   t.state.namespace_(), t.state.start_time_ms(),
+                                                   t.state.run_id());
+      if (t.state.status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING) {
+        visibility_[key] = visibility_record(t.state, t.key.shard);
+      } else {
+        visibility_.erase(key);
+      }
+    } else if (t.update_visibility) {
       const v1::VisibilityRecord vis = visibility_record(t.state, t.key.shard);
       visibility_[keys::visibility_key(keys::kVisibilityByStart, vis.namespace_(),
                                        vis.start_time_ms(), vis.run_id())] = vis;

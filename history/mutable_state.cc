@@ -378,6 +378,7 @@ v1::RunState event_derived_state(v1::RunState s) {
   s.clear_sticky_task_queue();  // sticky execution is dispatch state, not history
   s.clear_sticky_schedule_to_start_timeout_ms();
   s.clear_sticky_task_id();
+  s.clear_scheduled_by();  // which schedule started the run: dispatch state, set at its start
   // A closed run drops its children and external requests (their transfer tasks were written);
   // a child's started event id is only known once a buffered ChildWorkflowExecutionStarted is
   // flushed.

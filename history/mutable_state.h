@@ -74,6 +74,14 @@ class MutableState {
   google::protobuf::Map<std::string, v1::UpdateInfo>* mutable_updates() {
     return state_.mutable_updates();
   }
+  // Schedules (history/schedule_rules.cc): a schedule entity's spec and state, its close, and the
+  // schedule that started a run. Non-event state.
+  v1::ScheduleState* mutable_schedule() { return state_.mutable_schedule(); }
+  void close_entity(v1::WorkflowExecutionStatus status, int64_t close_time_ms) {
+    state_.set_status(status);
+    state_.set_close_time_ms(close_time_ms);
+  }
+  void set_scheduled_by(const v1::ScheduledBy& by) { *state_.mutable_scheduled_by() = by; }
   // Signal / cancel request ids seen recently on this run (deduplication window).
   bool seen_request_id(const std::string& request_id) const;
   // Remembers `request_id` (ignored when empty), dropping the oldest beyond `max_ids`.

@@ -332,7 +332,17 @@ Status RocksHistoryStore::commit(const Transition& t) {
     record(batch.Merge(family(kMetaCf), slice(keys::kMaxSequenceKey),
                        keys::encode_u64(static_cast<uint64_t>(sequence))));
   }
-  if (t.update_visibility) {
+  if (t.update_visibility && t.state.has_schedule()) {
+    // A schedule's entity: its own index only, while the schedule exists.
+    const std::string key = keys::visibility_key(keys::kVisibilitySchedules, t.state.namespace_(),
+                                                 t.state.start_time_ms(), t.state.run_id());
+    if (t.state.status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING) {
+      record(batch.Put(family(kVisibilityCf), key,
+                       visibility_record(t.state, shard).SerializeAsString()));
+    } else {
+      record(batch.Delete(family(kVisibilityCf), key));
+    }
+  } else if (t.update_visibility) {
     const v1::VisibilityRecord vis = visibility_record(t.state, shard);
     const std::string value = vis.SerializeAsString();
     record(batch.Put(family(kVisibilityCf),

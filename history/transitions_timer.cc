@@ -3,6 +3,7 @@
 #include "history/timer_rules.h"
 #include "history/transition_context.h"
 #include "history/transitions.h"
+#include "history/schedule_rules.h"
 
 namespace cairn {
 namespace {
@@ -40,6 +41,15 @@ Result<bool> fire_run_timeout(TransitionContext& tx) {
 
 Result<bool> fire_timer(MutableState* ms, const v1::TimerRecord& timer, const TransitionEnv& env,
                         Effects* out) {
+  if (timer.kind() == v1::TIMER_KIND_SCHEDULE_FIRE) {
+    if (!ms->state().has_schedule() || !ms->is_open()) {
+      out->remove_timers.push_back(timer);
+      return false;
+    }
+    CAIRN_ASSIGN_OR_RETURN(schedule::CompiledSpec spec,
+                           schedule::CompiledSpec::compile(ms->state().schedule().schedule().spec()));
+    return fire_schedule(ms, timer, spec, env, out);
+  }
   // Whatever happens, this record has done its job: it leaves the timer column family.
   out->remove_timers.push_back(timer);
   if (!ms->is_open() || timer.run_id() != ms->state().run_id()) {

@@ -21,6 +21,15 @@ v1::VisibilityRecord visibility_record(const v1::RunState& state, ShardId shard)
   *record.mutable_memo() = state.memo();
   *record.mutable_search_attributes() = state.search_attributes();
   record.set_shard(shard.value);
+  if (state.has_schedule()) {
+    const v1::ScheduleState& s = state.schedule();
+    record.set_schedule_id(s.schedule_id());
+    record.set_schedule_paused(s.schedule().paused());
+    record.set_schedule_next_fire_ms(s.next_fire_ms());
+    record.set_workflow_type(s.schedule().action().workflow_type().name());
+    record.set_task_queue(s.schedule().action().task_queue());
+    *record.mutable_search_attributes() = s.search_attributes();
+  }
   if (state.has_workflow_task_failure()) {
     const v1::WorkflowTaskFailureInfo& f = state.workflow_task_failure();
     record.set_task_failure(task_failure_name(f));
@@ -41,6 +50,7 @@ char visibility_index_byte(VisibilityIndex index) {
     case VisibilityIndex::kStartTime: return keys::kVisibilityByStart;
     case VisibilityIndex::kCloseTime: return keys::kVisibilityByClose;
     case VisibilityIndex::kOpenStartTime: return keys::kVisibilityOpen;
+    case VisibilityIndex::kSchedules: return keys::kVisibilitySchedules;
   }
   return keys::kVisibilityByStart;
 }

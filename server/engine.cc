@@ -220,7 +220,7 @@ Status Engine::transition_impl(const RunKey& key, bool create, const Body& body)
   // pointer), upserted search attributes and a change in why workflow tasks fail; other steps
   // leave the record as it is.
   t.update_visibility =
-      create || t.current.has_value() ||
+      create || t.current.has_value() || t.state.has_schedule() ||
       std::any_of(t.events.begin(), t.events.end(),
                   [](const v1::HistoryEvent& e) {
                     return e.event_type() == v1::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES;

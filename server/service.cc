@@ -345,6 +345,13 @@ CAIRN_UNARY(ResetWorkflowExecution, ResetWorkflowExecutionRequest, ResetWorkflow
 CAIRN_UNARY(VerifyWorkflowExecution, VerifyWorkflowExecutionRequest, VerifyWorkflowExecutionResponse, verify_workflow)
 CAIRN_UNARY(DescribeTaskQueue, DescribeTaskQueueRequest, DescribeTaskQueueResponse, describe_task_queue)
 
+CAIRN_UNARY(CreateSchedule, CreateScheduleRequest, CreateScheduleResponse, create_schedule)
+CAIRN_UNARY(DescribeSchedule, DescribeScheduleRequest, DescribeScheduleResponse, describe_schedule)
+CAIRN_UNARY(UpdateSchedule, UpdateScheduleRequest, UpdateScheduleResponse, update_schedule)
+CAIRN_UNARY(PatchSchedule, PatchScheduleRequest, PatchScheduleResponse, patch_schedule)
+CAIRN_UNARY(DeleteSchedule, DeleteScheduleRequest, DeleteScheduleResponse, delete_schedule)
+CAIRN_UNARY(ListSchedules, ListSchedulesRequest, ListSchedulesResponse, list_schedules)
+
 #undef CAIRN_UNARY
 
 WorkflowServiceImpl::Reactor* WorkflowServiceImpl::GetSystemInfo(

@@ -79,6 +79,14 @@ class WorkflowServiceImpl final : public v1::WorkflowService::CallbackService {
   Reactor* DescribeTaskQueue(Ctx*, const v1::DescribeTaskQueueRequest*,
                              v1::DescribeTaskQueueResponse*) override;
 
+  // Schedules (handlers/schedule.cc).
+  Reactor* CreateSchedule(Ctx*, const v1::CreateScheduleRequest*, v1::CreateScheduleResponse*) override;
+  Reactor* DescribeSchedule(Ctx*, const v1::DescribeScheduleRequest*, v1::DescribeScheduleResponse*) override;
+  Reactor* UpdateSchedule(Ctx*, const v1::UpdateScheduleRequest*, v1::UpdateScheduleResponse*) override;
+  Reactor* PatchSchedule(Ctx*, const v1::PatchScheduleRequest*, v1::PatchScheduleResponse*) override;
+  Reactor* DeleteSchedule(Ctx*, const v1::DeleteScheduleRequest*, v1::DeleteScheduleResponse*) override;
+  Reactor* ListSchedules(Ctx*, const v1::ListSchedulesRequest*, v1::ListSchedulesResponse*) override;
+
   // The deadline of a long-poll: the client's deadline less a margin, capped at max_poll_ms.
   int64_t poll_deadline_ms(Ctx* ctx) const;
 

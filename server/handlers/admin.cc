@@ -136,6 +136,19 @@ Status verify_workflow(Engine& e, const v1::VerifyWorkflowExecutionRequest& req,
   }
   resp->set_run_id(key.run_id.value);
   resp->set_event_count(static_cast<int64_t>(events.size()));
+  if (stored.has_schedule()) {
+    // A schedule's entity has no events: its state is checked for what a fire relies on.
+    const v1::ScheduleState& s = stored.schedule();
+    if (!events.empty()) {
+      resp->add_differences("schedule entity has " + std::to_string(events.size()) +
+                            " events; it should have none");
+    }
+    if (stored.status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING && s.next_timer_seq() != 0 &&
+        s.next_fire_ms() < s.next_nominal_ms()) {
+      resp->add_differences("schedule: next_fire_ms is before next_nominal_ms");
+    }
+    return Status();
+  }
   auto rebuilt = rebuild_from_events(events, key.ns, key.workflow_id, key.run_id.value);
   if (!rebuilt.ok()) {
     resp->add_differences("history does not replay: " + rebuilt.status().message());
@@ -174,6 +187,7 @@ Status reset_workflow(Engine& e, const v1::ResetWorkflowExecutionRequest& req,
   if (req.reason().size() > 1024) {
     return invalid_argument("reason must be at most 1024 bytes");
   }
+  CAIRN_RETURN_IF_ERROR(refuse_schedule_entity(execution.workflow_id()));
   CAIRN_ASSIGN_OR_RETURN(RunKey key, e.resolve(ns, execution.workflow_id(), execution.run_id()));
   WorkflowKey wk{key.shard, key.ns, key.workflow_id};
   auto lock = e.lock_workflow(wk);

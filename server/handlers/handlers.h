@@ -140,4 +140,30 @@ Result<bool> read_update_outcome(Engine& e, const RunKey& key, const std::string
                                  v1::UpdateWaitStage wait_stage,
                                  v1::UpdateWorkflowExecutionResponse* resp);
 
+// kInvalidArgument when `workflow_id` names a schedule's entity run ("__schedule:…"): signals,
+// cancels, terminations and resets of it go through the schedule RPCs.
+Status refuse_schedule_entity(const std::string& workflow_id);
+
+// Schedules (schedule.cc): CreateSchedule, DescribeSchedule, UpdateSchedule, PatchSchedule,
+// DeleteSchedule, ListSchedules. Each validates first (kInvalidArgument naming the field; a
+// cron expression's position) and changes nothing on an error. kNotFound for an unknown or
+// deleted schedule, kAlreadyExists for a second create of an existing id.
+Status create_schedule(Engine& e, const v1::CreateScheduleRequest& req,
+                       v1::CreateScheduleResponse* resp);
+Status describe_schedule(Engine& e, const v1::DescribeScheduleRequest& req,
+                         v1::DescribeScheduleResponse* resp);
+Status update_schedule(Engine& e, const v1::UpdateScheduleRequest& req,
+                       v1::UpdateScheduleResponse* resp);
+Status patch_schedule(Engine& e, const v1::PatchScheduleRequest& req,
+                      v1::PatchScheduleResponse* resp);
+Status delete_schedule(Engine& e, const v1::DeleteScheduleRequest& req,
+                       v1::DeleteScheduleResponse* resp);
+Status list_schedules(Engine& e, const v1::ListSchedulesRequest& req,
+                      v1::ListSchedulesResponse* resp);
+// Starts the workflow of a schedule's action (the SCHEDULE_START transfer): request-id
+// deduplication and the id reuse policy as StartWorkflowExecution; the new run carries
+// `scheduled_by`. Returns the run id (also when the request id shows it started before).
+Result<std::string> start_scheduled_workflow(Engine& e, const v1::StartWorkflowExecutionRequest& req,
+                                             const v1::ScheduledBy& scheduled_by);
+
 }  // namespace cairn::handlers

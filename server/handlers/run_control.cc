@@ -8,6 +8,7 @@ Result<RunKey> resolve_execution(Engine& e, const std::string& raw_ns,
                                  const v1::WorkflowExecution& exec) {
   std::string ns = ns_or_default(raw_ns);
   CAIRN_RETURN_IF_ERROR(e.check_namespace(ns));
+  CAIRN_RETURN_IF_ERROR(refuse_schedule_entity(exec.workflow_id()));
   return e.resolve(ns, exec.workflow_id(), exec.run_id());
 }
 

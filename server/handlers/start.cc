@@ -2,6 +2,7 @@
 // reuse and conflict policies and request-id deduplication.
 #include <spdlog/spdlog.h>
 
+#include "proto/schedule_spec.h"
 #include "server/handlers/handlers.h"
 
 namespace cairn::handlers {
@@ -74,11 +75,17 @@ Result<std::optional<StartOutcome>> apply_policies(Engine& e, const WorkflowKey&
 }
 
 Result<StartOutcome> start_impl(Engine& e, const v1::StartWorkflowExecutionRequest& raw,
-                                const std::string* signal_name, const v1::Payloads* signal_input) {
+                                const std::string* signal_name, const v1::Payloads* signal_input,
+                                const v1::ScheduledBy* scheduled_by = nullptr) {
   v1::StartWorkflowExecutionRequest req = raw;
   req.set_namespace_(ns_or_default(raw.namespace_()));
   CAIRN_RETURN_IF_ERROR(e.check_namespace(req.namespace_()));
   CAIRN_RETURN_IF_ERROR(validate_start_request(req, e.options().limits));
+  if (scheduled_by == nullptr && req.workflow_id().rfind(schedule::kEntityPrefix, 0) == 0) {
+    return invalid_argument("workflow_id " + req.workflow_id() + ": the prefix " +
+                            schedule::kEntityPrefix +
+                            " is reserved for schedules; pick another workflow id");
+  }
   CAIRN_RETURN_IF_ERROR(
       check_search_attributes(e, req.namespace_(), req.search_attributes(), /*allow_null=*/false));
   if (signal_name != nullptr) {
@@ -110,7 +117,12 @@ Result<StartOutcome> start_impl(Engine& e, const v1::StartWorkflowExecutionReque
     sig = *signal_name;
   }
   CAIRN_RETURN_IF_ERROR(e.create_run(key, [&](Engine::Scope& s) {
-    return cairn::start_workflow(req, key, sig, signal_input, s.env, s.ms, &s.effects);
+    CAIRN_RETURN_IF_ERROR(
+        cairn::start_workflow(req, key, sig, signal_input, s.env, s.ms, &s.effects));
+    if (scheduled_by != nullptr) {
+      s.ms->set_scheduled_by(*scheduled_by);
+    }
+    return Status();
   }));
   spdlog::debug("started {} ({})", key.debug_string(), req.workflow_type().name());
   return StartOutcome{key.run_id.value, true};
@@ -124,6 +136,12 @@ Status start_workflow(Engine& e, const v1::StartWorkflowExecutionRequest& req,
   resp->set_run_id(outcome.run_id);
   resp->set_started(outcome.started);
   return Status();
+}
+
+Result<std::string> start_scheduled_workflow(Engine& e, const v1::StartWorkflowExecutionRequest& req,
+                                             const v1::ScheduledBy& scheduled_by) {
+  CAIRN_ASSIGN_OR_RETURN(auto outcome, start_impl(e, req, nullptr, nullptr, &scheduled_by));
+  return outcome.run_id;
 }
 
 Status signal_with_start(Engine& e, const v1::SignalWithStartWorkflowExecutionRequest& req,

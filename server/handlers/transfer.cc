@@ -9,7 +9,9 @@
 
 #include <functional>
 
+#include "history/schedule_rules.h"
 #include "history/transitions_child.h"
+#include "proto/schedule_spec.h"
 #include "server/handlers/handlers.h"
 
 namespace cairn::handlers {
@@ -180,6 +182,9 @@ Status continue_as_new(Engine& e, const v1::TaskRecord& task) {
     RunKey key{wk.shard, wk.ns, wk.workflow_id, RunId{t.target_run_id()}};
     return e.create_run(key, [&](Engine::Scope& s) {
       CAIRN_RETURN_IF_ERROR(start_run_from(t.new_run(), key, s.env, s.ms, &s.effects));
+      if (t.has_scheduled_by()) {
+        s.ms->set_scheduled_by(t.scheduled_by());
+      }
       s.effects.remove_tasks.push_back(task);
       return Status();
     });
@@ -193,6 +198,91 @@ Status continue_as_new(Engine& e, const v1::TaskRecord& task) {
     s.effects.remove_tasks.push_back(task);
     return Status();
   });
+}
+
+Result<schedule::CompiledSpec> spec_of(const v1::RunState& state) {
+  return schedule::CompiledSpec::compile(state.schedule().schedule().spec());
+}
+
+// A schedule's action: start its workflow (deduplicated by the request id derived from the
+// schedule and the nominal time), then record the run — or why it could not start — on the
+// schedule, removing the task.
+Status schedule_start(Engine& e, const v1::TaskRecord& task) {
+  const v1::TransferTask& t = task.transfer();
+  std::string run_id;
+  std::string start_error;
+  auto started = start_scheduled_workflow(e, t.start_request(), t.scheduled_by());
+  if (started.ok()) {
+    run_id = *started;
+  } else if (started.status().code() == StatusCode::kAlreadyExists ||
+             started.status().code() == StatusCode::kInvalidArgument ||
+             started.status().code() == StatusCode::kNotFound) {
+    start_error = started.status().message();  // recorded on the schedule; it goes on
+    spdlog::warn("schedule {}: action {} not started: {}", t.scheduled_by().schedule_id(),
+                 t.target_workflow_id(), start_error);
+  } else {
+    return started.status();  // unavailable: the task stays and runs again
+  }
+  return record_on_source(e, task, [&](Engine::Scope& s) -> Result<bool> {
+    if (!s.ms->state().has_schedule()) {
+      return false;
+    }
+    CAIRN_ASSIGN_OR_RETURN(auto spec, spec_of(s.ms->state()));
+    return record_schedule_action_started(s.ms, t.target_workflow_id(), run_id, start_error, spec,
+                                          s.env, &s.effects);
+  });
+}
+
+// A run started by a schedule closed: the schedule records it (and may start a buffered fire).
+Status schedule_action_closed(Engine& e, const v1::TaskRecord& task) {
+  const v1::TransferTask& t = task.transfer();
+  auto entity = e.resolve(t.target_namespace(), t.target_workflow_id(), "");
+  if (entity.ok()) {
+    Status st = e.run_transition(*entity, [&](Engine::Scope& s) -> Status {
+      if (!s.ms->state().has_schedule()) {
+        s.skip_commit = true;
+        return Status();
+      }
+      CAIRN_ASSIGN_OR_RETURN(auto spec, spec_of(s.ms->state()));
+      CAIRN_ASSIGN_OR_RETURN(bool applied,
+                             record_schedule_action_closed(s.ms, task.workflow_id(), task.run_id(),
+                                                           t.closed_status(), t.close_time_ms(),
+                                                           spec, s.env, &s.effects));
+      s.skip_commit = !applied;  // a redo, or the schedule was deleted
+      return Status();
+    });
+    if (!st.ok() && st.code() != StatusCode::kNotFound) {
+      return st;
+    }
+  } else if (entity.status().code() != StatusCode::kNotFound) {
+    return entity.status();
+  }
+  return record_on_source(e, task, nullptr);
+}
+
+// CANCEL_OTHER / TERMINATE_OTHER: stop a running action (its close then starts the buffered one).
+Status schedule_stop_action(Engine& e, const v1::TaskRecord& task) {
+  const v1::TransferTask& t = task.transfer();
+  auto target = e.resolve(t.target_namespace(), t.target_workflow_id(), t.target_run_id());
+  Status st = target.status();
+  if (st.ok()) {
+    const std::string who = "schedule " + task.workflow_id().substr(
+                                              std::string(schedule::kEntityPrefix).size());
+    st = e.run_transition(*target, [&](Engine::Scope& s) {
+      if (t.terminate()) {
+        v1::Payloads none;
+        return cairn::terminate_workflow(s.ms, who + ": a new action started (TERMINATE_OTHER)",
+                                         none, who, s.env, &s.effects);
+      }
+      return cairn::request_cancel_workflow(s.ms, who, t.request_id(),
+                                            who + ": a new action started (CANCEL_OTHER)", s.env,
+                                            &s.effects);
+    });
+  }
+  if (!st.ok() && st.code() != StatusCode::kNotFound) {
+    return st;  // kNotFound: it closed already
+  }
+  return record_on_source(e, task, nullptr);
 }
 
 }  // namespace
@@ -217,6 +307,15 @@ void execute_transfer(Engine& e, const v1::TaskRecord& task) {
       break;
     case v1::TRANSFER_TYPE_CONTINUE_AS_NEW:
       st = continue_as_new(e, task);
+      break;
+    case v1::TRANSFER_TYPE_SCHEDULE_START:
+      st = schedule_start(e, task);
+      break;
+    case v1::TRANSFER_TYPE_SCHEDULE_ACTION_CLOSED:
+      st = schedule_action_closed(e, task);
+      break;
+    case v1::TRANSFER_TYPE_SCHEDULE_STOP_ACTION:
+      st = schedule_stop_action(e, task);
       break;
     default:
       st = invalid_argument("unknown transfer type " +
