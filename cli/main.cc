@@ -20,6 +20,7 @@
 #include "cli/approval.h"
 #include "cli/common.h"
 #include "cli/flags.h"
+#include "cli/schedule.h"
 #include "proto/status.h"
 
 namespace {
@@ -157,6 +158,7 @@ int main(int argc, char** argv) {
   add_admin_commands(app, *wf, g, action);
   add_ai_usage_commands(*wf, g, action);
   add_approval_commands(app, g, action);
+  add_schedule_commands(app, g, action);
 
   try {
     app.parse(argc, argv);

@@ -15,6 +15,7 @@
 #include "cairn/errors.h"
 #include "cairn/options.h"
 #include "cairn/payload.h"
+#include "cairn/schedule.h"
 #include "cairn/v1/service.grpc.pb.h"
 
 namespace cairn {
@@ -196,6 +197,21 @@ class Client {
   // Records a heartbeat for a pending activity; returns true when it is asked to cancel.
   bool heartbeat_activity(const std::string& workflow_id, const std::string& run_id,
                           const std::string& activity_id, const v1::Payloads& details = {});
+
+  // Creates schedule `schedule_id` (cairn/schedule.h). Throws OptionsError, before any RPC,
+  // naming the field of `options` that breaks a rule (a bad cron expression with its column, an
+  // unknown time zone, an interval of zero, end before start, ...); RpcError: ALREADY_EXISTS
+  // when the id is taken, INVALID_ARGUMENT for what only the server can check (an unregistered
+  // search attribute), UNAVAILABLE after ClientOptions::unavailable_retry_deadline of retries
+  // with the same request id (so a restart in the middle creates it once).
+  ScheduleHandle create_schedule(const std::string& schedule_id, const ScheduleOptions& options);
+  // A handle on an existing schedule (nothing is checked until it is used).
+  ScheduleHandle schedule_handle(const std::string& schedule_id);
+  // Every schedule of the namespace matching `query` (the list filter language of workflow
+  // listing over ScheduleId, WorkflowType, TaskQueue, Paused, StartTime and the schedule's
+  // search attributes; empty: all), paging through the server's answers. Throws RpcError
+  // (INVALID_ARGUMENT for a bad query, naming where it is wrong).
+  std::vector<ScheduleSummary> list_schedules(const std::string& query = "");
 
   // Raw access to the generated stub (thread-safe), e.g. for admin calls.
   v1::WorkflowService::Stub& stub() { return *core_->stub; }
