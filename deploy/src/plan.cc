@@ -126,10 +126,9 @@ ResourcePlan plan_resource(const ResourceSpec& r, const ResourceState* state,
     if (dep.action == Action::kUpdate) {
       const TypeSchema* dep_type = type_of(dep.type);
       auto out = dep_type ? dep_type->output(ref.output, dep.inputs) : std::nullopt;
-      bool declared = dep_type && std::none_of(dep_type->outputs.begin(), dep_type->outputs.end(),
-                                               [&](const OutputSchema& o) {
-                                                 return o.name == ref.output;
-                                               });
+      bool declared =
+          dep_type && std::none_of(dep_type->outputs.begin(), dep_type->outputs.end(),
+                                   [&](const OutputSchema& o) { return o.name == ref.output; });
       if (!out || declared) {
         return std::nullopt;  // command / cloud outputs may change on any update
       }
@@ -155,8 +154,8 @@ ResourcePlan plan_resource(const ResourceSpec& r, const ResourceState* state,
     p.action = Action::kCreate;
     p.holds_data = holds_data(*type, p.inputs);
     for (auto it = p.inputs.begin(); it != p.inputs.end(); ++it) {
-      p.changes.push_back(FieldChange{it.key(), nullptr, it.value(), false,
-                                      contains_unknown(it.value())});
+      p.changes.push_back(
+          FieldChange{it.key(), nullptr, it.value(), false, contains_unknown(it.value())});
     }
     return p;
   }
@@ -178,7 +177,8 @@ ResourcePlan plan_resource(const ResourceSpec& r, const ResourceState* state,
   std::vector<std::string> replacing;
   for (const auto& k : keys) {
     json after = p.inputs.contains(k) ? p.inputs[k] : json();
-    json before = state->inputs.is_object() && state->inputs.contains(k) ? state->inputs[k] : json();
+    json before =
+        state->inputs.is_object() && state->inputs.contains(k) ? state->inputs[k] : json();
     bool unknown = contains_unknown(after);
     if (!unknown && comparable(before, after) == after) {
       continue;
@@ -257,8 +257,9 @@ const ResourcePlan* Plan::find(const std::string& name) const {
 }
 
 size_t Plan::count(Action action) const {
-  return static_cast<size_t>(std::count_if(resources.begin(), resources.end(),
-                                           [&](const ResourcePlan& r) { return r.action == action; }));
+  return static_cast<size_t>(
+      std::count_if(resources.begin(), resources.end(),
+                    [&](const ResourcePlan& r) { return r.action == action; }));
 }
 
 bool Plan::has_changes() const { return count(Action::kNone) != resources.size(); }
@@ -330,8 +331,10 @@ Plan make_plan(const StackSpec& spec, const StackState& current, const PlanOptio
 std::string plan_hash(const Plan& plan) {
   json canonical = {{"stack", plan.stack}, {"resources", json::array()}};
   for (const auto& r : plan.resources) {
-    canonical["resources"].push_back(
-        {{"name", r.name}, {"type", r.type}, {"action", action_name(r.action)}, {"inputs", r.inputs}});
+    canonical["resources"].push_back({{"name", r.name},
+                                      {"type", r.type},
+                                      {"action", action_name(r.action)},
+                                      {"inputs", r.inputs}});
   }
   return sha256_hex(canonical.dump());
 }
@@ -339,11 +342,10 @@ std::string plan_hash(const Plan& plan) {
 ApprovalCheck needs_approval(const Plan& plan, const ApprovalPolicy& policy) {
   ApprovalCheck check;
   if (policy.max_added_cost_per_hour && plan.cost_delta() > *policy.max_added_cost_per_hour) {
-    check.reasons.push_back("adds " + format_money(plan.cost_delta()) + " per hour (" +
-                            format_money(plan.cost_delta() * kHoursPerMonth) +
-                            " per month), above the policy's " +
-                            format_money(*policy.max_added_cost_per_hour) +
-                            " per hour without approval");
+    check.reasons.push_back(
+        "adds " + format_money(plan.cost_delta()) + " per hour (" +
+        format_money(plan.cost_delta() * kHoursPerMonth) + " per month), above the policy's " +
+        format_money(*policy.max_added_cost_per_hour) + " per hour without approval");
   }
   if (policy.approve_data_loss) {
     for (const auto& r : plan.resources) {
@@ -378,8 +380,7 @@ std::string render_plan(const Plan& plan) {
                        : r.action == Action::kUpdate  ? "~"
                        : r.action == Action::kReplace ? "-/+"
                                                       : "-";
-    out += "\n" + std::string(sign) + " " + r.name + " (" + r.type + ")  " +
-           action_name(r.action);
+    out += "\n" + std::string(sign) + " " + r.name + " (" + r.type + ")  " + action_name(r.action);
     if (!r.reason.empty()) {
       out += ": " + r.reason;
     }
@@ -419,8 +420,8 @@ std::string render_plan(const Plan& plan) {
          format_money(plan.cost_after) + " (" + signed_money(plan.cost_delta()) + ")\n";
   out += "Cost per month: " + format_money(plan.cost_before * kHoursPerMonth) + " -> " +
          format_money(plan.cost_after * kHoursPerMonth) + " (" +
-         signed_money(plan.cost_delta() * kHoursPerMonth) + ", " +
-         std::to_string(kHoursPerMonth) + " h)\n";
+         signed_money(plan.cost_delta() * kHoursPerMonth) + ", " + std::to_string(kHoursPerMonth) +
+         " h)\n";
   out += "Plan hash: " + plan.hash + "\n";
   return out;
 }
@@ -436,18 +437,19 @@ json to_json(const Plan& plan) {
                          {"forces_replace", c.forces_replace},
                          {"known_after_apply", c.known_after_apply}});
     }
-    resources.push_back({{"name", r.name},
-                         {"type", r.type},
-                         {"action", action_name(r.action)},
-                         {"reason", r.reason},
-                         {"changes", changes},
-                         {"inputs", r.inputs},
-                         {"prior_inputs", r.prior_inputs},
-                         {"cost_before_per_hour_micros", r.cost_before},
-                         {"cost_after_per_hour_micros", r.action == Action::kDelete ? 0 : r.cost_after},
-                         {"holds_data", r.holds_data},
-                         {"apply_supported", r.apply_supported},
-                         {"wave", r.wave}});
+    resources.push_back(
+        {{"name", r.name},
+         {"type", r.type},
+         {"action", action_name(r.action)},
+         {"reason", r.reason},
+         {"changes", changes},
+         {"inputs", r.inputs},
+         {"prior_inputs", r.prior_inputs},
+         {"cost_before_per_hour_micros", r.cost_before},
+         {"cost_after_per_hour_micros", r.action == Action::kDelete ? 0 : r.cost_after},
+         {"holds_data", r.holds_data},
+         {"apply_supported", r.apply_supported},
+         {"wave", r.wave}});
   }
   return {{"stack", plan.stack},
           {"hash", plan.hash},

@@ -3,12 +3,12 @@
 // per parse_stack call.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cairn/deploy/spec.h"
 
@@ -17,7 +17,7 @@ namespace cairn::deploy::spec_internal {
 // One parse: the source (for columns inside strings), the positions, and the errors found.
 struct ParseContext {
   std::string file;
-  std::vector<std::string> lines;                  // the source, split at '\n'
+  std::vector<std::string> lines;                   // the source, split at '\n'
   std::map<std::string, Location> key_positions;    // pointer → where the key was written
   std::map<std::string, Location> value_positions;  // pointer → where the value starts
   SpecErrors errors;
@@ -28,7 +28,9 @@ struct ParseContext {
   Location value_at(const std::string& pointer) const;  // falls back to the key, then line 0
   // Where `needle` is written at or after the value of `pointer` on its line, else value_at.
   Location find_in_value(const std::string& pointer, std::string_view needle) const;
-  void error(Location where, std::string message) { errors.add(std::move(where), std::move(message)); }
+  void error(Location where, std::string message) {
+    errors.add(std::move(where), std::move(message));
+  }
 };
 
 // A JSON pointer token ("~" → "~0", "/" → "~1").

@@ -2,12 +2,12 @@
 // value, then the stack's structure (top level, resources, depends_on, cycles). The inputs of each
 // resource are checked against its type in spec_validate.cc. Every problem is collected; nothing
 // stops at the first one except a YAML syntax error.
-#include <yaml-cpp/yaml.h>
-
 #include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
+
+#include <yaml-cpp/yaml.h>
 
 #include "cairn/deploy/graph.h"
 #include "spec_internal.h"
@@ -88,8 +88,8 @@ json convert(const YAML::Node& node, const std::string& pointer, ParseContext& c
             ctx.error(key_at, "duplicate resource name \"" + key + "\" (first defined at " +
                                   first.to_string() + ")");
           } else {
-            ctx.error(key_at, "field \"" + key + "\" given twice (first at " +
-                                  first.to_string() + ")");
+            ctx.error(key_at,
+                      "field \"" + key + "\" given twice (first at " + first.to_string() + ")");
           }
           continue;
         }
@@ -122,27 +122,27 @@ void check_fields(const json& object, const std::string& pointer, const char* wh
 
 void parse_policy(const json& policy, ParseContext& ctx, ApprovalPolicy& out) {
   if (!policy.is_object()) {
-    ctx.error(ctx.value_at("/policy"), "policy must be a map, not " +
-                                           spec_internal::describe(policy));
+    ctx.error(ctx.value_at("/policy"),
+              "policy must be a map, not " + spec_internal::describe(policy));
     return;
   }
-  check_fields(policy, "/policy", "policy",
-               {"max_added_cost_per_hour", "approve_data_loss"}, ctx);
+  check_fields(policy, "/policy", "policy", {"max_added_cost_per_hour", "approve_data_loss"}, ctx);
   if (auto it = policy.find("max_added_cost_per_hour"); it != policy.end()) {
     auto m = money_micros(*it);
     if (!m || *m < 0) {
       ctx.error(ctx.value_at("/policy/max_added_cost_per_hour"),
                 "policy.max_added_cost_per_hour must be dollars per hour (a number >= 0, at most "
-                "6 decimals), not " + spec_internal::describe(*it));
+                "6 decimals), not " +
+                    spec_internal::describe(*it));
     } else {
       out.max_added_cost_per_hour = *m;
     }
   }
   if (auto it = policy.find("approve_data_loss"); it != policy.end()) {
     if (!it->is_boolean()) {
-      ctx.error(ctx.value_at("/policy/approve_data_loss"),
-                "policy.approve_data_loss must be true or false, not " +
-                    spec_internal::describe(*it));
+      ctx.error(
+          ctx.value_at("/policy/approve_data_loss"),
+          "policy.approve_data_loss must be true or false, not " + spec_internal::describe(*it));
     } else {
       out.approve_data_loss = it->get<bool>();
     }
@@ -154,14 +154,14 @@ const TypeSchema* resource_type(const json& body, const std::string& pointer,
                                 const std::string& name, ParseContext& ctx) {
   auto it = body.find("type");
   if (it == body.end()) {
-    ctx.error(ctx.key_at(pointer), "resource \"" + name + "\" has no type" +
-                                       suggestion("", type_names()));
+    ctx.error(ctx.key_at(pointer),
+              "resource \"" + name + "\" has no type" + suggestion("", type_names()));
     return nullptr;
   }
   if (!it->is_string()) {
-    ctx.error(ctx.value_at(pointer + "/type"), "resource \"" + name +
-                                                   "\": type must be a string, not " +
-                                                   spec_internal::describe(*it));
+    ctx.error(
+        ctx.value_at(pointer + "/type"),
+        "resource \"" + name + "\": type must be a string, not " + spec_internal::describe(*it));
     return nullptr;
   }
   const TypeSchema* type = find_type(it->get<std::string>());

@@ -43,9 +43,7 @@ void collect(const json& value, std::vector<Reference>& out) {
 }
 
 // The text of a value interpolated into a string.
-std::string as_text(const json& v) {
-  return v.is_string() ? v.get<std::string>() : v.dump();
-}
+std::string as_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 }  // namespace
 

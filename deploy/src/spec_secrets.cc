@@ -1,13 +1,13 @@
 // Secret references and digests (cairn/deploy/spec.h). A secret's value exists only in the
 // caller's memory: every message here names the reference, never the value, and what is
 // recorded is an HMAC digest.
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "cairn/deploy/spec.h"
 

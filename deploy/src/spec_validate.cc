@@ -140,8 +140,8 @@ class Validator {
       }
     }
     if (!has_kind(value, s.kind)) {
-      error(ctx_.value_at(ptr), "\"" + path + "\" must be " + kind_name(s.kind) + ", not " +
-                                    describe(value));
+      error(ctx_.value_at(ptr),
+            "\"" + path + "\" must be " + kind_name(s.kind) + ", not " + describe(value));
       return;
     }
     switch (s.kind) {
@@ -195,8 +195,8 @@ class Validator {
             std::string child = ptr + "/" + pointer_token(it.key());
             if (looks_secret(it.key()) && !it.value().is_object() &&
                 !(it.value().is_string() && whole_reference(it.value().get<std::string>()))) {
-              error(ctx_.value_at(child), "\"" + path + "." + it.key() +
-                                              "\" looks like a secret: " + kSecretHowTo);
+              error(ctx_.value_at(child),
+                    "\"" + path + "." + it.key() + "\" looks like a secret: " + kSecretHowTo);
               continue;
             }
             check_value(it.value(), v, child, path + "." + it.key());
@@ -242,15 +242,17 @@ class Validator {
                         const std::string& path) {
     const json& text = value["secret"];
     if (value.size() != 1) {
-      error(ctx_.value_at(ptr), "a secret reference is {secret: \"env:NAME\"} or {secret: "
-                                "\"file:PATH\"} with nothing else in the map");
+      error(ctx_.value_at(ptr),
+            "a secret reference is {secret: \"env:NAME\"} or {secret: "
+            "\"file:PATH\"} with nothing else in the map");
       return;
     }
     // The text is not quoted back: a value pasted here by mistake must not reach a log.
     if (!text.is_string() || !parse_secret_ref(text.get<std::string>())) {
       error(ctx_.value_at(ptr + "/secret"),
-            "\"" + path + "\": a secret reference must be \"env:NAME\" (an environment "
-                          "variable name) or \"file:PATH\"");
+            "\"" + path +
+                "\": a secret reference must be \"env:NAME\" (an environment "
+                "variable name) or \"file:PATH\"");
       return;
     }
     if (s.kind != ValueKind::kString && s.kind != ValueKind::kAny) {

@@ -53,7 +53,8 @@ InputSchema range(InputSchema s, std::optional<int64_t> min, std::optional<int64
   return s;
 }
 InputSchema port_input() {
-  return with_default(range(replaces(in("port", ValueKind::kInt, "port; 0: allocate one")), 0, 65535), 0);
+  return with_default(
+      range(replaces(in("port", ValueKind::kInt, "port; 0: allocate one")), 0, 65535), 0);
 }
 
 InputSchema cost_input() {
@@ -72,7 +73,8 @@ TypeSchema process_type() {
   health.fields = {in("http", ValueKind::kString, "GET this path until it answers 2xx"),
                    in("tcp", ValueKind::kBool, "connect to the port until it accepts"),
                    with_default(in("timeout_seconds", ValueKind::kInt, "give up after"), 30)};
-  InputSchema env = with_default(replaces(in("env", ValueKind::kMap, "environment")), json::object());
+  InputSchema env =
+      with_default(replaces(in("env", ValueKind::kMap, "environment")), json::object());
   env.map_values = ValueKind::kString;
   t.inputs = {
       required(replaces(in("command", ValueKind::kString, "program to run"))),
@@ -129,9 +131,9 @@ TypeSchema redis_type() {
                           {"noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
                            "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"}),
                    "noeviction"),
-      with_default(one_of(in("persistence", ValueKind::kString, "none, rdb or aof"),
-                          {"none", "rdb", "aof"}),
-                   "none"),
+      with_default(
+          one_of(in("persistence", ValueKind::kString, "none, rdb or aof"), {"none", "rdb", "aof"}),
+          "none"),
       port_input(),
       secret(in("password", ValueKind::kString, "requirepass")),
       cost_input(),
@@ -167,8 +169,8 @@ TypeSchema router_type() {
       port_input(),
       cost_input(),
   };
-  t.outputs = {out("url", ValueKind::kString),
-               out("router_config", ValueKind::kString, {"tiers", "default_tier", "embedding_tier"})};
+  t.outputs = {out("url", ValueKind::kString), out("router_config", ValueKind::kString,
+                                                   {"tiers", "default_tier", "embedding_tier"})};
   return t;
 }
 
@@ -181,8 +183,11 @@ TypeSchema vector_index_type() {
       required(in("source", ValueKind::kString, "directory of documents (relative: to the spec)")),
       required(ref_to(in("embedding_endpoint", ValueKind::kString, "URL of the embedding server"),
                       "model_endpoint")),
-      replaces(in("index", ValueKind::kString, "VectorRegistry index name; absent: the resource's")),
-      with_default(range(in("chunk_chars", ValueKind::kInt, "longest chunk in bytes"), 32, std::nullopt), 1000),
+      replaces(
+          in("index", ValueKind::kString, "VectorRegistry index name; absent: the resource's")),
+      with_default(
+          range(in("chunk_chars", ValueKind::kInt, "longest chunk in bytes"), 32, std::nullopt),
+          1000),
       with_default(in("overlap", ValueKind::kInt, "bytes repeated between chunks"), 150),
       cost_input(),
   };
@@ -221,19 +226,19 @@ TypeSchema cloud_type(std::string prefix) {
   t.free_form = true;
   t.declared_outputs = true;
   t.apply_supported = false;
-  t.inputs = {cost_input(),
-              with_default(in("holds_data", ValueKind::kBool, "delete / replace needs approval"),
-                           false),
-              list_of(in("outputs", ValueKind::kList, "output names"),
-                      in("output", ValueKind::kString, ""))};
+  t.inputs = {
+      cost_input(),
+      with_default(in("holds_data", ValueKind::kBool, "delete / replace needs approval"), false),
+      list_of(in("outputs", ValueKind::kList, "output names"),
+              in("output", ValueKind::kString, ""))};
   return t;
 }
 
 const std::vector<TypeSchema>& registry() {
   static const std::vector<TypeSchema> types = {
-      process_type(), model_endpoint_type(), redis_type(),     router_type(),
-      vector_index_type(), command_type(), cloud_type("aws:"), cloud_type("gcp:"),
-      cloud_type("k8s:")};
+      process_type(),     model_endpoint_type(), redis_type(),
+      router_type(),      vector_index_type(),   command_type(),
+      cloud_type("aws:"), cloud_type("gcp:"),    cloud_type("k8s:")};
   return types;
 }
 

@@ -20,8 +20,8 @@ std::string stack(const std::string& economy_model = "lumen-small", int replicas
 resources:
   economy:
     type: model_endpoint
-    inputs: {tier: economy, model: )" + economy_model + R"(, replicas: )" +
-         std::to_string(replicas) + R"(, price_per_hour: 0.12}
+    inputs: {tier: economy, model: )" +
+         economy_model + R"(, replicas: )" + std::to_string(replicas) + R"(, price_per_hour: 0.12}
   premium:
     type: model_endpoint
     inputs: {tier: premium, model: lumen-large, price_per_hour: 0.85}
@@ -34,11 +34,12 @@ resources:
         - {name: premium, model: lumen-large, urls: "${premium.urls}"}
   cache:
     type: redis
-    inputs: {maxmemory: 64mb, maxmemory_policy: )" + policy + R"(, port: )" +
-         std::to_string(cache_port) + R"(}
+    inputs: {maxmemory: 64mb, maxmemory_policy: )" +
+         policy + R"(, port: )" + std::to_string(cache_port) + R"(}
   index:
     type: vector_index
-    inputs: {dim: )" + std::to_string(dim) + R"(, source: kb, embedding_endpoint: "${economy.url}"}
+    inputs: {dim: )" +
+         std::to_string(dim) + R"(, source: kb, embedding_endpoint: "${economy.url}"}
   app:
     type: process
     inputs: {command: /bin/app, port: "${cache.port}", args: ["--redis=${cache.url}"]}
@@ -60,7 +61,8 @@ std::map<std::string, json> outputs() {
       {"router", {{"url", "http://127.0.0.1:9100"}, {"router_config", "tiers: []"}}},
       {"cache", {{"url", "redis://127.0.0.1:6390"}, {"host", "127.0.0.1"}, {"port", 6390}}},
       {"index", {{"path", "/tmp/index"}, {"count", 12}}},
-      {"app", {{"url", "http://127.0.0.1:6390"}, {"host", "127.0.0.1"}, {"port", 6390}, {"pid", 7}}},
+      {"app",
+       {{"url", "http://127.0.0.1:6390"}, {"host", "127.0.0.1"}, {"port", 6390}, {"pid", 7}}},
   };
 }
 
@@ -126,8 +128,8 @@ TEST(PlanActions, AnInputWithoutReplaceOnChangeUpdatesInPlace) {
 
 TEST(PlanActions, AReplaceOnChangeInputReplaces) {
   StackSpec before = parse_ok(stack());
-  Plan plan = make_plan(parse_ok(stack("lumen-small", 2, "allkeys-lru", 768)),
-                        applied(before, outputs()));
+  Plan plan =
+      make_plan(parse_ok(stack("lumen-small", 2, "allkeys-lru", 768)), applied(before, outputs()));
   const ResourcePlan& index = *plan.find("index");
   EXPECT_EQ(index.action, Action::kReplace);
   EXPECT_EQ(index.reason, "dim changed");
@@ -162,9 +164,9 @@ resources:
                     std::to_string(r.wave));
   }
   // Dependents go first (router, index and app before economy and cache), by name in a wave.
-  EXPECT_EQ(order, (std::vector<std::string>{"none premium@0", "delete app@1",
-                                             "delete index@1", "delete router@1",
-                                             "delete cache@2", "delete economy@2"}));
+  EXPECT_EQ(order,
+            (std::vector<std::string>{"none premium@0", "delete app@1", "delete index@1",
+                                      "delete router@1", "delete cache@2", "delete economy@2"}));
   EXPECT_EQ(plan.find("cache")->inputs, applied(before, outputs()).resources["cache"].inputs);
 }
 

@@ -1,10 +1,10 @@
 // Plans: cost per hour and per month, the approval policy, the plan hash, the renderings, cloud
 // types, and secrets that never appear in any of them.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <set>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "cairn/deploy/plan.h"
 #include "spec_test_util.h"
@@ -13,9 +13,9 @@ namespace cairn::deploy {
 namespace {
 
 using nlohmann::json;
+using testing::applied;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::applied;
 using testing::parse_ok;
 
 std::string repo_root() {
@@ -92,9 +92,9 @@ TEST(PlanApproval, CostAboveTheThresholdNeedsApproval) {
   StackSpec spec = agent_stack();  // its policy: $1.00/h
   ApprovalCheck check = needs_approval(make_plan(spec, StackState{}), spec.policy);
   EXPECT_TRUE(check.required);
-  EXPECT_EQ(check.reasons, (std::vector<std::string>{
-                               "adds $1.09 per hour ($795.70 per month), above the policy's "
-                               "$1.00 per hour without approval"}));
+  EXPECT_EQ(check.reasons,
+            (std::vector<std::string>{"adds $1.09 per hour ($795.70 per month), above the policy's "
+                                      "$1.00 per hour without approval"}));
   ApprovalPolicy generous;
   generous.max_added_cost_per_hour = 1'090'000;  // equal is allowed
   EXPECT_FALSE(needs_approval(make_plan(spec, StackState{}), generous).required);
@@ -199,7 +199,8 @@ resources:
             "\n"
             "Cost per hour:  $0.75 -> $0.50 (-$0.25)\n"
             "Cost per month: $547.50 -> $365.00 (-$182.50, 730 h)\n"
-            "Plan hash: " + plan.hash + "\n");
+            "Plan hash: " +
+                plan.hash + "\n");
 }
 
 TEST(PlanSecrets, APlantedSecretNeverAppearsInThePlanItsTextOrItsJson) {

@@ -1,10 +1,10 @@
 // Invalid stack specs: every kind of error with its exact line:column, several at once, the
 // compiler-style report, and secrets that never reach a message.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "cairn/deploy/spec.h"
 #include "spec_test_util.h"
@@ -12,8 +12,8 @@
 namespace cairn::deploy {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::errors_of;
+using ::testing::HasSubstr;
 
 std::string only_error(const std::string& text) {
   auto errors = errors_of(text);
@@ -45,22 +45,24 @@ TEST(SpecErrors, UnknownFieldWithDidYouMean) {
             "6:7: resource \"cache\" (redis): unknown input \"maxmemroy\" (did you mean "
             "\"maxmemory\"?)");
   // At the resource level and at the top level too; a nested field is named by its path.
-  auto errors = errors_of("name: s\n"
-                          "resourses: {}\n"
-                          "resources:\n"
-                          "  app:\n"
-                          "    type: process\n"
-                          "    depend_on: [x]\n"
-                          "    inputs:\n"
-                          "      command: /bin/true\n"
-                          "      health: {htp: /healthz}\n");
+  auto errors = errors_of(
+      "name: s\n"
+      "resourses: {}\n"
+      "resources:\n"
+      "  app:\n"
+      "    type: process\n"
+      "    depend_on: [x]\n"
+      "    inputs:\n"
+      "      command: /bin/true\n"
+      "      health: {htp: /healthz}\n");
   ASSERT_EQ(errors.size(), 4u) << ::testing::PrintToString(errors);
   EXPECT_EQ(errors[0],
             "2:1: unknown field \"resourses\" in the stack (did you mean \"resources\"?)");
   EXPECT_EQ(errors[1],
             "6:5: unknown field \"depend_on\" in resource \"app\" (did you mean \"depends_on\"?)");
-  EXPECT_EQ(errors[2], "9:15: resource \"app\" (process): health checks one way: give either "
-                       "http: /path or tcp: true");
+  EXPECT_EQ(errors[2],
+            "9:15: resource \"app\" (process): health checks one way: give either "
+            "http: /path or tcp: true");
   EXPECT_EQ(errors[3],
             "9:16: resource \"app\" (process): unknown field \"health.htp\" (did you mean "
             "\"http\"?)");
@@ -84,82 +86,99 @@ TEST(SpecErrors, MissingRequiredInput) {
 }
 
 TEST(SpecErrors, WrongValueTypes) {
-  auto errors = errors_of("name: s\n"
-                          "resources:\n"
-                          "  cache:\n"
-                          "    type: redis\n"
-                          "    inputs:\n"
-                          "      port: \"6379\"\n"
-                          "      maxmemory_policy: allkeys-lru2\n"
-                          "  e:\n"
-                          "    type: model_endpoint\n"
-                          "    inputs: {tier: t, model: m, replicas: 100, price_per_hour: 0.1234567}\n");
+  auto errors = errors_of(
+      "name: s\n"
+      "resources:\n"
+      "  cache:\n"
+      "    type: redis\n"
+      "    inputs:\n"
+      "      port: \"6379\"\n"
+      "      maxmemory_policy: allkeys-lru2\n"
+      "  e:\n"
+      "    type: model_endpoint\n"
+      "    inputs: {tier: t, model: m, replicas: 100, price_per_hour: 0.1234567}\n");
   ASSERT_EQ(errors.size(), 4u) << ::testing::PrintToString(errors);
-  EXPECT_EQ(errors[0], "6:13: resource \"cache\" (redis): \"port\" must be an integer, not a string");
-  EXPECT_EQ(errors[1], "7:25: resource \"cache\" (redis): \"maxmemory_policy\" cannot be "
-                       "\"allkeys-lru2\" (did you mean \"allkeys-lru\"?)");
-  EXPECT_EQ(errors[2], "10:43: resource \"e\" (model_endpoint): \"replicas\" must be between 0 "
-                       "and 64, not 100");
-  EXPECT_EQ(errors[3], "10:64: resource \"e\" (model_endpoint): \"price_per_hour\" must be "
-                       "dollars: a number >= 0 with at most 6 decimals");
+  EXPECT_EQ(errors[0],
+            "6:13: resource \"cache\" (redis): \"port\" must be an integer, not a string");
+  EXPECT_EQ(errors[1],
+            "7:25: resource \"cache\" (redis): \"maxmemory_policy\" cannot be "
+            "\"allkeys-lru2\" (did you mean \"allkeys-lru\"?)");
+  EXPECT_EQ(errors[2],
+            "10:43: resource \"e\" (model_endpoint): \"replicas\" must be between 0 "
+            "and 64, not 100");
+  EXPECT_EQ(errors[3],
+            "10:64: resource \"e\" (model_endpoint): \"price_per_hour\" must be "
+            "dollars: a number >= 0 with at most 6 decimals");
 }
 
 TEST(SpecErrors, ReferencesToNothing) {
-  auto errors = errors_of("name: s\n"
-                          "resources:\n"
-                          "  cache: {type: redis}\n"
-                          "  app:\n"
-                          "    type: process\n"
-                          "    inputs:\n"
-                          "      command: /bin/app\n"
-                          "      args: [\"--redis=${cahce.url}\", \"--x=${cache.uri}\"]\n"
-                          "      env: {A: \"${a.b\", B: \"${nodot}\"}\n"
-                          "    depends_on: [cach]\n");
+  auto errors = errors_of(
+      "name: s\n"
+      "resources:\n"
+      "  cache: {type: redis}\n"
+      "  app:\n"
+      "    type: process\n"
+      "    inputs:\n"
+      "      command: /bin/app\n"
+      "      args: [\"--redis=${cahce.url}\", \"--x=${cache.uri}\"]\n"
+      "      env: {A: \"${a.b\", B: \"${nodot}\"}\n"
+      "    depends_on: [cach]\n");
   ASSERT_EQ(errors.size(), 5u) << ::testing::PrintToString(errors);
-  EXPECT_EQ(errors[0], "8:23: resource \"app\" (process): reference ${cahce.url}: there is no "
-                       "resource \"cahce\" (did you mean \"cache\"?)");
-  EXPECT_EQ(errors[1], "8:43: resource \"app\" (process): reference ${cache.uri}: resource "
-                       "\"cache\" (redis) has no output \"uri\" (did you mean \"url\"?)");
-  EXPECT_EQ(errors[2], "9:17: resource \"app\" (process): reference \"${a.b\" is not closed: "
-                       "write ${resource.output}");
-  EXPECT_EQ(errors[3], "9:29: resource \"app\" (process): malformed reference \"${nodot}\": "
-                       "write ${resource.output} (a resource name, a dot, an output name)");
-  EXPECT_EQ(errors[4], "10:18: resource \"app\": depends_on names \"cach\", which is not a "
-                       "resource (did you mean \"cache\"?)");
+  EXPECT_EQ(errors[0],
+            "8:23: resource \"app\" (process): reference ${cahce.url}: there is no "
+            "resource \"cahce\" (did you mean \"cache\"?)");
+  EXPECT_EQ(errors[1],
+            "8:43: resource \"app\" (process): reference ${cache.uri}: resource "
+            "\"cache\" (redis) has no output \"uri\" (did you mean \"url\"?)");
+  EXPECT_EQ(errors[2],
+            "9:17: resource \"app\" (process): reference \"${a.b\" is not closed: "
+            "write ${resource.output}");
+  EXPECT_EQ(errors[3],
+            "9:29: resource \"app\" (process): malformed reference \"${nodot}\": "
+            "write ${resource.output} (a resource name, a dot, an output name)");
+  EXPECT_EQ(errors[4],
+            "10:18: resource \"app\": depends_on names \"cach\", which is not a "
+            "resource (did you mean \"cache\"?)");
 }
 
 TEST(SpecErrors, ReferenceTypesAreChecked) {
-  auto errors = errors_of("name: s\n"
-                          "resources:\n"
-                          "  cache: {type: redis}\n"
-                          "  app:\n"
-                          "    type: process\n"
-                          "    inputs:\n"
-                          "      command: /bin/app\n"
-                          "      port: \"${cache.url}\"\n"
-                          "      working_dir: ${cache.port}\n"
-                          "  r:\n"
-                          "    type: router\n"
-                          "    inputs:\n"
-                          "      default_tier: t\n"
-                          "      tiers: [{name: t, model: m, urls: \"${cache.url}\"}]\n"
-                          "  c:\n"
-                          "    type: command\n"
-                          "    inputs: {create: x, outputs: [id]}\n"
-                          "  d:\n"
-                          "    type: process\n"
-                          "    inputs: {command: \"${c.id}\", args: [\"${c.name}\"]}\n");
+  auto errors = errors_of(
+      "name: s\n"
+      "resources:\n"
+      "  cache: {type: redis}\n"
+      "  app:\n"
+      "    type: process\n"
+      "    inputs:\n"
+      "      command: /bin/app\n"
+      "      port: \"${cache.url}\"\n"
+      "      working_dir: ${cache.port}\n"
+      "  r:\n"
+      "    type: router\n"
+      "    inputs:\n"
+      "      default_tier: t\n"
+      "      tiers: [{name: t, model: m, urls: \"${cache.url}\"}]\n"
+      "  c:\n"
+      "    type: command\n"
+      "    inputs: {create: x, outputs: [id]}\n"
+      "  d:\n"
+      "    type: process\n"
+      "    inputs: {command: \"${c.id}\", args: [\"${c.name}\"]}\n");
   ASSERT_EQ(errors.size(), 5u) << ::testing::PrintToString(errors);
-  EXPECT_EQ(errors[0], "8:14: resource \"app\" (process): \"port\" must be an integer, but "
-                       "${cache.url} is a string");
-  EXPECT_EQ(errors[1], "9:20: resource \"app\" (process): \"working_dir\" must be a string, but "
-                       "${cache.port} is an integer");
-  EXPECT_EQ(errors[2], "14:42: resource \"r\" (router): \"tiers[0].urls\" must be a list, but "
-                       "${cache.url} is a string");
-  EXPECT_EQ(errors[3], "14:42: resource \"r\" (router): \"tiers[0].urls\" takes an output of a "
-                       "model_endpoint, but \"cache\" is a redis");
-  EXPECT_EQ(errors[4], "20:42: resource \"d\" (process): reference ${c.name}: resource \"c\" "
-                       "(command) has no output \"name\" (expected one of: id)");
+  EXPECT_EQ(errors[0],
+            "8:14: resource \"app\" (process): \"port\" must be an integer, but "
+            "${cache.url} is a string");
+  EXPECT_EQ(errors[1],
+            "9:20: resource \"app\" (process): \"working_dir\" must be a string, but "
+            "${cache.port} is an integer");
+  EXPECT_EQ(errors[2],
+            "14:42: resource \"r\" (router): \"tiers[0].urls\" must be a list, but "
+            "${cache.url} is a string");
+  EXPECT_EQ(errors[3],
+            "14:42: resource \"r\" (router): \"tiers[0].urls\" takes an output of a "
+            "model_endpoint, but \"cache\" is a redis");
+  EXPECT_EQ(errors[4],
+            "20:42: resource \"d\" (process): reference ${c.name}: resource \"c\" "
+            "(command) has no output \"name\" (expected one of: id)");
 }
 
 TEST(SpecErrors, DuplicateNameNamesBothLines) {
@@ -201,13 +220,14 @@ TEST(SpecErrors, CycleIsNamed) {
 }
 
 TEST(SpecErrors, StructureAndNames) {
-  auto errors = errors_of("name: My Stack\n"
-                          "version: 2\n"
-                          "policy: {max_added_cost_per_hour: lots}\n"
-                          "resources:\n"
-                          "  Cache: {type: redis}\n"
-                          "  app: [process]\n"
-                          "  job: {inputs: {}}\n");
+  auto errors = errors_of(
+      "name: My Stack\n"
+      "version: 2\n"
+      "policy: {max_added_cost_per_hour: lots}\n"
+      "resources:\n"
+      "  Cache: {type: redis}\n"
+      "  app: [process]\n"
+      "  job: {inputs: {}}\n");
   ASSERT_EQ(errors.size(), 6u) << ::testing::PrintToString(errors);
   EXPECT_THAT(errors[0], HasSubstr("1:7: the stack's name must match [a-z][a-z0-9_-]*"));
   EXPECT_EQ(errors[1], "2:10: unsupported version 2 (this Cairn reads version 1)");
@@ -218,25 +238,27 @@ TEST(SpecErrors, StructureAndNames) {
 }
 
 TEST(SpecErrors, YamlSyntaxErrorIsReportedWithItsPosition) {
-  auto errors = errors_of("name: s\n"
-                          "resources:\n"
-                          "  cache: {type: redis\n");
+  auto errors = errors_of(
+      "name: s\n"
+      "resources:\n"
+      "  cache: {type: redis\n");
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_THAT(errors[0], HasSubstr("YAML syntax"));
   EXPECT_THAT(errors[0], ::testing::StartsWith("4:"));
 }
 
 TEST(SpecErrors, AllErrorsAtOnceInFileOrderAsACompilerStyleReport) {
-  StackParseResult r = parse_stack("name: s\n"
-                                   "resources:\n"
-                                   "  cache:\n"
-                                   "    type: redis\n"
-                                   "    inputs: {maxmemory_polcy: x, port: -1}\n"
-                                   "  e:\n"
-                                   "    type: model_endpoint\n"
-                                   "    inputs: {tier: t}\n"
-                                   "  z: {type: nope}\n",
-                                   "stacks/bad.yaml");
+  StackParseResult r = parse_stack(
+      "name: s\n"
+      "resources:\n"
+      "  cache:\n"
+      "    type: redis\n"
+      "    inputs: {maxmemory_polcy: x, port: -1}\n"
+      "  e:\n"
+      "    type: model_endpoint\n"
+      "    inputs: {tier: t}\n"
+      "  z: {type: nope}\n",
+      "stacks/bad.yaml");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.errors.report(),
             "stacks/bad.yaml:5:14: error: resource \"cache\" (redis): unknown input "
@@ -254,35 +276,45 @@ TEST(SpecErrors, AllErrorsAtOnceInFileOrderAsACompilerStyleReport) {
 
 TEST(SpecErrors, SecretsOnlyByReferenceAndNeverQuoted) {
   const std::string planted = "sk-live-PLANTED-7f3a9c";
-  auto errors = errors_of("name: s\n"
-                          "resources:\n"
-                          "  e:\n"
-                          "    type: model_endpoint\n"
-                          "    inputs:\n"
-                          "      tier: t\n"
-                          "      model: m\n"
-                          "      api_key: " + planted + "\n"
-                          "  app:\n"
-                          "    type: process\n"
-                          "    inputs:\n"
-                          "      command: x\n"
-                          "      env: {OPENAI_API_KEY: " + planted + ", OK: \"${e.url}\"}\n"
-                          "  db:\n"
-                          "    type: \"aws:rds_instance\"\n"
-                          "    inputs: {engine: postgres, master_password: " + planted + "}\n"
-                          "  r:\n"
-                          "    type: redis\n"
-                          "    inputs: {password: {secret: \"" + planted + "\"}}\n");
+  auto errors = errors_of(
+      "name: s\n"
+      "resources:\n"
+      "  e:\n"
+      "    type: model_endpoint\n"
+      "    inputs:\n"
+      "      tier: t\n"
+      "      model: m\n"
+      "      api_key: " +
+      planted +
+      "\n"
+      "  app:\n"
+      "    type: process\n"
+      "    inputs:\n"
+      "      command: x\n"
+      "      env: {OPENAI_API_KEY: " +
+      planted +
+      ", OK: \"${e.url}\"}\n"
+      "  db:\n"
+      "    type: \"aws:rds_instance\"\n"
+      "    inputs: {engine: postgres, master_password: " +
+      planted +
+      "}\n"
+      "  r:\n"
+      "    type: redis\n"
+      "    inputs: {password: {secret: \"" +
+      planted + "\"}}\n");
   ASSERT_EQ(errors.size(), 4u) << ::testing::PrintToString(errors);
-  EXPECT_EQ(errors[0], "8:16: resource \"e\" (model_endpoint): input \"api_key\" is a secret: give "
-                       "it as {secret: \"env:NAME\"} or {secret: \"file:PATH\"}; secrets are "
-                       "accepted only by reference, never written in the spec");
+  EXPECT_EQ(errors[0],
+            "8:16: resource \"e\" (model_endpoint): input \"api_key\" is a secret: give "
+            "it as {secret: \"env:NAME\"} or {secret: \"file:PATH\"}; secrets are "
+            "accepted only by reference, never written in the spec");
   EXPECT_THAT(errors[1], HasSubstr("13:29: resource \"app\" (process): \"env.OPENAI_API_KEY\" "
                                    "looks like a secret"));
   EXPECT_THAT(errors[2], HasSubstr("16:49: resource \"db\" (aws:rds_instance): "
                                    "\"master_password\" looks like a secret"));
-  EXPECT_EQ(errors[3], "19:33: resource \"r\" (redis): \"password\": a secret reference must be "
-                       "\"env:NAME\" (an environment variable name) or \"file:PATH\"");
+  EXPECT_EQ(errors[3],
+            "19:33: resource \"r\" (redis): \"password\": a secret reference must be "
+            "\"env:NAME\" (an environment variable name) or \"file:PATH\"");
   for (const auto& e : errors) {
     EXPECT_THAT(e, ::testing::Not(HasSubstr("PLANTED"))) << e;
   }

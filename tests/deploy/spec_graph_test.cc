@@ -1,7 +1,7 @@
 // The dependency graph: waves in dependency order, reverse waves for destroy, cycles by name.
-#include <gtest/gtest.h>
-
 #include <stdexcept>
+
+#include <gtest/gtest.h>
 
 #include "cairn/deploy/graph.h"
 #include "cairn/deploy/spec.h"
@@ -37,7 +37,8 @@ TEST(SpecGraph, WavesPutIndependentResourcesTogetherInDependencyOrder) {
 TEST(SpecGraph, ReverseWavesDeleteEachResourceAfterEverythingThatDependsOnIt) {
   DependencyGraph g = diamond();
   // Nothing depends on app or index: they go first; cache only waits for app.
-  EXPECT_EQ(g.reverse_waves(), (Waves{{"app", "index"}, {"router", "cache"}, {"economy", "premium"}}));
+  EXPECT_EQ(g.reverse_waves(),
+            (Waves{{"app", "index"}, {"router", "cache"}, {"economy", "premium"}}));
 }
 
 TEST(SpecGraph, CyclesAreNamedFromTheirFirstResource) {

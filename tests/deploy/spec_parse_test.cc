@@ -1,8 +1,8 @@
 // Valid stack specs: what parse_stack gives back (resources in order, defaults, policy,
 // references, secrets), and the support agent's own stack.yaml.
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "cairn/deploy/graph.h"
 #include "cairn/deploy/spec.h"
@@ -71,7 +71,7 @@ resources:
   EXPECT_EQ(spec.find("cache")->inputs["port"], 0);
   EXPECT_EQ(spec.find("index")->inputs["chunk_chars"], 1000);
   const json& tiers = spec.find("router")->inputs["tiers"];
-  EXPECT_EQ(tiers[0]["fallback"], json::array());   // nested default
+  EXPECT_EQ(tiers[0]["fallback"], json::array());  // nested default
   EXPECT_EQ(tiers[0]["input_per_million"], 0);
   EXPECT_EQ(tiers[1]["fallback"], json::array({"economy"}));
 
@@ -162,9 +162,9 @@ resources:
 
 TEST(SpecParse, UnknownOutputsBecomeKnownAfterApplyMarkers) {
   bool unknown = false;
-  json v = substitute(json{{"a", "${x.url}/v1"}, {"b", 1}},
-                      [](const Reference&) -> std::optional<json> { return std::nullopt; },
-                      &unknown);
+  json v = substitute(
+      json{{"a", "${x.url}/v1"}, {"b", 1}},
+      [](const Reference&) -> std::optional<json> { return std::nullopt; }, &unknown);
   EXPECT_TRUE(unknown);
   EXPECT_TRUE(is_known_after_apply(v["a"]));
   EXPECT_EQ(v["a"]["known_after_apply"], "${x.url}/v1");

@@ -1,11 +1,11 @@
 // Secret references: reading env and file secrets, errors that name the reference and never the
 // value, and the HMAC digest that is all history may record.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "cairn/deploy/spec.h"
 
@@ -18,8 +18,7 @@ using ::testing::Not;
 class SpecSecrets : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("cairn-secrets-" + std::to_string(::getpid()));
+    dir_ = std::filesystem::temp_directory_path() / ("cairn-secrets-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -33,7 +32,8 @@ class SpecSecrets : public ::testing::Test {
 TEST_F(SpecSecrets, ReferencesParse) {
   EXPECT_EQ(parse_secret_ref("env:OPENAI_API_KEY"),
             (SecretRef{SecretRef::Source::kEnv, "OPENAI_API_KEY"}));
-  EXPECT_EQ(parse_secret_ref("file:keys/a.txt"), (SecretRef{SecretRef::Source::kFile, "keys/a.txt"}));
+  EXPECT_EQ(parse_secret_ref("file:keys/a.txt"),
+            (SecretRef{SecretRef::Source::kFile, "keys/a.txt"}));
   EXPECT_FALSE(parse_secret_ref("env:1BAD").has_value());
   EXPECT_FALSE(parse_secret_ref("env:").has_value());
   EXPECT_FALSE(parse_secret_ref("vault:x").has_value());
@@ -57,8 +57,9 @@ TEST_F(SpecSecrets, ErrorsNameTheReferenceNeverTheValue) {
     resolve_secret(*parse_secret_ref("env:CAIRN_TEST_SECRET_UNSET"));
     FAIL() << "no error";
   } catch (const SecretError& e) {
-    EXPECT_STREQ(e.what(), "secret env:CAIRN_TEST_SECRET_UNSET: the environment variable "
-                           "CAIRN_TEST_SECRET_UNSET is not set (or empty)");
+    EXPECT_STREQ(e.what(),
+                 "secret env:CAIRN_TEST_SECRET_UNSET: the environment variable "
+                 "CAIRN_TEST_SECRET_UNSET is not set (or empty)");
   }
   write("empty.txt", "\n");
   try {

@@ -1,10 +1,10 @@
 // Test helpers for the stack spec and plan tests (tests/deploy/spec_*_test.cc, plan_*_test.cc).
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "cairn/deploy/spec.h"
 

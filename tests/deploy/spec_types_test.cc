@@ -20,8 +20,8 @@ TEST(SpecTypes, CloudFamiliesMatchAnyNameWithTheirPrefix) {
   EXPECT_EQ(find_type("aws:"), nullptr);
   EXPECT_EQ(find_type("azure:vm"), nullptr);
   EXPECT_EQ(find_type("Redis"), nullptr);
-  for (const char* local : {"process", "model_endpoint", "redis", "router", "vector_index",
-                            "command"}) {
+  for (const char* local :
+       {"process", "model_endpoint", "redis", "router", "vector_index", "command"}) {
     ASSERT_NE(find_type(local), nullptr) << local;
     EXPECT_TRUE(find_type(local)->apply_supported) << local;
   }
@@ -56,10 +56,11 @@ TEST(SpecTypes, HoldsData) {
 }
 
 TEST(SpecTypes, CostModel) {
-  EXPECT_EQ(cost_per_hour(*find_type("model_endpoint"), {{"price_per_hour", 0.35}, {"replicas", 3}}),
-            1'050'000);
-  EXPECT_EQ(cost_per_hour(*find_type("model_endpoint"), {{"price_per_hour", 0.35}, {"replicas", 0}}),
-            0);
+  EXPECT_EQ(
+      cost_per_hour(*find_type("model_endpoint"), {{"price_per_hour", 0.35}, {"replicas", 3}}),
+      1'050'000);
+  EXPECT_EQ(
+      cost_per_hour(*find_type("model_endpoint"), {{"price_per_hour", 0.35}, {"replicas", 0}}), 0);
   EXPECT_EQ(cost_per_hour(*find_type("redis"), {{"cost_per_hour", 0.02}}), 20'000);
   EXPECT_EQ(cost_per_hour(*find_type("router"), json::object()), 0);
   EXPECT_EQ(cost_per_hour(*find_type("aws:x"), {{"cost_per_hour", 2}}), 2'000'000);

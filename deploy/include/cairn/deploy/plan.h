@@ -5,13 +5,13 @@
 // Rules: docs/deploy.md "Plans and cost".
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cairn/deploy/spec.h"
 #include "cairn/deploy/types.h"
@@ -43,9 +43,9 @@ enum class Action { kNone, kCreate, kUpdate, kReplace, kDelete };
 const char* action_name(Action action);  // "none", "create", "update", "replace", "delete"
 
 struct FieldChange {
-  std::string input;         // top-level input name
-  nlohmann::json before;     // null when absent before
-  nlohmann::json after;      // null when removed; a known-after-apply marker when not known yet
+  std::string input;      // top-level input name
+  nlohmann::json before;  // null when absent before
+  nlohmann::json after;   // null when removed; a known-after-apply marker when not known yet
   bool forces_replace = false;
   bool known_after_apply = false;
 };

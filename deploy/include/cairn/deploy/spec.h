@@ -4,14 +4,14 @@
 // Plain values and free functions; thread-compatible. Format: docs/deploy.md "The stack spec".
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cairn/deploy/types.h"
 #include "cairn/errors.h"
@@ -31,7 +31,7 @@ struct Location {
 
 struct SpecError {
   Location where;
-  std::string message;  // never quotes a secret's value
+  std::string message;            // never quotes a secret's value
   std::string to_string() const;  // "stack.yaml:12:7: error: <message>"
 };
 

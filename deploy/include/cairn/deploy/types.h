@@ -4,12 +4,12 @@
 // static initialisation: thread-safe; the schemas it returns live for the whole program.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cairn/ai/types.h"
 
@@ -28,15 +28,15 @@ struct InputSchema {
   ValueKind kind = ValueKind::kString;
   bool required = false;
   std::optional<nlohmann::json> default_value;  // applied by parse_stack when the input is absent
-  bool replace_on_change = false;  // a change replaces the resource instead of updating it
-  bool secret = false;             // only {secret: "env:NAME"} / {secret: "file:PATH"} accepted
-  std::vector<std::string> allowed;   // kString: the only accepted values (empty: any)
-  std::vector<InputSchema> fields;    // kMap: its fields (empty: a free-form map)
-  std::vector<InputSchema> element;   // kList: at most one, the schema of each element
+  bool replace_on_change = false;    // a change replaces the resource instead of updating it
+  bool secret = false;               // only {secret: "env:NAME"} / {secret: "file:PATH"} accepted
+  std::vector<std::string> allowed;  // kString: the only accepted values (empty: any)
+  std::vector<InputSchema> fields;   // kMap: its fields (empty: a free-form map)
+  std::vector<InputSchema> element;  // kList: at most one, the schema of each element
   ValueKind map_values = ValueKind::kAny;  // kMap without fields: the type of each value
   std::string ref_type;  // when the value is a whole reference, the referenced resource's type
   std::optional<int64_t> min, max;  // kInt: accepted range
-  std::string doc;       // one line for docs and messages
+  std::string doc;                  // one line for docs and messages
 };
 
 struct OutputSchema {
