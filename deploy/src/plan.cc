@@ -107,7 +107,11 @@ ResourcePlan plan_resource(const ResourceSpec& r, const ResourceState* state,
                            const std::map<std::string, ResourcePlan>& decided,
                            const std::map<std::string, std::set<std::string>>& changed_inputs,
                            const StackState& current, const PlanOptions& options) {
-  const TypeSchema* type = type_of(r.type);  // REQUIRES: a validated spec
+  const TypeSchema* type = type_of(r.type);
+  if (type == nullptr) {  // REQUIRES: a spec from parse_stack; one built in code may break it
+    throw std::invalid_argument("make_plan: resource \"" + r.name + "\" has unknown type \"" +
+                                r.type + "\" (plan only specs that parse_stack accepted)");
+  }
   ResourcePlan p;
   p.name = r.name;
   p.type = r.type;

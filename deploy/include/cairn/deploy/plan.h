@@ -95,7 +95,8 @@ struct PlanOptions {
 // an input that output changes with (types.h OutputSchema::changes_with) — is not known yet, so
 // an input using it counts as changed: its resource is replaced when that input is
 // replace_on_change, else updated (conservative: the apply may find nothing to do).
-// REQUIRES: `spec` came from parse_stack (valid, acyclic).
+// REQUIRES: `spec` came from parse_stack (valid, acyclic); otherwise throws std::invalid_argument
+// (unknown type) or std::logic_error (a cycle).
 Plan make_plan(const StackSpec& spec, const StackState& current, const PlanOptions& options = {});
 
 // SHA-256 hex of the canonical JSON (sorted keys, compact) of the stack name and, per resource,
