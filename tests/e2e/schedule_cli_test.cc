@@ -148,8 +148,9 @@ TEST_F(ScheduleCliTest, CreateDescribeListPauseTriggerBackfillDelete) {
   ASSERT_EQ(triggered["workflow_ids"].size(), 1u) << triggered;
   const std::string manual = triggered["workflow_ids"][0];
   EXPECT_THAT(manual, ::testing::StartsWith("nightly-scale-down-"));
-  EXPECT_EQ(client_->handle(manual).result<std::string>(60s), "scaled pool-a");
+  // The server starts it moments later (its transfer queue); describe shows it once closed.
   json action = closed_action("nightly-scale-down", manual);
+  EXPECT_EQ(client_->handle(manual).result<std::string>(60s), "scaled pool-a");
   EXPECT_EQ(action["cause"], "trigger");
   EXPECT_EQ(action["status"], "COMPLETED");
   EXPECT_EQ(action["run_id"].get<std::string>().size(), 36u) << action;
@@ -165,8 +166,8 @@ TEST_F(ScheduleCliTest, CreateDescribeListPauseTriggerBackfillDelete) {
                                                  "nightly-scale-down-2026-03-29T20:00:00Z"}))
       << filled;
   for (const auto& id : filled["workflow_ids"]) {
-    EXPECT_EQ(client_->handle(id.get<std::string>()).result<std::string>(60s), "scaled pool-a");
     EXPECT_EQ(closed_action("nightly-scale-down", id)["cause"], "backfill");
+    EXPECT_EQ(client_->handle(id.get<std::string>()).result<std::string>(60s), "scaled pool-a");
   }
   Run described = run_text({"describe", "-s", "nightly-scale-down"});
   EXPECT_THAT(described.output, HasSubstr("nightly-scale-down-2026-03-29T20:00:00Z"));
