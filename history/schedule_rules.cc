@@ -241,6 +241,10 @@ void touch(TransitionContext& tx) {
 
 bool is_schedule_entity(const v1::RunState& state) { return state.has_schedule(); }
 
+Result<schedule::CompiledSpec> compile_schedule_spec(const v1::RunState& state) {
+  return schedule::CompiledSpec::compile(state.schedule().schedule().spec());
+}
+
 Status create_schedule(const v1::CreateScheduleRequest& request, const RunKey& key,
                        const schedule::CompiledSpec& spec, const TransitionEnv& env,
                        MutableState* ms, Effects* out) {
@@ -445,7 +449,6 @@ Result<bool> fire_schedule(MutableState* ms, const v1::TimerRecord& timer,
 Result<bool> record_schedule_action_started(MutableState* ms, const std::string& workflow_id,
                                             const std::string& run_id,
                                             const std::string& start_error,
-                                            const schedule::CompiledSpec& spec,
                                             const TransitionEnv& env, Effects* out) {
   if (!ms->is_open() || !ms->state().has_schedule()) {
     return false;
@@ -464,7 +467,6 @@ Result<bool> record_schedule_action_started(MutableState* ms, const std::string&
       push_recent(info, std::move(done));
       drain_buffer(tx);
       touch(tx);
-      (void)spec;
       return true;
     }
     if (r->run_id() == run_id && r->status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING) {
@@ -491,9 +493,8 @@ Result<bool> record_schedule_action_started(MutableState* ms, const std::string&
 Result<bool> record_schedule_action_closed(MutableState* ms, const std::string& workflow_id,
                                            const std::string& run_id,
                                            v1::WorkflowExecutionStatus status,
-                                           int64_t close_time_ms,
-                                           const schedule::CompiledSpec& spec,
-                                           const TransitionEnv& env, Effects* out) {
+                                           int64_t close_time_ms, const TransitionEnv& env,
+                                           Effects* out) {
   if (!ms->is_open() || !ms->state().has_schedule()) {
     return false;
   }
@@ -521,7 +522,6 @@ Result<bool> record_schedule_action_closed(MutableState* ms, const std::string& 
     }
     drain_buffer(tx);
     touch(tx);
-    (void)spec;
     return true;
   }
   return false;

@@ -44,6 +44,10 @@ inline constexpr int kScheduleMaxBackfill = 1000;
 
 bool is_schedule_entity(const v1::RunState& state);
 
+// The compiled spec of a schedule entity's state (the one place it is compiled from a stored
+// state: fires, patches, describe, list).
+Result<schedule::CompiledSpec> compile_schedule_spec(const v1::RunState& state);
+
 // A new schedule's entity. `ms` must be empty; `key` is the entity run. REQUIRES: the request was
 // validated (schedule::validate_schedule_id / validate_schedule). Fires are taken for nominal
 // times after now.
@@ -78,7 +82,6 @@ Result<bool> fire_schedule(MutableState* ms, const v1::TimerRecord& timer,
 Result<bool> record_schedule_action_started(MutableState* ms, const std::string& workflow_id,
                                             const std::string& run_id,
                                             const std::string& start_error,
-                                            const schedule::CompiledSpec& spec,
                                             const TransitionEnv& env, Effects* out);
 
 // A workflow the schedule started closed. Returns false when the schedule did not know it as
@@ -86,9 +89,8 @@ Result<bool> record_schedule_action_started(MutableState* ms, const std::string&
 Result<bool> record_schedule_action_closed(MutableState* ms, const std::string& workflow_id,
                                            const std::string& run_id,
                                            v1::WorkflowExecutionStatus status,
-                                           int64_t close_time_ms,
-                                           const schedule::CompiledSpec& spec,
-                                           const TransitionEnv& env, Effects* out);
+                                           int64_t close_time_ms, const TransitionEnv& env,
+                                           Effects* out);
 
 // The next `count` fires from now (describe, list), honouring pause and remaining actions.
 std::vector<int64_t> schedule_future_times(const v1::ScheduleState& state,

@@ -46,8 +46,7 @@ Result<bool> fire_timer(MutableState* ms, const v1::TimerRecord& timer, const Tr
       out->remove_timers.push_back(timer);
       return false;
     }
-    CAIRN_ASSIGN_OR_RETURN(schedule::CompiledSpec spec,
-                           schedule::CompiledSpec::compile(ms->state().schedule().schedule().spec()));
+    CAIRN_ASSIGN_OR_RETURN(schedule::CompiledSpec spec, compile_schedule_spec(ms->state()));
     return fire_schedule(ms, timer, spec, env, out);
   }
   // Whatever happens, this record has done its job: it leaves the timer column family.

@@ -77,10 +77,6 @@ Result<schedule::CompiledSpec> check_schedule(Engine& e, const std::string& ns,
   return spec;
 }
 
-Result<schedule::CompiledSpec> spec_of(const v1::RunState& state) {
-  return schedule::CompiledSpec::compile(state.schedule().schedule().spec());
-}
-
 v1::Payload bool_payload(bool v) {
   v1::Payload p;
   (*p.mutable_metadata())["encoding"] = "json/plain";
@@ -139,10 +135,9 @@ Status create_schedule(Engine& e, const v1::CreateScheduleRequest& raw,
     token = s.ms->state().schedule().conflict_token();
     return Status();
   }));
+  const std::optional<int64_t> next = spec.next(e.clock().now_ms());
   spdlog::info("schedule {} created in namespace {} (next fire {})", req.schedule_id(),
-               req.namespace_(),
-               spec.next(e.clock().now_ms()) ? schedule::format_utc(*spec.next(e.clock().now_ms()))
-                                             : std::string("none"));
+               req.namespace_(), next ? schedule::format_utc(*next) : std::string("none"));
   resp->set_conflict_token(token);
   return Status();
 }
@@ -160,7 +155,7 @@ Status describe_schedule(Engine& e, const v1::DescribeScheduleRequest& req,
     return not_found_schedule(ns, req.schedule_id());
   }
   const v1::ScheduleState& s = state.schedule();
-  CAIRN_ASSIGN_OR_RETURN(auto spec, spec_of(state));
+  CAIRN_ASSIGN_OR_RETURN(auto spec, compile_schedule_spec(state));
   *resp->mutable_schedule() = s.schedule();
   *resp->mutable_info() = s.info();
   const int count = req.future_action_count() == 0 ? kDefaultFutureActions : req.future_action_count();
@@ -213,7 +208,7 @@ Status patch_schedule(Engine& e, const v1::PatchScheduleRequest& req,
       s.skip_commit = true;  // a retried patch: a trigger must not fire twice
       return Status();
     }
-    CAIRN_ASSIGN_OR_RETURN(auto spec, spec_of(s.ms->state()));
+    CAIRN_ASSIGN_OR_RETURN(auto spec, compile_schedule_spec(s.ms->state()));
     CAIRN_RETURN_IF_ERROR(cairn::patch_schedule(s.ms, p, spec, s.env, &s.effects, &ids));
     s.ms->remember_request_id(req.request_id(), s.env.limits->max_recent_request_ids);
     return Status();
@@ -291,7 +286,7 @@ Status list_schedules(Engine& e, const v1::ListSchedulesRequest& req,
           *entry->mutable_spec() = s.schedule().spec();
           *entry->mutable_search_attributes() = s.search_attributes();
           *entry->mutable_memo() = s.memo();
-          auto spec = spec_of(*state);
+          auto spec = compile_schedule_spec(*state);
           if (spec.ok()) {
             for (int64_t t : schedule_future_times(s, *spec, now, 3)) {
               entry->add_future_action_times_ms(t);

@@ -200,10 +200,6 @@ Status continue_as_new(Engine& e, const v1::TaskRecord& task) {
   });
 }
 
-Result<schedule::CompiledSpec> spec_of(const v1::RunState& state) {
-  return schedule::CompiledSpec::compile(state.schedule().schedule().spec());
-}
-
 // A schedule's action: start its workflow (deduplicated by the request id derived from the
 // schedule and the nominal time), then record the run — or why it could not start — on the
 // schedule, removing the task.
@@ -224,11 +220,7 @@ Status schedule_start(Engine& e, const v1::TaskRecord& task) {
     return started.status();  // unavailable: the task stays and runs again
   }
   return record_on_source(e, task, [&](Engine::Scope& s) -> Result<bool> {
-    if (!s.ms->state().has_schedule()) {
-      return false;
-    }
-    CAIRN_ASSIGN_OR_RETURN(auto spec, spec_of(s.ms->state()));
-    return record_schedule_action_started(s.ms, t.target_workflow_id(), run_id, start_error, spec,
+    return record_schedule_action_started(s.ms, t.target_workflow_id(), run_id, start_error,
                                           s.env, &s.effects);
   });
 }
@@ -239,15 +231,10 @@ Status schedule_action_closed(Engine& e, const v1::TaskRecord& task) {
   auto entity = e.resolve(t.target_namespace(), t.target_workflow_id(), "");
   if (entity.ok()) {
     Status st = e.run_transition(*entity, [&](Engine::Scope& s) -> Status {
-      if (!s.ms->state().has_schedule()) {
-        s.skip_commit = true;
-        return Status();
-      }
-      CAIRN_ASSIGN_OR_RETURN(auto spec, spec_of(s.ms->state()));
       CAIRN_ASSIGN_OR_RETURN(bool applied,
                              record_schedule_action_closed(s.ms, task.workflow_id(), task.run_id(),
                                                            t.closed_status(), t.close_time_ms(),
-                                                           spec, s.env, &s.effects));
+                                                           s.env, &s.effects));
       s.skip_commit = !applied;  // a redo, or the schedule was deleted
       return Status();
     });
