@@ -79,6 +79,7 @@ TEST_F(ScheduleStormTest, KillDashNineWhileAOneSecondScheduleFiresLosesAndDouble
   const int port = server_->port();
   constexpr int kKills = 20;
   for (int i = 0; i < kKills; ++i) {
+    // The moment of the kill (chaos, not synchronisation): a random point in the serving.
     std::this_thread::sleep_for(std::chrono::milliseconds(serve_ms(rng)));
     server_->kill9();
     std::string error;
