@@ -251,6 +251,69 @@ TEST_F(CairnctlJsonTest, EveryCommandPrintsJsonWithItsFields) {
          EXPECT_EQ(j["shell"], "bash");
          EXPECT_NE(j["script"].get<std::string>().find("complete -F _cairnctl"), std::string::npos);
        }},
+      // Schedules last: their actions start workflows, which the list and count above must not
+      // see. trigger and backfill start `square` on json-q.
+      {"schedule create",
+       {"schedule", "create", "-s", "j-sched", "--cron", "0 3 * * *", "--time-zone", "UTC", "-t",
+        "square", "-q", "json-q", "--input", "3", "--overlap", "allow-all", "--note", "n"},
+       [&](const json& j) {
+         EXPECT_EQ(j["schedule_id"], "j-sched");
+         EXPECT_EQ(j["created"], true);
+         EXPECT_EQ(j["paused"], false);
+         EXPECT_FALSE(j["next_fires"].empty()) << j;
+       }},
+      {"schedule update",
+       {"schedule", "update", "-s", "j-sched", "--cron", "30 4 * * *"},
+       [&](const json& j) {
+         EXPECT_EQ(j["schedule_id"], "j-sched");
+         EXPECT_EQ(j["updated"], true);
+       }},
+      {"schedule describe",
+       {"schedule", "describe", "-s", "j-sched", "--next", "2"},
+       [&](const json& j) {
+         EXPECT_EQ(j["spec"]["cron"], json::array({"30 4 * * *"}));
+         EXPECT_EQ(j["action"]["workflow_type"], "square");
+         EXPECT_EQ(j["state"]["note"], "n");
+         ASSERT_EQ(j["next_fires"].size(), 2u) << j;
+         EXPECT_NE(j["next_fires"][0]["utc"].get<std::string>().find("T04:30:00Z"),
+                   std::string::npos)
+             << j;
+       }},
+      {"schedule list",
+       {"schedule", "list"},
+       [&](const json& j) {
+         ASSERT_TRUE(j.is_array()) << j;
+         ASSERT_EQ(j.size(), 1u) << j;
+       }},
+      {"schedule pause",
+       {"schedule", "pause", "-s", "j-sched", "--note", "stop"},
+       [&](const json& j) {
+         EXPECT_EQ(j["paused"], true);
+         EXPECT_EQ(j["note"], "stop");
+       }},
+      {"schedule unpause",
+       {"schedule", "unpause", "-s", "j-sched", "--note", "go"},
+       [&](const json& j) {
+         EXPECT_EQ(j["paused"], false);
+         EXPECT_EQ(j["note"], "go");
+       }},
+      {"schedule trigger",
+       {"schedule", "trigger", "-s", "j-sched"},
+       [&](const json& j) {
+         EXPECT_EQ(j["schedule_id"], "j-sched");
+         ASSERT_EQ(j["workflow_ids"].size(), 1u) << j;
+       }},
+      {"schedule backfill",
+       {"schedule", "backfill", "-s", "j-sched", "--start", "2026-01-01T00:00:00Z", "--end",
+        "2026-01-02T12:00:00Z"},
+       [&](const json& j) {
+         EXPECT_EQ(j["workflow_ids"],
+                   json::array({"j-sched-2026-01-01T04:30:00Z", "j-sched-2026-01-02T04:30:00Z"}))
+             << j;
+       }},
+      {"schedule delete",
+       {"schedule", "delete", "-s", "j-sched"},
+       [&](const json& j) { EXPECT_EQ(j["deleted"], true); }},
   };
 
   std::set<std::string> covered;
