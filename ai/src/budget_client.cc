@@ -213,7 +213,10 @@ void register_budget_activities(Worker& worker, Client& client,
 
 ActivityOptions budget_activity_options() {
   ActivityOptions o;
-  o.start_to_close = 120s;
+  // Short: a ledger update answers in milliseconds, and an attempt whose task the server
+  // recorded as started but never delivered (it crashed between the two) is retried only
+  // when this runs out.
+  o.start_to_close = 30s;
   o.retry.initial_interval = 1s;
   o.retry.backoff_coefficient = 2;
   o.retry.maximum_interval = 10s;

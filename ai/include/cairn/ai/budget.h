@@ -191,8 +191,9 @@ Micros reservation_for(const PriceTable& prices, const std::string& scope, const
 
 // ---- Workflow side (call from workflow code) ----
 
-// Activity options of the budget activities: start_to_close 120 s, retried 10 times (1 s, ×2,
-// at most 10 s); the ledger's refusals are not retried.
+// Activity options of the budget activities: start_to_close 30 s (an attempt lost in a server
+// crash is retried after at most that), retried 10 times (1 s, ×2, at most 10 s); the ledger's
+// refusals are not retried.
 ActivityOptions budget_activity_options();
 
 // Reserves `amount` under `key` in the ledger of `scope` (an activity; its result is recorded,
