@@ -1,0 +1,252 @@
+// The `command` provider: create / read / update / delete are user commands — how a Terraform
+// or Pulumi program, or a cloud CLI, plugs in.
+//   inputs: create (required), read, update, delete: a shell command line (run by /bin/sh -c) or
+//           an argv list; parameters (object, handed to the commands); env (map, secret refs
+//           allowed); timeout_s (300)
+// Each command runs in the key's directory with, on stdin,
+//   {"operation": "create", "key": KEY, "parameters": {...}, "outputs": {... recorded ...}}
+// and in its environment `env` plus CAIRN_OPERATION, CAIRN_IDEMPOTENCY_KEY, CAIRN_STATE_DIR,
+// CAIRN_PARAMETERS and CAIRN_OUTPUTS (JSON). create / update print the outputs as one JSON
+// object; read prints the actual outputs, or nothing / null when the thing is gone. A non-zero
+// exit is a ProviderError(kFailed) carrying the command's stderr tail, secrets redacted.
+// create must itself be idempotent on CAIRN_IDEMPOTENCY_KEY (as cloud APIs' client tokens are):
+// a crash while it runs is retried with the same key.
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+
+#include "cairn/deploy/process.h"
+#include "cairn/deploy/provider.h"
+#include "providers/local_process.h"
+
+namespace cairn::deploy {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kOutputsFile = "outputs.json";
+
+class CommandProvider : public Provider {
+ public:
+  std::string type() const override { return "command"; }
+
+  std::vector<InputError> check(const json& inputs) const override {
+    std::vector<InputError> errors;
+    local::InputChecker c(inputs, &errors);
+    c.allow({"create", "read", "update", "delete", "parameters", "env", "timeout_s"});
+    if (!c.object_ok()) {
+      return errors;
+    }
+    if (!inputs.contains("create")) {
+      errors.push_back({"create", "missing input 'create'"});
+    }
+    for (const char* op : {"create", "read", "update", "delete"}) {
+      if (!inputs.contains(op)) {
+        continue;
+      }
+      const json& v = inputs[op];
+      bool ok = (v.is_string() && !v.get<std::string>().empty()) ||
+                (v.is_array() && !v.empty() &&
+                 std::all_of(v.begin(), v.end(), [](const json& a) { return a.is_string(); }));
+      if (!ok) {
+        errors.push_back({op, std::string(op) + ": expected a command line or an argv list"});
+      }
+    }
+    if (inputs.contains("parameters") && !inputs["parameters"].is_object()) {
+      errors.push_back({"parameters", "parameters: expected an object"});
+    }
+    c.string_map("env");
+    c.number("timeout_s", 0.001);
+    return errors;
+  }
+
+  Diff diff(const json& old_inputs, const json& new_inputs,
+            const ResourceState& recorded) const override {
+    std::vector<std::string> updatable = {"read", "update", "delete", "timeout_s"};
+    if (new_inputs.contains("update")) {
+      updatable.push_back("parameters");
+      updatable.push_back("env");
+    }
+    return diff_fields(old_inputs, new_inputs, updatable);
+  }
+
+  ResourceState create(ProviderContext& ctx, const std::string& key,
+                       const json& raw_inputs) override {
+    json inputs = ctx.resolve_secrets(raw_inputs);
+    std::filesystem::path dir = ctx.key_dir(key);
+    local::KeyLock lock(dir);
+    // Adopt what an earlier attempt under this key made, if it is still there.
+    std::ifstream previous(dir / kOutputsFile);
+    if (previous) {
+      json outputs = json::parse(previous, nullptr, /*allow_exceptions=*/false);
+      if (outputs.is_object()) {
+        ResourceState s = state_of(dir, key, outputs, raw_inputs);
+        if (!inputs.contains("read")) {
+          return s;
+        }
+        std::optional<json> actual = run(ctx, "read", inputs, key, dir, outputs);
+        if (actual) {
+          s.outputs = *actual;
+          return s;
+        }
+      }
+    }
+    std::optional<json> outputs = run(ctx, "create", inputs, key, dir, json::object());
+    if (!outputs) {
+      throw ProviderError(
+          ProviderErrorKind::kFailed,
+          "command create (" + key + "): printed no outputs (expected a JSON object)");
+    }
+    write_outputs(dir, *outputs);
+    return state_of(dir, key, *outputs, raw_inputs);
+  }
+
+  ReadResult read(ProviderContext& ctx, const ResourceState& recorded) override {
+    json inputs = ctx.resolve_secrets(recorded.private_state.value("inputs", json::object()));
+    ReadResult result;
+    std::filesystem::path dir = recorded.private_state.value("dir", "");
+    std::string key = recorded.private_state.value("key", "");
+    if (!inputs.contains("read")) {
+      result.exists = true;
+      result.outputs = recorded.outputs;
+      return result;
+    }
+    std::optional<json> actual = run(ctx, "read", inputs, key, dir, recorded.outputs);
+    if (!actual) {
+      return result;
+    }
+    result.exists = true;
+    result.outputs = *actual;
+    for (auto it = recorded.outputs.begin(); it != recorded.outputs.end(); ++it) {
+      json now = actual->value(it.key(), json());
+      if (now != *it) {
+        result.drift.push_back({it.key(), *it, now});
+      }
+    }
+    return result;
+  }
+
+  ResourceState update(ProviderContext& ctx, const ResourceState& recorded,
+                       const json& raw_inputs) override {
+    json inputs = ctx.resolve_secrets(raw_inputs);
+    std::filesystem::path dir = recorded.private_state.value("dir", "");
+    std::string key = recorded.private_state.value("key", "");
+    json outputs = recorded.outputs;
+    if (inputs.contains("update")) {
+      std::filesystem::create_directories(dir);
+      local::KeyLock lock(dir);
+      std::optional<json> changed = run(ctx, "update", inputs, key, dir, recorded.outputs);
+      if (changed) {
+        outputs.update(*changed);
+      }
+      write_outputs(dir, outputs);
+    }
+    return state_of(dir, key, outputs, raw_inputs);
+  }
+
+  void destroy(ProviderContext& ctx, const ResourceState& recorded) override {
+    json inputs = ctx.resolve_secrets(recorded.private_state.value("inputs", json::object()));
+    std::filesystem::path dir = recorded.private_state.value("dir", "");
+    std::string key = recorded.private_state.value("key", "");
+    if (inputs.contains("delete")) {
+      std::filesystem::create_directories(dir);
+      local::KeyLock lock(dir);
+      run(ctx, "delete", inputs, key, dir, recorded.outputs);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+
+ private:
+  // Runs inputs[op]; returns its stdout as JSON (nullopt when empty or null). Throws on a
+  // non-zero exit, a timeout, or output that is not a JSON object.
+  static std::optional<json> run(ProviderContext& ctx, const std::string& op, const json& inputs,
+                                 const std::string& key, const std::filesystem::path& dir,
+                                 const json& outputs) {
+    ProcessSpec spec;
+    const json& cmd = inputs[op];
+    if (cmd.is_string()) {
+      spec.program = "/bin/sh";
+      spec.args = {"-c", cmd.get<std::string>()};
+    } else {
+      spec.program = cmd[0].get<std::string>();
+      for (size_t i = 1; i < cmd.size(); ++i) {
+        spec.args.push_back(cmd[i].get<std::string>());
+      }
+    }
+    spec.env = local::string_map(inputs, "env");
+    local::note_secret_env(ctx, spec.env);
+    json parameters = inputs.value("parameters", json::object());
+    spec.env["CAIRN_OPERATION"] = op;
+    spec.env["CAIRN_IDEMPOTENCY_KEY"] = key;
+    spec.env["CAIRN_STATE_DIR"] = dir.string();
+    spec.env["CAIRN_PARAMETERS"] = parameters.dump();
+    spec.env["CAIRN_OUTPUTS"] = outputs.dump();
+    // In the key's directory; once destroyed (a read after delete), in the temp directory.
+    std::error_code ec;
+    spec.working_dir =
+        std::filesystem::is_directory(dir, ec) ? dir : std::filesystem::temp_directory_path();
+    json request = {
+        {"operation", op}, {"key", key}, {"parameters", parameters}, {"outputs", outputs}};
+    std::chrono::milliseconds timeout = local::seconds_input(inputs, "timeout_s", 300);
+    ctx.report({{"command", op}, {"key", key}});
+    CommandResult r = run_command(spec, request.dump() + "\n", timeout);
+    std::string what = "command " + op + " (" + key + ")";
+    if (r.timed_out) {
+      throw ProviderError(
+          ProviderErrorKind::kTimeout,
+          ctx.redact(what + ": no answer within " + std::to_string(timeout.count()) +
+                     " ms; stderr ends:\n" + tail(r.err)));
+    }
+    if (r.exit_code != 0) {
+      throw ProviderError(ProviderErrorKind::kFailed,
+                          ctx.redact(what + ": exited with " + std::to_string(r.exit_code) +
+                                     "; stderr ends:\n" + tail(r.err)));
+    }
+    std::string out = r.out;
+    while (!out.empty() && std::isspace(static_cast<unsigned char>(out.back()))) {
+      out.pop_back();
+    }
+    if (out.empty() || out == "null") {
+      return std::nullopt;
+    }
+    json parsed = json::parse(out, nullptr, /*allow_exceptions=*/false);
+    if (!parsed.is_object()) {
+      throw ProviderError(ProviderErrorKind::kFailed,
+                          ctx.redact(what + ": stdout is not a JSON object: " + tail(out, 200)));
+    }
+    // Outputs are recorded (history, state files): no secret value may stay in them.
+    return ctx.redact(parsed);
+  }
+
+  static std::string tail(const std::string& text, size_t max = 1024) {
+    return text.size() > max ? text.substr(text.size() - max) : text;
+  }
+
+  static void write_outputs(const std::filesystem::path& dir, const json& outputs) {
+    std::filesystem::path tmp = dir / "outputs.json.tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << outputs.dump() << "\n";
+    }
+    std::filesystem::rename(tmp, dir / kOutputsFile);
+  }
+
+  static ResourceState state_of(const std::filesystem::path& dir, const std::string& key,
+                                const json& outputs, const json& raw_inputs) {
+    ResourceState s;
+    s.provider_id = outputs.contains("id") && outputs["id"].is_string()
+                        ? outputs["id"].get<std::string>()
+                        : "command:" + key;
+    s.outputs = outputs;
+    // The raw inputs keep secret references as references: nothing resolved is recorded.
+    s.private_state = {{"dir", dir.string()}, {"key", key}, {"inputs", raw_inputs}};
+    return s;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Provider> make_command_provider() { return std::make_unique<CommandProvider>(); }
+
+}  // namespace cairn::deploy

@@ -1,0 +1,219 @@
+// The `model_endpoint` provider: N replicas of an OpenAI-compatible server, each on its own port,
+// health on /v1/models. By default the repository's deterministic cairn-model-endpoint; with
+// `command`, any server (vLLM, llama.cpp's server) whose args take "{port}" and "{model}".
+//   inputs:  model, tier ("default"), price_per_hour (0), replicas (1), command, args, env,
+//            startup_timeout_s (30), stop_grace_s (10)
+//   outputs: urls, url (the first; "" at 0 replicas), tier, model, price_per_hour, replicas
+// Replicas change in place (start / stop the difference); a model, command, args or env change
+// is a replace (blue/green is the workflow's job).
+#include <algorithm>
+#include <cstdlib>
+
+#include "cairn/deploy/provider.h"
+#include "providers/local_process.h"
+
+namespace cairn::deploy {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+std::string replica_name(int i) { return "replica-" + std::to_string(i); }
+
+std::string replace_model(std::string text, const std::string& model) {
+  const std::string needle = "{model}";
+  size_t at = 0;
+  while ((at = text.find(needle, at)) != std::string::npos) {
+    text.replace(at, needle.size(), model);
+    at += model.size();
+  }
+  return text;
+}
+
+class ModelEndpointProvider : public Provider {
+ public:
+  explicit ModelEndpointProvider(LocalProviderOptions options) : options_(std::move(options)) {}
+
+  std::string type() const override { return "model_endpoint"; }
+
+  std::vector<InputError> check(const json& inputs) const override {
+    std::vector<InputError> errors;
+    local::InputChecker c(inputs, &errors);
+    c.allow({"model", "tier", "price_per_hour", "replicas", "command", "args", "env",
+             "startup_timeout_s", "stop_grace_s"});
+    c.string("model", /*required=*/true);
+    c.string("tier", false);
+    c.number("price_per_hour", 0);
+    c.integer("replicas", 0, 64);
+    c.string("command", false);
+    c.string_list("args");
+    c.string_map("env");
+    c.number("startup_timeout_s", 0.001);
+    c.number("stop_grace_s", 0);
+    return errors;
+  }
+
+  Diff diff(const json& old_inputs, const json& new_inputs,
+            const ResourceState& recorded) const override {
+    return diff_fields(old_inputs, new_inputs,
+                       {"replicas", "tier", "price_per_hour", "startup_timeout_s", "stop_grace_s"});
+  }
+
+  ResourceState create(ProviderContext& ctx, const std::string& key,
+                       const json& raw_inputs) override {
+    json inputs = ctx.resolve_secrets(raw_inputs);
+    std::filesystem::path dir = ctx.key_dir(key);
+    local::KeyLock lock(dir);
+    return converge(ctx, dir, raw_inputs, inputs);
+  }
+
+  ReadResult read(ProviderContext& ctx, const ResourceState& recorded) override {
+    ReadResult result;
+    std::filesystem::path dir = recorded.private_state.value("dir", "");
+    int want = recorded.outputs.value("replicas", 0);
+    json urls = json::array();
+    int live = 0;
+    for (const json& r : recorded.private_state.value("replicas", json::array())) {
+      local::RunningProcess p = local::running_from_json(r);
+      if (alive(p.record)) {
+        ++live;
+        urls.push_back("http://127.0.0.1:" + std::to_string(p.port));
+      }
+    }
+    result.exists = live > 0 || (want == 0 && !dir.empty() && std::filesystem::exists(dir));
+    if (!result.exists) {
+      return result;
+    }
+    result.outputs = recorded.outputs;
+    result.outputs["urls"] = urls;
+    result.outputs["url"] = urls.empty() ? "" : urls[0];
+    if (live != want) {
+      result.drift.push_back({"replicas", want, live});
+    }
+    return result;
+  }
+
+  ResourceState update(ProviderContext& ctx, const ResourceState& recorded,
+                       const json& raw_inputs) override {
+    json inputs = ctx.resolve_secrets(raw_inputs);
+    std::filesystem::path dir = recorded.private_state.value("dir", "");
+    if (dir.empty()) {
+      throw ProviderError(ProviderErrorKind::kInvalidInputs,
+                          "model_endpoint " + recorded.provider_id + ": no directory recorded");
+    }
+    std::filesystem::create_directories(dir);
+    local::KeyLock lock(dir);
+    return converge(ctx, dir, raw_inputs, inputs);
+  }
+
+  // Recreates the replicas that died (the recorded count).
+  ResourceState revert_drift(ProviderContext& ctx, const ResourceState& recorded) override {
+    return update(ctx, recorded, recorded.private_state.value("inputs", json::object()));
+  }
+
+  void destroy(ProviderContext& ctx, const ResourceState& recorded) override {
+    std::filesystem::path dir = recorded.private_state.value("dir", "");
+    milliseconds grace(recorded.private_state.value("stop_grace_ms", 10000));
+    for (const json& r : recorded.private_state.value("replicas", json::array())) {
+      stop(local::running_from_json(r).record, grace);
+    }
+    if (!dir.empty() && std::filesystem::exists(dir)) {
+      {
+        local::KeyLock lock(dir);
+        local::stop_recorded(dir, "replica-", grace);
+      }
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  }
+
+ private:
+  // Brings <dir> to inputs.replicas healthy replicas: replicas 0..N-1 adopted or started, any
+  // replica N.. stopped (highest first). Idempotent, so a retry after a crash in the middle of a
+  // scale finishes it.
+  ResourceState converge(ProviderContext& ctx, const std::filesystem::path& dir,
+                         const json& raw_inputs, const json& inputs) {
+    int replicas = inputs.value("replicas", 1);
+    std::string model = inputs.value("model", "");
+    milliseconds grace = local::seconds_input(inputs, "stop_grace_s", 10);
+    local::LocalProcessSpec base;
+    base.env = local::string_map(inputs, "env");
+    local::note_secret_env(ctx, base.env);
+    base.health = HealthCheck{HealthCheck::Kind::kHttp, "/v1/models"};
+    base.startup_timeout = local::seconds_input(inputs, "startup_timeout_s", 30);
+    base.dir = dir;
+    if (inputs.contains("command")) {
+      base.program = inputs["command"].get<std::string>();
+      for (const std::string& a : local::string_list(inputs, "args")) {
+        base.args.push_back(replace_model(a, model));
+      }
+    } else {
+      base.program = endpoint_binary();
+      base.args = {"--listen", "127.0.0.1:{port}", "--model", model};
+      for (const std::string& a : local::string_list(inputs, "args")) {
+        base.args.push_back(a);
+      }
+    }
+    // Stop the surplus first: a scale-in frees its ports before anything new starts.
+    std::vector<int> surplus;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      std::string file = entry.path().filename().string();
+      if (file.rfind("replica-", 0) == 0 && file.size() > 12 &&
+          file.compare(file.size() - 4, 4, ".pid") == 0) {
+        int i = std::atoi(file.c_str() + 8);
+        if (i >= replicas) {
+          surplus.push_back(i);
+        }
+      }
+    }
+    std::sort(surplus.rbegin(), surplus.rend());
+    for (int i : surplus) {
+      local::stop_named(dir, replica_name(i), grace);
+    }
+    json records = json::array();
+    json urls = json::array();
+    json ports = json::array();
+    for (int i = 0; i < replicas; ++i) {
+      local::LocalProcessSpec spec = base;
+      spec.name = replica_name(i);
+      local::RunningProcess p = local::ensure_running(ctx, spec);
+      records.push_back(local::running_to_json(p));
+      urls.push_back("http://127.0.0.1:" + std::to_string(p.port));
+      ports.push_back(p.port);
+      ctx.report({{"replicas_ready", i + 1}, {"replicas", replicas}});
+    }
+    ResourceState s;
+    s.provider_id = "model_endpoint:" + dir.filename().string();
+    s.outputs = {{"urls", urls},        {"url", urls.empty() ? "" : urls[0]},
+                 {"ports", ports},      {"tier", inputs.value("tier", "default")},
+                 {"model", model},      {"price_per_hour", inputs.value("price_per_hour", 0.0)},
+                 {"replicas", replicas}};
+    s.private_state = {{"dir", dir.string()},
+                       {"replicas", records},
+                       {"stop_grace_ms", grace.count()},
+                       // Secret references stay references: what is recorded holds no value.
+                       {"inputs", ctx.redact(raw_inputs)}};
+    return s;
+  }
+
+  std::string endpoint_binary() const {
+    if (!options_.model_endpoint_binary.empty()) {
+      return options_.model_endpoint_binary;
+    }
+    if (const char* env = std::getenv("CAIRN_MODEL_ENDPOINT")) {
+      return env;
+    }
+    return "cairn-model-endpoint";
+  }
+
+  LocalProviderOptions options_;
+};
+
+}  // namespace
+
+std::unique_ptr<Provider> make_model_endpoint_provider(const LocalProviderOptions& options) {
+  return std::make_unique<ModelEndpointProvider>(options);
+}
+
+}  // namespace cairn::deploy

@@ -1,0 +1,101 @@
+// Helpers of the provider and process tracker tests: a temp state directory that stops whatever
+// is still recorded in it, a polling wait, and a /proc process count.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include <dirent.h>
+#include <stdlib.h>
+
+#include "cairn/deploy/process.h"
+#include "cairn/deploy/provider.h"
+
+namespace cairn::deploy::testing {
+
+#ifdef CAIRN_MODEL_ENDPOINT_BINARY
+inline const char* kEndpointBinary = CAIRN_MODEL_ENDPOINT_BINARY;
+#else
+inline const char* kEndpointBinary = "cairn-model-endpoint";
+#endif
+#ifdef CAIRN_DEPLOY_REDIS_SERVER
+inline const char* kRedisServer = CAIRN_DEPLOY_REDIS_SERVER;
+#else
+inline const char* kRedisServer = "/usr/bin/redis-server";
+#endif
+
+// Polls `done` every few milliseconds until it holds or `timeout` passes.
+inline bool await_until(const std::function<bool()>& done,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+// A fresh directory under /tmp; on destruction stops every process recorded by a pid file in it
+// (start times checked), then removes it.
+class TempStateDir {
+ public:
+  TempStateDir() {
+    char tmpl[] = "/tmp/cairn-deploy-test-XXXXXX";
+    path_ = ::mkdtemp(tmpl);
+  }
+  ~TempStateDir() {
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(path_, ec);
+         it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      std::string file = it->path().filename().string();
+      if (file.size() > 4 && file.compare(file.size() - 4, 4, ".pid") == 0) {
+        if (auto r =
+                read_process_record(it->path().parent_path(), file.substr(0, file.size() - 4))) {
+          stop(*r, std::chrono::milliseconds(500));
+        }
+      }
+    }
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Live (not zombie) processes whose command line contains `marker`.
+inline int count_processes(const std::string& marker) {
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (char& c : cmdline) {
+      if (c == '\0') {
+        c = ' ';
+      }
+    }
+    if (cmdline.find(marker) != std::string::npos &&
+        process_start_time(static_cast<pid_t>(std::stol(name)))) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+inline ProviderContext make_context(const std::filesystem::path& state_dir) {
+  ProviderContext ctx;
+  ctx.state_dir = state_dir;
+  return ctx;
+}
+
+}  // namespace cairn::deploy::testing
