@@ -113,18 +113,18 @@ const char* diff_kind_name(DiffKind kind) {
   return "none";
 }
 
-json to_json(const ResourceState& state) {
+json to_json(const ProviderState& state) {
   return {{"provider_id", state.provider_id},
           {"outputs", state.outputs},
           {"private_state", state.private_state}};
 }
 
-ResourceState resource_state_from_json(const json& j) {
+ProviderState provider_state_from_json(const json& j) {
   if (!j.is_object() || !j.contains("provider_id") || !j["provider_id"].is_string()) {
     throw ProviderError(ProviderErrorKind::kInvalidInputs,
                         "recorded resource state: expected an object with a provider_id");
   }
-  ResourceState state;
+  ProviderState state;
   state.provider_id = j["provider_id"].get<std::string>();
   state.outputs = j.value("outputs", json::object());
   state.private_state = j.value("private_state", json::object());
@@ -247,7 +247,7 @@ std::filesystem::path ProviderContext::key_dir(const std::string& key) const {
   return dir;
 }
 
-ResourceState Provider::revert_drift(ProviderContext& ctx, const ResourceState& recorded) {
+ProviderState Provider::revert_drift(ProviderContext& ctx, const ProviderState& recorded) {
   throw ProviderError(
       ProviderErrorKind::kFailed,
       type() + " " + recorded.provider_id + ": drift cannot be reverted in place (recreate it)");

@@ -86,7 +86,7 @@ TEST_F(CommandProviderTest, CreateReadDeleteThroughTheUsersCommands) {
   ::setenv("CAIRN_TEST_FAKECLOUD_TOKEN", "tok-9f8e7d6c5b", 1);
   ProviderContext c = testing::make_context(state_);
   ASSERT_TRUE(provider().check(inputs()).empty());
-  ResourceState s = provider().create(c, "stack-index", inputs());
+  ProviderState s = provider().create(c, "stack-index", inputs());
   EXPECT_EQ(s.outputs["url"], "https://search-index.fakecloud.test");
   ASSERT_TRUE(s.outputs["id"].is_string());
   EXPECT_EQ(s.provider_id, s.outputs["id"]);
@@ -95,7 +95,7 @@ TEST_F(CommandProviderTest, CreateReadDeleteThroughTheUsersCommands) {
   EXPECT_EQ(to_json(s).dump().find("tok-9f8e7d6c5b"), std::string::npos);
 
   // A retry of create with the key adopts: read, not a second create.
-  ResourceState again = provider().create(c, "stack-index", inputs());
+  ProviderState again = provider().create(c, "stack-index", inputs());
   EXPECT_EQ(again.outputs, s.outputs);
   EXPECT_EQ(calls("create"), 1);
 
@@ -155,7 +155,7 @@ TEST_F(CommandProviderTest, OutputThatIsNotAJsonObjectIsAnError) {
 TEST_F(CommandProviderTest, CheckAndDiff) {
   EXPECT_FALSE(provider().check(json{{"read", "true"}}).empty());  // no create
   EXPECT_FALSE(provider().check(json{{"create", json::array()}}).empty());
-  ResourceState none;
+  ProviderState none;
   json a = inputs();
   json b = a;
   b["parameters"]["name"] = "other";

@@ -43,7 +43,7 @@ class ModelEndpointTest : public ::testing::Test {
     return json::parse(body)["data"][0]["id"];
   }
 
-  static std::vector<int> pids(const ResourceState& s) {
+  static std::vector<int> pids(const ProviderState& s) {
     std::vector<int> out;
     for (const json& r : s.private_state["replicas"]) {
       out.push_back(r["pid"]);
@@ -58,7 +58,7 @@ class ModelEndpointTest : public ::testing::Test {
 TEST_F(ModelEndpointTest, TwoReplicasAnswerThenScaleToOneAndToThreeInPlace) {
   ProviderContext c = testing::make_context(dir_.path());
   ASSERT_TRUE(provider().check(inputs(2)).empty());
-  ResourceState s = provider().create(c, "stack-small", inputs(2));
+  ProviderState s = provider().create(c, "stack-small", inputs(2));
   ASSERT_EQ(s.outputs["urls"].size(), 2u);
   EXPECT_EQ(s.outputs["url"], s.outputs["urls"][0]);
   EXPECT_NE(s.outputs["urls"][0], s.outputs["urls"][1]);
@@ -73,7 +73,7 @@ TEST_F(ModelEndpointTest, TwoReplicasAnswerThenScaleToOneAndToThreeInPlace) {
   // Scale in: replicas is an in-place update; replica 0 keeps running, replica 1 is stopped.
   EXPECT_EQ(provider().diff(inputs(2), inputs(1), s).kind, DiffKind::kUpdate);
   std::string gone_url = s.outputs["urls"][1];
-  ResourceState one = provider().update(c, s, inputs(1));
+  ProviderState one = provider().update(c, s, inputs(1));
   ASSERT_EQ(one.outputs["urls"].size(), 1u);
   EXPECT_EQ(pids(one), std::vector<int>{two[0]});
   EXPECT_EQ(served_model(one.outputs["url"]), "tier-small-v1");
@@ -84,7 +84,7 @@ TEST_F(ModelEndpointTest, TwoReplicasAnswerThenScaleToOneAndToThreeInPlace) {
   EXPECT_TRUE(r1.drift.empty());
 
   // Scale out to three: the first keeps its pid, two more start, all answer.
-  ResourceState three = provider().update(c, one, inputs(3));
+  ProviderState three = provider().update(c, one, inputs(3));
   ASSERT_EQ(three.outputs["urls"].size(), 3u);
   EXPECT_EQ(pids(three)[0], two[0]);
   for (const json& url : three.outputs["urls"]) {
@@ -101,8 +101,8 @@ TEST_F(ModelEndpointTest, TwoReplicasAnswerThenScaleToOneAndToThreeInPlace) {
 
 TEST_F(ModelEndpointTest, RetriedCreateAdoptsEveryReplica) {
   ProviderContext c = testing::make_context(dir_.path());
-  ResourceState first = provider().create(c, "stack-adopt", inputs(2));
-  ResourceState again = provider().create(c, "stack-adopt", inputs(2));
+  ProviderState first = provider().create(c, "stack-adopt", inputs(2));
+  ProviderState again = provider().create(c, "stack-adopt", inputs(2));
   EXPECT_EQ(pids(again), pids(first));
   EXPECT_EQ(again.outputs["urls"], first.outputs["urls"]);
   for (const json& p : first.outputs["ports"]) {
@@ -113,7 +113,7 @@ TEST_F(ModelEndpointTest, RetriedCreateAdoptsEveryReplica) {
 
 TEST_F(ModelEndpointTest, AKilledReplicaIsDriftAndRevertingRestartsIt) {
   ProviderContext c = testing::make_context(dir_.path());
-  ResourceState s = provider().create(c, "stack-drift", inputs(2));
+  ProviderState s = provider().create(c, "stack-drift", inputs(2));
   ProcessRecord victim = process_record_from_json(s.private_state["replicas"][1]);
   ::kill(victim.pid, SIGKILL);
   ASSERT_TRUE(await_until([&] { return !alive(victim); }));
@@ -126,7 +126,7 @@ TEST_F(ModelEndpointTest, AKilledReplicaIsDriftAndRevertingRestartsIt) {
   EXPECT_EQ(r.drift[0].actual, 1);
   EXPECT_EQ(r.outputs["urls"].size(), 1u);
 
-  ResourceState fixed = provider().revert_drift(c, s);
+  ProviderState fixed = provider().revert_drift(c, s);
   EXPECT_EQ(pids(fixed)[0], pids(s)[0]);
   EXPECT_NE(pids(fixed)[1], pids(s)[1]);
   EXPECT_TRUE(provider().read(c, fixed).drift.empty());
@@ -137,17 +137,17 @@ TEST_F(ModelEndpointTest, AKilledReplicaIsDriftAndRevertingRestartsIt) {
 }
 
 TEST_F(ModelEndpointTest, AModelChangeIsAReplaceAndZeroReplicasIsValid) {
-  ResourceState none;
+  ProviderState none;
   Diff d = provider().diff(inputs(1, "a"), inputs(1, "b"), none);
   EXPECT_EQ(d.kind, DiffKind::kReplace);
   EXPECT_EQ(d.replace, std::vector<std::string>{"model"});
 
   ProviderContext c = testing::make_context(dir_.path());
-  ResourceState zero = provider().create(c, "stack-night", inputs(0));
+  ProviderState zero = provider().create(c, "stack-night", inputs(0));
   EXPECT_EQ(zero.outputs["urls"], json::array());
   EXPECT_EQ(zero.outputs["url"], "");
   EXPECT_TRUE(provider().read(c, zero).exists);
-  ResourceState morning = provider().update(c, zero, inputs(1));
+  ProviderState morning = provider().update(c, zero, inputs(1));
   EXPECT_EQ(served_model(morning.outputs["url"]), "tier-small-v1");
   provider().destroy(c, morning);
 
@@ -159,7 +159,7 @@ TEST_F(ModelEndpointTest, AUserCommandGetsItsPortAndModel) {
   json in = inputs(1, "custom-model");
   in["command"] = testing::kEndpointBinary;
   in["args"] = {"--listen", "127.0.0.1:{port}", "--model", "{model}"};
-  ResourceState s = provider().create(c, "stack-custom", in);
+  ProviderState s = provider().create(c, "stack-custom", in);
   EXPECT_EQ(served_model(s.outputs["url"]), "custom-model");
   provider().destroy(c, s);
 }

@@ -37,7 +37,7 @@ class ProcessProviderTest : public ::testing::Test {
 TEST_F(ProcessProviderTest, CreateStartsAHealthyProcessOnAnAllocatedPort) {
   ProviderContext c = ctx();
   ASSERT_TRUE(provider().check(endpoint_inputs()).empty());
-  ResourceState s = provider().create(c, "stack1-api-1", endpoint_inputs());
+  ProviderState s = provider().create(c, "stack1-api-1", endpoint_inputs());
 
   int port = s.outputs["port"];
   ASSERT_GT(port, 0);
@@ -63,8 +63,8 @@ TEST_F(ProcessProviderTest, CreateStartsAHealthyProcessOnAnAllocatedPort) {
 
 TEST_F(ProcessProviderTest, CreateTwiceWithTheSameKeyAdoptsTheFirstProcess) {
   ProviderContext c = ctx();
-  ResourceState first = provider().create(c, "k-adopt", endpoint_inputs());
-  ResourceState second = provider().create(c, "k-adopt", endpoint_inputs());
+  ProviderState first = provider().create(c, "k-adopt", endpoint_inputs());
+  ProviderState second = provider().create(c, "k-adopt", endpoint_inputs());
   EXPECT_EQ(second.outputs["pid"], first.outputs["pid"]);
   EXPECT_EQ(second.outputs["port"], first.outputs["port"]);
   EXPECT_TRUE(second.private_state["adopted"].get<bool>());
@@ -83,13 +83,13 @@ TEST_F(ProcessProviderTest, ARetryAfterACrashBetweenStartAndRecordAdopts) {
     ProviderRegistry lost;
     register_local_providers(lost);
     ProviderContext c = ctx();
-    ResourceState dropped = lost.get("process").create(c, "k-crash", endpoint_inputs());
+    ProviderState dropped = lost.get("process").create(c, "k-crash", endpoint_inputs());
     pid = dropped.outputs["pid"];
     port = dropped.outputs["port"];
   }
   // The retry, on a fresh provider with the same key.
   ProviderContext c = ctx();
-  ResourceState retried = provider().create(c, "k-crash", endpoint_inputs());
+  ProviderState retried = provider().create(c, "k-crash", endpoint_inputs());
   EXPECT_EQ(retried.outputs["pid"], pid);
   EXPECT_EQ(retried.outputs["port"], port);
   EXPECT_EQ(testing::count_processes("127.0.0.1:" + std::to_string(port)), 1);
@@ -98,13 +98,13 @@ TEST_F(ProcessProviderTest, ARetryAfterACrashBetweenStartAndRecordAdopts) {
 
 TEST_F(ProcessProviderTest, AStartedProcessWhoseRecordIsStaleIsReplacedNotAdopted) {
   ProviderContext c = ctx();
-  ResourceState s = provider().create(c, "k-dead", endpoint_inputs());
+  ProviderState s = provider().create(c, "k-dead", endpoint_inputs());
   ProcessRecord r = process_record_from_json(s.private_state["process"]);
   ::kill(r.pid, SIGKILL);
   ASSERT_TRUE(await_until([&] { return !alive(r); }));
   EXPECT_FALSE(provider().read(c, s).exists);
 
-  ResourceState again = provider().create(c, "k-dead", endpoint_inputs());
+  ProviderState again = provider().create(c, "k-dead", endpoint_inputs());
   EXPECT_NE(again.outputs["pid"], s.outputs["pid"]);
   EXPECT_FALSE(again.private_state["adopted"].get<bool>());
   EXPECT_EQ(http_get_status(again.outputs["port"], "/v1/models", 2s), 200);
@@ -113,8 +113,8 @@ TEST_F(ProcessProviderTest, AStartedProcessWhoseRecordIsStaleIsReplacedNotAdopte
 
 TEST_F(ProcessProviderTest, ARecordWithAnotherStartTimeIsNotOursAndNotKilled) {
   ProviderContext c = ctx();
-  ResourceState s = provider().create(c, "k-reused", endpoint_inputs());
-  ResourceState stale = s;
+  ProviderState s = provider().create(c, "k-reused", endpoint_inputs());
+  ProviderState stale = s;
   stale.private_state["process"]["start_time"] =
       s.private_state["process"]["start_time"].get<uint64_t>() + 7;
   stale.private_state.erase("dir");  // only the record speaks
@@ -135,7 +135,7 @@ TEST_F(ProcessProviderTest, TcpHealthAndAFixedPortSubstitutedInArgsAndEnv) {
                  {"port", port},
                  {"health", {{"tcp", true}}}};
   ASSERT_TRUE(provider().check(inputs).empty());
-  ResourceState s = provider().create(c, "k-tcp", inputs);
+  ProviderState s = provider().create(c, "k-tcp", inputs);
   EXPECT_EQ(s.outputs["port"], port);
   EXPECT_TRUE(tcp_open(port, 2s));
   std::ifstream environ_file("/proc/" + std::to_string(s.outputs["pid"].get<int>()) + "/environ");
@@ -194,7 +194,7 @@ TEST_F(ProcessProviderTest, CheckReportsEveryProblemAtOnce) {
 }
 
 TEST_F(ProcessProviderTest, DiffReplacesOnCommandChangesAndUpdatesHealthInPlace) {
-  ResourceState none;
+  ProviderState none;
   json a = endpoint_inputs("a");
   EXPECT_EQ(provider().diff(a, a, none).kind, DiffKind::kNone);
   json b = a;

@@ -46,7 +46,7 @@ class RedisProviderTest : public ::testing::Test {
 TEST_F(RedisProviderTest, DriftFromOutsideIsReportedAndReverted) {
   ProviderContext c = testing::make_context(dir_.path());
   ASSERT_TRUE(provider().check(inputs()).empty());
-  ResourceState s = provider().create(c, "stack-cache", inputs());
+  ProviderState s = provider().create(c, "stack-cache", inputs());
   int port = s.outputs["port"];
   EXPECT_EQ(s.outputs["url"], "redis://127.0.0.1:" + std::to_string(port));
   EXPECT_EQ(s.outputs["host"], "127.0.0.1");
@@ -75,8 +75,8 @@ TEST_F(RedisProviderTest, DriftFromOutsideIsReportedAndReverted) {
 
 TEST_F(RedisProviderTest, KilledIsGoneAndARetriedCreateAdoptsALiveOne) {
   ProviderContext c = testing::make_context(dir_.path());
-  ResourceState s = provider().create(c, "stack-cache2", inputs());
-  ResourceState again = provider().create(c, "stack-cache2", inputs());
+  ProviderState s = provider().create(c, "stack-cache2", inputs());
+  ProviderState again = provider().create(c, "stack-cache2", inputs());
   EXPECT_EQ(again.outputs["pid"], s.outputs["pid"]);
   EXPECT_TRUE(again.private_state["adopted"].get<bool>());
   int port = s.outputs["port"];
@@ -90,7 +90,7 @@ TEST_F(RedisProviderTest, KilledIsGoneAndARetriedCreateAdoptsALiveOne) {
   EXPECT_THROW(provider().revert_drift(c, s), ProviderError);
 
   // Recreated under the same key: a new process (the dead one's record is not adopted).
-  ResourceState recreated = provider().create(c, "stack-cache2", inputs());
+  ProviderState recreated = provider().create(c, "stack-cache2", inputs());
   EXPECT_NE(recreated.outputs["pid"], s.outputs["pid"]);
   EXPECT_TRUE(provider().read(c, recreated).exists);
   provider().destroy(c, recreated);
@@ -98,11 +98,11 @@ TEST_F(RedisProviderTest, KilledIsGoneAndARetriedCreateAdoptsALiveOne) {
 
 TEST_F(RedisProviderTest, UpdateChangesMemoryAndPersistenceInPlace) {
   ProviderContext c = testing::make_context(dir_.path());
-  ResourceState s = provider().create(c, "stack-cache3", inputs());
+  ProviderState s = provider().create(c, "stack-cache3", inputs());
   json next = {{"maxmemory", "64mb"}, {"maxmemory_policy", "allkeys-lfu"}, {"persistence", "aof"}};
   EXPECT_EQ(provider().diff(inputs(), next, s).kind, DiffKind::kUpdate);
   EXPECT_EQ(provider().diff(inputs(), json{{"port", 7000}}, s).kind, DiffKind::kReplace);
-  ResourceState updated = provider().update(c, s, next);
+  ProviderState updated = provider().update(c, s, next);
   int port = s.outputs["port"];
   EXPECT_EQ(updated.outputs["pid"], s.outputs["pid"]);
   EXPECT_EQ(cli(port, {"CONFIG", "GET", "maxmemory"}), "maxmemory\n67108864\n");

@@ -61,7 +61,7 @@ class CommandProvider : public Provider {
   }
 
   Diff diff(const json& old_inputs, const json& new_inputs,
-            const ResourceState& recorded) const override {
+            const ProviderState& recorded) const override {
     std::vector<std::string> updatable = {"read", "update", "delete", "timeout_s"};
     if (new_inputs.contains("update")) {
       updatable.push_back("parameters");
@@ -70,7 +70,7 @@ class CommandProvider : public Provider {
     return diff_fields(old_inputs, new_inputs, updatable);
   }
 
-  ResourceState create(ProviderContext& ctx, const std::string& key,
+  ProviderState create(ProviderContext& ctx, const std::string& key,
                        const json& raw_inputs) override {
     json inputs = ctx.resolve_secrets(raw_inputs);
     std::filesystem::path dir = ctx.key_dir(key);
@@ -80,7 +80,7 @@ class CommandProvider : public Provider {
     if (previous) {
       json outputs = json::parse(previous, nullptr, /*allow_exceptions=*/false);
       if (outputs.is_object()) {
-        ResourceState s = state_of(dir, key, outputs, raw_inputs);
+        ProviderState s = state_of(dir, key, outputs, raw_inputs);
         if (!inputs.contains("read")) {
           return s;
         }
@@ -101,7 +101,7 @@ class CommandProvider : public Provider {
     return state_of(dir, key, *outputs, raw_inputs);
   }
 
-  ReadResult read(ProviderContext& ctx, const ResourceState& recorded) override {
+  ReadResult read(ProviderContext& ctx, const ProviderState& recorded) override {
     json inputs = ctx.resolve_secrets(recorded.private_state.value("inputs", json::object()));
     ReadResult result;
     std::filesystem::path dir = recorded.private_state.value("dir", "");
@@ -126,7 +126,7 @@ class CommandProvider : public Provider {
     return result;
   }
 
-  ResourceState update(ProviderContext& ctx, const ResourceState& recorded,
+  ProviderState update(ProviderContext& ctx, const ProviderState& recorded,
                        const json& raw_inputs) override {
     json inputs = ctx.resolve_secrets(raw_inputs);
     std::filesystem::path dir = recorded.private_state.value("dir", "");
@@ -144,7 +144,7 @@ class CommandProvider : public Provider {
     return state_of(dir, key, outputs, raw_inputs);
   }
 
-  void destroy(ProviderContext& ctx, const ResourceState& recorded) override {
+  void destroy(ProviderContext& ctx, const ProviderState& recorded) override {
     json inputs = ctx.resolve_secrets(recorded.private_state.value("inputs", json::object()));
     std::filesystem::path dir = recorded.private_state.value("dir", "");
     std::string key = recorded.private_state.value("key", "");
@@ -232,9 +232,9 @@ class CommandProvider : public Provider {
     std::filesystem::rename(tmp, dir / kOutputsFile);
   }
 
-  static ResourceState state_of(const std::filesystem::path& dir, const std::string& key,
+  static ProviderState state_of(const std::filesystem::path& dir, const std::string& key,
                                 const json& outputs, const json& raw_inputs) {
-    ResourceState s;
+    ProviderState s;
     s.provider_id = outputs.contains("id") && outputs["id"].is_string()
                         ? outputs["id"].get<std::string>()
                         : "command:" + key;

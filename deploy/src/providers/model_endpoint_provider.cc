@@ -54,12 +54,12 @@ class ModelEndpointProvider : public Provider {
   }
 
   Diff diff(const json& old_inputs, const json& new_inputs,
-            const ResourceState& recorded) const override {
+            const ProviderState& recorded) const override {
     return diff_fields(old_inputs, new_inputs,
                        {"replicas", "tier", "price_per_hour", "startup_timeout_s", "stop_grace_s"});
   }
 
-  ResourceState create(ProviderContext& ctx, const std::string& key,
+  ProviderState create(ProviderContext& ctx, const std::string& key,
                        const json& raw_inputs) override {
     json inputs = ctx.resolve_secrets(raw_inputs);
     std::filesystem::path dir = ctx.key_dir(key);
@@ -67,7 +67,7 @@ class ModelEndpointProvider : public Provider {
     return converge(ctx, dir, raw_inputs, inputs);
   }
 
-  ReadResult read(ProviderContext& ctx, const ResourceState& recorded) override {
+  ReadResult read(ProviderContext& ctx, const ProviderState& recorded) override {
     ReadResult result;
     std::filesystem::path dir = recorded.private_state.value("dir", "");
     int want = recorded.outputs.value("replicas", 0);
@@ -93,7 +93,7 @@ class ModelEndpointProvider : public Provider {
     return result;
   }
 
-  ResourceState update(ProviderContext& ctx, const ResourceState& recorded,
+  ProviderState update(ProviderContext& ctx, const ProviderState& recorded,
                        const json& raw_inputs) override {
     json inputs = ctx.resolve_secrets(raw_inputs);
     std::filesystem::path dir = recorded.private_state.value("dir", "");
@@ -107,11 +107,11 @@ class ModelEndpointProvider : public Provider {
   }
 
   // Recreates the replicas that died (the recorded count).
-  ResourceState revert_drift(ProviderContext& ctx, const ResourceState& recorded) override {
+  ProviderState revert_drift(ProviderContext& ctx, const ProviderState& recorded) override {
     return update(ctx, recorded, recorded.private_state.value("inputs", json::object()));
   }
 
-  void destroy(ProviderContext& ctx, const ResourceState& recorded) override {
+  void destroy(ProviderContext& ctx, const ProviderState& recorded) override {
     std::filesystem::path dir = recorded.private_state.value("dir", "");
     milliseconds grace(recorded.private_state.value("stop_grace_ms", 10000));
     for (const json& r : recorded.private_state.value("replicas", json::array())) {
@@ -131,7 +131,7 @@ class ModelEndpointProvider : public Provider {
   // Brings <dir> to inputs.replicas healthy replicas: replicas 0..N-1 adopted or started, any
   // replica N.. stopped (highest first). Idempotent, so a retry after a crash in the middle of a
   // scale finishes it.
-  ResourceState converge(ProviderContext& ctx, const std::filesystem::path& dir,
+  ProviderState converge(ProviderContext& ctx, const std::filesystem::path& dir,
                          const json& raw_inputs, const json& inputs) {
     int replicas = inputs.value("replicas", 1);
     std::string model = inputs.value("model", "");
@@ -183,7 +183,7 @@ class ModelEndpointProvider : public Provider {
       ports.push_back(p.port);
       ctx.report({{"replicas_ready", i + 1}, {"replicas", replicas}});
     }
-    ResourceState s;
+    ProviderState s;
     s.provider_id = "model_endpoint:" + dir.filename().string();
     s.outputs = {{"urls", urls},        {"url", urls.empty() ? "" : urls[0]},
                  {"ports", ports},      {"tier", inputs.value("tier", "default")},

@@ -29,11 +29,11 @@ class ProcessProvider : public Provider {
   }
 
   Diff diff(const json& old_inputs, const json& new_inputs,
-            const ResourceState& recorded) const override {
+            const ProviderState& recorded) const override {
     return diff_fields(old_inputs, new_inputs, {"health", "startup_timeout_s", "stop_grace_s"});
   }
 
-  ResourceState create(ProviderContext& ctx, const std::string& key,
+  ProviderState create(ProviderContext& ctx, const std::string& key,
                        const json& raw_inputs) override {
     json inputs = ctx.resolve_secrets(raw_inputs);
     std::filesystem::path dir = ctx.key_dir(key);
@@ -52,7 +52,7 @@ class ProcessProvider : public Provider {
     return state_of(dir, p, inputs);
   }
 
-  ReadResult read(ProviderContext& ctx, const ResourceState& recorded) override {
+  ReadResult read(ProviderContext& ctx, const ProviderState& recorded) override {
     ReadResult result;
     local::RunningProcess p = local::running_from_json(recorded.private_state.at("process"));
     if (!alive(p.record)) {
@@ -73,17 +73,17 @@ class ProcessProvider : public Provider {
     return result;
   }
 
-  ResourceState update(ProviderContext& ctx, const ResourceState& recorded,
+  ProviderState update(ProviderContext& ctx, const ProviderState& recorded,
                        const json& new_inputs) override {
     // Only health and timeouts change in place: nothing to do to the process itself.
-    ResourceState next = recorded;
+    ProviderState next = recorded;
     next.private_state["health"] = new_inputs.value("health", json());
     next.private_state["stop_grace_ms"] =
         local::seconds_input(new_inputs, "stop_grace_s", 10).count();
     return next;
   }
 
-  void destroy(ProviderContext& ctx, const ResourceState& recorded) override {
+  void destroy(ProviderContext& ctx, const ProviderState& recorded) override {
     std::filesystem::path dir = recorded.private_state.value("dir", "");
     std::chrono::milliseconds grace(recorded.private_state.value("stop_grace_ms", 10000));
     if (recorded.private_state.contains("process")) {
@@ -100,9 +100,9 @@ class ProcessProvider : public Provider {
   }
 
  private:
-  static ResourceState state_of(const std::filesystem::path& dir, const local::RunningProcess& p,
+  static ProviderState state_of(const std::filesystem::path& dir, const local::RunningProcess& p,
                                 const json& inputs) {
-    ResourceState s;
+    ProviderState s;
     s.provider_id = "pid:" + std::to_string(p.record.pid);
     s.outputs = {{"pid", p.record.pid},
                  {"port", p.port},

@@ -123,13 +123,13 @@ class RedisProvider : public Provider {
   }
 
   Diff diff(const json& old_inputs, const json& new_inputs,
-            const ResourceState& recorded) const override {
+            const ProviderState& recorded) const override {
     return diff_fields(
         old_inputs, new_inputs,
         {"maxmemory", "maxmemory_policy", "persistence", "startup_timeout_s", "stop_grace_s"});
   }
 
-  ResourceState create(ProviderContext& ctx, const std::string& key, const json& inputs) override {
+  ProviderState create(ProviderContext& ctx, const std::string& key, const json& inputs) override {
     std::filesystem::path dir = ctx.key_dir(key);
     local::KeyLock lock(dir);
     json config = expected_config(inputs);
@@ -144,7 +144,7 @@ class RedisProvider : public Provider {
     spec.dir = dir;
     spec.name = "redis";
     local::RunningProcess p = local::ensure_running(ctx, spec);
-    ResourceState s;
+    ProviderState s;
     s.provider_id = "redis:" + dir.filename().string();
     s.outputs = {{"url", "redis://127.0.0.1:" + std::to_string(p.port)},
                  {"host", "127.0.0.1"},
@@ -158,7 +158,7 @@ class RedisProvider : public Provider {
     return s;
   }
 
-  ReadResult read(ProviderContext& ctx, const ResourceState& recorded) override {
+  ReadResult read(ProviderContext& ctx, const ProviderState& recorded) override {
     ReadResult result;
     local::RunningProcess p = local::running_from_json(recorded.private_state.at("process"));
     if (!alive(p.record)) {
@@ -184,9 +184,9 @@ class RedisProvider : public Provider {
     return result;
   }
 
-  ResourceState update(ProviderContext& ctx, const ResourceState& recorded,
+  ProviderState update(ProviderContext& ctx, const ProviderState& recorded,
                        const json& new_inputs) override {
-    ResourceState next = recorded;
+    ProviderState next = recorded;
     next.private_state["config"] = expected_config(new_inputs);
     next.private_state["stop_grace_ms"] =
         local::seconds_input(new_inputs, "stop_grace_s", 10).count();
@@ -194,12 +194,12 @@ class RedisProvider : public Provider {
     return next;
   }
 
-  ResourceState revert_drift(ProviderContext& ctx, const ResourceState& recorded) override {
+  ProviderState revert_drift(ProviderContext& ctx, const ProviderState& recorded) override {
     apply_config(recorded);
     return recorded;
   }
 
-  void destroy(ProviderContext& ctx, const ResourceState& recorded) override {
+  void destroy(ProviderContext& ctx, const ProviderState& recorded) override {
     std::filesystem::path dir = recorded.private_state.value("dir", "");
     milliseconds grace(recorded.private_state.value("stop_grace_ms", 10000));
     if (recorded.private_state.contains("process")) {
@@ -217,7 +217,7 @@ class RedisProvider : public Provider {
 
  private:
   // CONFIG SET every tracked setting to the recorded value, then the file.
-  static void apply_config(const ResourceState& state) {
+  static void apply_config(const ProviderState& state) {
     local::RunningProcess p = local::running_from_json(state.private_state.at("process"));
     std::filesystem::path dir = state.private_state.value("dir", "");
     if (!alive(p.record)) {

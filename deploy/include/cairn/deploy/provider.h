@@ -62,14 +62,14 @@ struct Diff {
 //   provider_id: the provider's own id of the thing ("pid:4242", the cloud id of a command)
 //   outputs: what other resources may reference (${cache.url})
 //   private_state: what the provider needs later (the key's directory, pids, start times)
-struct ResourceState {
+struct ProviderState {
   std::string provider_id;
   nlohmann::json outputs = nlohmann::json::object();
   nlohmann::json private_state = nlohmann::json::object();
 };
-nlohmann::json to_json(const ResourceState& state);
+nlohmann::json to_json(const ProviderState& state);
 // Throws ProviderError(kInvalidInputs) when `j` is not a recorded state.
-ResourceState resource_state_from_json(const nlohmann::json& j);
+ProviderState provider_state_from_json(const nlohmann::json& j);
 
 // One difference between what was recorded and what is there.
 struct Drift {
@@ -143,27 +143,27 @@ class Provider {
 
   // What taking `recorded` (made from `old_inputs`) to `new_inputs` takes.
   virtual Diff diff(const nlohmann::json& old_inputs, const nlohmann::json& new_inputs,
-                    const ResourceState& recorded) const = 0;
+                    const ProviderState& recorded) const = 0;
 
   // Makes the thing. When something made under `idempotency_key` is still there (a retry after
   // a crash, before or after the first attempt recorded its result), adopts it instead: the
   // result describes it and nothing second is started.
-  virtual ResourceState create(ProviderContext& ctx, const std::string& idempotency_key,
+  virtual ProviderState create(ProviderContext& ctx, const std::string& idempotency_key,
                                const nlohmann::json& inputs) = 0;
 
   // What is there now: exists false when the thing is gone (killed, deleted).
-  virtual ReadResult read(ProviderContext& ctx, const ResourceState& recorded) = 0;
+  virtual ReadResult read(ProviderContext& ctx, const ProviderState& recorded) = 0;
 
   // Changes the thing in place to `new_inputs` (only when diff() said kUpdate).
-  virtual ResourceState update(ProviderContext& ctx, const ResourceState& recorded,
+  virtual ProviderState update(ProviderContext& ctx, const ProviderState& recorded,
                                const nlohmann::json& new_inputs) = 0;
 
   // Puts drift reported by read() back to what was recorded. Default: throws
   // ProviderError(kFailed) (the type has no in-place repair: recreate it instead).
-  virtual ResourceState revert_drift(ProviderContext& ctx, const ResourceState& recorded);
+  virtual ProviderState revert_drift(ProviderContext& ctx, const ProviderState& recorded);
 
   // Removes the thing. Idempotent: destroying what is already gone succeeds.
-  virtual void destroy(ProviderContext& ctx, const ResourceState& recorded) = 0;
+  virtual void destroy(ProviderContext& ctx, const ProviderState& recorded) = 0;
 };
 
 // A helper for diff(): compares the top-level fields of `old_inputs` and `new_inputs`; a change
