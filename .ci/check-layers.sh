@@ -68,7 +68,7 @@ check_tree() {  # prints the violations in the tree at $1; returns 1 when there 
   forbid ai cairn/deploy      # the AI batteries are below provisioning
   allow ai proto sdk ai
   allow deploy proto sdk ai deploy
-  allow cli proto sdk ai cli
+  allow cli proto sdk ai deploy cli
   allow examples proto sdk ai examples
   # Tests of a module see that module and the ones below it; e2e and crash tests drive the real
   # server through the SDK and the stubs (e2e also reads a stopped server's store with history/).

@@ -253,6 +253,14 @@ ProviderState Provider::revert_drift(ProviderContext& ctx, const ProviderState& 
       type() + " " + recorded.provider_id + ": drift cannot be reverted in place (recreate it)");
 }
 
+json Provider::snapshot(ProviderContext&, const ProviderState&) { return nullptr; }
+
+ProviderState Provider::restore(ProviderContext&, const ProviderState& recorded, const json&) {
+  return recorded;
+}
+
+json Provider::stats(ProviderContext&, const ProviderState&) { return json::object(); }
+
 Diff diff_fields(const json& old_inputs, const json& new_inputs,
                  const std::vector<std::string>& updatable) {
   Diff diff;

@@ -18,6 +18,10 @@
 
 #include "cairn/errors.h"
 
+namespace cairn {
+class Client;  // cairn/client.h
+}
+
 namespace cairn::deploy {
 
 // What went wrong in a provider call. The kind decides whether the deploy retries the activity.
@@ -113,6 +117,11 @@ struct ProviderContext {
   // Secret values seen by this call (resolved references, env values with secret-like names):
   // redact() removes them from every message, log line and output.
   std::vector<std::string> secrets;
+  // The cluster the deploy runs on, for providers that run workflows (vector_index builds its
+  // index with the AI batteries' ingestion workflow) and the deploy worker's task queue;
+  // nullptr / empty outside a worker (such providers then throw ProviderError(kFailed)).
+  Client* client = nullptr;
+  std::string task_queue;
 
   bool cancel_requested() const { return cancelled && cancelled(); }
   void report(const nlohmann::json& progress) const;
@@ -164,6 +173,18 @@ class Provider {
 
   // Removes the thing. Idempotent: destroying what is already gone succeeds.
   virtual void destroy(ProviderContext& ctx, const ProviderState& recorded) = 0;
+
+  // A copy of what the thing holds, taken before a change that may lose it (an update, replace
+  // or destroy of a resource that holds data), kept under the key's directory; the JSON names
+  // it (no secret). restore() puts it back on rollback and returns the state after. Defaults:
+  // null (nothing to keep) and `recorded` unchanged.
+  virtual nlohmann::json snapshot(ProviderContext& ctx, const ProviderState& recorded);
+  virtual ProviderState restore(ProviderContext& ctx, const ProviderState& recorded,
+                                const nlohmann::json& snapshot);
+
+  // Live figures of the thing for scaling (the router: {"tiers": {"<tier>": {"in_flight": n,
+  // "requests": n, "servers_up": n}}}). Default: an empty object.
+  virtual nlohmann::json stats(ProviderContext& ctx, const ProviderState& recorded);
 };
 
 // A helper for diff(): compares the top-level fields of `old_inputs` and `new_inputs`; a change
@@ -191,14 +212,18 @@ struct LocalProviderOptions {
   std::string model_endpoint_binary;
   // redis-server; empty: found in PATH (/usr/bin/redis-server on Debian).
   std::string redis_server_binary;
+  // haproxy; empty: $CAIRN_HAPROXY, else found in PATH (/usr/sbin/haproxy on Debian).
+  std::string haproxy_binary;
 };
 
-// Registers process, model_endpoint, redis and command.
+// Registers process, model_endpoint, redis, command, router and vector_index.
 void register_local_providers(ProviderRegistry& registry, const LocalProviderOptions& options = {});
 
 std::unique_ptr<Provider> make_process_provider();
 std::unique_ptr<Provider> make_model_endpoint_provider(const LocalProviderOptions& options = {});
 std::unique_ptr<Provider> make_redis_provider(const LocalProviderOptions& options = {});
 std::unique_ptr<Provider> make_command_provider();
+std::unique_ptr<Provider> make_router_provider(const LocalProviderOptions& options = {});
+std::unique_ptr<Provider> make_vector_index_provider(const LocalProviderOptions& options = {});
 
 }  // namespace cairn::deploy
