@@ -14,6 +14,7 @@
 
 #include "cairn/deploy/process.h"
 #include "cairn/deploy/provider.h"
+#include "e2e/server_process.h"
 
 namespace cairn::deploy::testing {
 
@@ -28,18 +29,8 @@ inline const char* kRedisServer = CAIRN_DEPLOY_REDIS_SERVER;
 inline const char* kRedisServer = "/usr/bin/redis-server";
 #endif
 
-// Polls `done` every few milliseconds until it holds or `timeout` passes.
-inline bool await_until(const std::function<bool()>& done,
-                        std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
+// Polls a condition until it holds or the timeout passes (the e2e helper).
+using cairn::testing::await_until;
 
 // A fresh directory under /tmp; on destruction stops every process recorded by a pid file in it
 // (start times checked), then removes it.

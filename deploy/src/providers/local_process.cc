@@ -179,6 +179,23 @@ void stop_recorded(const std::filesystem::path& dir, const std::string& prefix,
   }
 }
 
+void destroy_recorded(const ProviderState& recorded, const json& recorded_processes,
+                      const std::string& prefix) {
+  std::filesystem::path dir = recorded.private_state.value("dir", "");
+  milliseconds grace(recorded.private_state.value("stop_grace_ms", 10000));
+  for (const json& p : recorded_processes) {
+    stop(running_from_json(p).record, grace);
+  }
+  if (!dir.empty() && std::filesystem::exists(dir)) {
+    {
+      KeyLock lock(dir);
+      stop_recorded(dir, prefix, grace);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+}
+
 void note_secret_env(ProviderContext& ctx, const std::map<std::string, std::string>& env) {
   static const char* kMarkers[] = {"SECRET",  "TOKEN",  "PASSWORD",   "PASSWD",
                                    "API_KEY", "APIKEY", "CREDENTIAL", "PRIVATE"};
@@ -217,14 +234,21 @@ void InputChecker::allow(const std::vector<std::string>& fields) {
   }
 }
 
-void InputChecker::string(const std::string& field, bool required) {
+bool InputChecker::present(const std::string& field, bool required) {
   if (!ok_) {
-    return;
+    return false;
   }
   if (!in_.contains(field)) {
     if (required) {
       errors_->push_back({field, "missing input '" + field + "'"});
     }
+    return false;
+  }
+  return true;
+}
+
+void InputChecker::string(const std::string& field, bool required) {
+  if (!present(field, required)) {
     return;
   }
   const json& v = in_[field];
@@ -267,13 +291,7 @@ void InputChecker::string_map(const std::string& field) {
 }
 
 void InputChecker::integer(const std::string& field, long long min, long long max, bool required) {
-  if (!ok_) {
-    return;
-  }
-  if (!in_.contains(field)) {
-    if (required) {
-      errors_->push_back({field, "missing input '" + field + "'"});
-    }
+  if (!present(field, required)) {
     return;
   }
   const json& v = in_[field];

@@ -60,6 +60,12 @@ RunningProcess running_from_json(const nlohmann::json& j);
 // (verified by start time), then removes its files.
 void stop_recorded(const std::filesystem::path& dir, const std::string& prefix,
                    std::chrono::milliseconds grace);
+// The destroy of a provider whose processes live in one key directory: stops each process in
+// `recorded_processes` (running_to_json records), then — under the key's lock — every process
+// whose pid file in private_state "dir" starts with `prefix` (what a crash left unrecorded),
+// and removes the directory. Grace: private_state "stop_grace_ms" (default 10 s). Idempotent.
+void destroy_recorded(const ProviderState& recorded, const nlohmann::json& recorded_processes,
+                      const std::string& prefix);
 // Stops one named process of `dir` and removes its files.
 void stop_named(const std::filesystem::path& dir, const std::string& name,
                 std::chrono::milliseconds grace);
@@ -82,6 +88,10 @@ class InputChecker {
   void health(const std::string& field);
 
  private:
+  // False when the checks of `field` end here: the inputs are not an object, or the field is
+  // absent (an error when required).
+  bool present(const std::string& field, bool required);
+
   const nlohmann::json& in_;
   std::vector<InputError>* errors_;
   bool ok_;

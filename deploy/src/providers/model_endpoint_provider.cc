@@ -112,19 +112,8 @@ class ModelEndpointProvider : public Provider {
   }
 
   void destroy(ProviderContext& ctx, const ProviderState& recorded) override {
-    std::filesystem::path dir = recorded.private_state.value("dir", "");
-    milliseconds grace(recorded.private_state.value("stop_grace_ms", 10000));
-    for (const json& r : recorded.private_state.value("replicas", json::array())) {
-      stop(local::running_from_json(r).record, grace);
-    }
-    if (!dir.empty() && std::filesystem::exists(dir)) {
-      {
-        local::KeyLock lock(dir);
-        local::stop_recorded(dir, "replica-", grace);
-      }
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
+    local::destroy_recorded(recorded, recorded.private_state.value("replicas", json::array()),
+                            "replica-");
   }
 
  private:

@@ -84,19 +84,11 @@ class ProcessProvider : public Provider {
   }
 
   void destroy(ProviderContext& ctx, const ProviderState& recorded) override {
-    std::filesystem::path dir = recorded.private_state.value("dir", "");
-    std::chrono::milliseconds grace(recorded.private_state.value("stop_grace_ms", 10000));
+    json processes = json::array();
     if (recorded.private_state.contains("process")) {
-      stop(local::running_from_json(recorded.private_state["process"]).record, grace);
+      processes.push_back(recorded.private_state["process"]);
     }
-    if (!dir.empty() && std::filesystem::exists(dir)) {
-      {
-        local::KeyLock lock(dir);
-        local::stop_recorded(dir, "", grace);
-      }
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
+    local::destroy_recorded(recorded, processes, "");
   }
 
  private:

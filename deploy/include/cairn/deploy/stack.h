@@ -8,6 +8,8 @@
 // secrets are resolved only inside activities and recorded as HMAC digests.
 // Workflow-side code runs on the workflow fiber; the client functions are thread-safe.
 // Protocol and crash windows: docs/deploy.md "The deploy workflow".
+// Status: the contract of work in progress — nothing here is defined in cairn_deploy yet, so
+// code that calls it does not link until the stack workflow lands.
 #pragma once
 
 #include <chrono>
