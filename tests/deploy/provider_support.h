@@ -2,6 +2,7 @@
 // is still recorded in it, a polling wait, and a /proc process count.
 #pragma once
 
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -60,7 +61,21 @@ class TempStateDir {
   std::filesystem::path path_;
 };
 
-// Live (not zombie) processes whose command line contains `marker`.
+// Whether `text` holds `marker` as a whole: a marker ending in a digit ("127.0.0.1:4123") does
+// not match a longer number ("127.0.0.1:41230", another test's port).
+inline bool contains_marker(const std::string& text, const std::string& marker) {
+  bool ends_in_digit = !marker.empty() && std::isdigit(static_cast<unsigned char>(marker.back()));
+  for (size_t at = text.find(marker); at != std::string::npos; at = text.find(marker, at + 1)) {
+    size_t after = at + marker.size();
+    if (!ends_in_digit || after == text.size() ||
+        !std::isdigit(static_cast<unsigned char>(text[after]))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The live (not zombie) processes whose command line holds `marker` (see contains_marker).
 inline int count_processes(const std::string& marker) {
   int count = 0;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
@@ -75,7 +90,7 @@ inline int count_processes(const std::string& marker) {
         c = ' ';
       }
     }
-    if (cmdline.find(marker) != std::string::npos &&
+    if (contains_marker(cmdline, marker) &&
         process_start_time(static_cast<pid_t>(std::stol(name)))) {
       ++count;
     }
