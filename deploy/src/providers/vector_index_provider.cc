@@ -103,10 +103,10 @@ class VectorIndexProvider : public Provider {
     if (!c.object_ok()) {
       return errors;
     }
-    int64_t chunk = inputs.value("chunk_chars", 1000);
-    int64_t overlap = inputs.value("overlap", 150);
-    if (inputs.value("chunk_chars", json(1000)).is_number_integer() &&
-        inputs.value("overlap", json(150)).is_number_integer() && overlap * 2 >= chunk) {
+    json chunk = inputs.value("chunk_chars", json(1000));
+    json overlap = inputs.value("overlap", json(150));
+    if (chunk.is_number_integer() && overlap.is_number_integer() &&
+        overlap.get<int64_t>() * 2 >= chunk.get<int64_t>()) {
       errors.push_back({"overlap", "overlap: must be below chunk_chars / 2"});
     }
     if (inputs.contains("index") && inputs["index"].is_string()) {
