@@ -330,6 +330,8 @@ void register_local_providers(ProviderRegistry& registry, const LocalProviderOpt
   registry.add(make_model_endpoint_provider(options));
   registry.add(make_redis_provider(options));
   registry.add(make_command_provider());
+  registry.add(make_router_provider(options));
+  registry.add(make_vector_index_provider(options));
 }
 
 }  // namespace cairn::deploy

@@ -211,14 +211,16 @@ TEST(ProviderRegistry, KnowsTheLocalTypesAndNamesThemForAnUnknownOne) {
   ProviderRegistry registry;
   register_local_providers(registry);
   EXPECT_EQ(registry.types(),
-            (std::vector<std::string>{"command", "model_endpoint", "process", "redis"}));
+            (std::vector<std::string>{"command", "model_endpoint", "process", "redis", "router",
+                                      "vector_index"}));
   EXPECT_EQ(registry.find("aws:rds"), nullptr);
   try {
     registry.get("aws:rds");
     FAIL() << "expected a ProviderError";
   } catch (const ProviderError& e) {
     EXPECT_EQ(std::string(e.what()),
-              "unknown resource type 'aws:rds' (known: command, model_endpoint, process, redis)");
+              "unknown resource type 'aws:rds' (known: command, model_endpoint, process, redis, "
+              "router, vector_index)");
     EXPECT_EQ(e.type(), "ProviderInvalidInputs");
   }
   EXPECT_THROW(registry.add(make_process_provider()), ProviderError);

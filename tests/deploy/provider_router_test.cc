@@ -1,0 +1,342 @@
+// The `router` provider with a real haproxy in front of real cairn-model-endpoint replicas:
+// requests through /tiers/<tier>/... reach a replica with the prefix stripped, the router config
+// it outputs loads in the AI batteries and works with their OpenAI client, reloads under a
+// stream of requests answer every request, stats count them, a retried create adopts the
+// running haproxy, drift is read and reverted, destroy frees the port.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "cairn/ai/openai.h"
+#include "cairn/ai/router.h"
+#include "cairn/deploy/process.h"
+#include "cairn/deploy/provider.h"
+#include "tests/deploy/provider_support.h"
+
+namespace cairn::deploy {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::await_until;
+using testing::TempStateDir;
+
+#ifdef CAIRN_DEPLOY_HAPROXY
+const char* kHaproxy = CAIRN_DEPLOY_HAPROXY;
+#else
+const char* kHaproxy = "/usr/sbin/haproxy";
+#endif
+
+int port_of(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
+
+// Chat requests a replica has answered (its /control/stats).
+int64_t chat_requests(const std::string& url) {
+  std::string body;
+  if (http_get_status(port_of(url), "/control/stats", 2s, &body) != 200) {
+    return -1;
+  }
+  return json::parse(body).value("chat_requests", int64_t{-1});
+}
+
+class RouterTest : public ::testing::Test {
+ protected:
+  RouterTest() {
+    LocalProviderOptions options;
+    options.model_endpoint_binary = testing::kEndpointBinary;
+    options.haproxy_binary = kHaproxy;
+    register_local_providers(registry_, options);
+  }
+  Provider& router() { return registry_.get("router"); }
+  Provider& endpoints() { return registry_.get("model_endpoint"); }
+
+  // `replicas` endpoint processes serving `model`, under `key`.
+  ProviderState start_endpoints(const std::string& key, const std::string& model, int replicas) {
+    return endpoints().create(ctx_, key,
+                              {{"model", model},
+                               {"tier", "economy"},
+                               {"replicas", replicas},
+                               {"startup_timeout_s", 20}});
+  }
+
+  static json router_inputs(const json& economy_urls, const json& premium_urls) {
+    return {{"tiers",
+             {{{"name", "economy"},
+               {"model", "econ-model"},
+               {"urls", economy_urls},
+               {"input_per_million", 0.25},
+               {"output_per_million", 1.25},
+               {"context_window", 8000},
+               {"fallback", {"premium"}}},
+              {{"name", "premium"},
+               {"model", "prem-model"},
+               {"urls", premium_urls},
+               {"input_per_million", 3},
+               {"output_per_million", 15}}}},
+            {"default_tier", "economy"},
+            {"embedding_tier", "economy"},
+            {"startup_timeout_s", 15}};
+  }
+
+  // The AI batteries' client for `tier`, from the router's router_config output.
+  static ai::OpenAiClient client_for(const ProviderState& s, const std::string& tier) {
+    ai::RouterConfig config =
+        ai::parse_router_config(s.outputs["router_config"].get<std::string>(), "router_config");
+    return ai::OpenAiClient(config.tier(tier)->endpoints.at(0));
+  }
+
+  static ai::ChatRequest hello() {
+    ai::ChatRequest r;
+    r.messages.push_back({"user", "hello through the router"});
+    return r;
+  }
+
+  TempStateDir dir_;
+  ProviderContext ctx_ = testing::make_context(dir_.path());
+  ProviderRegistry registry_;
+};
+
+TEST_F(RouterTest, RoutesATierToItsReplicasAndItsConfigLoadsInTheAiBatteries) {
+  ProviderState econ = start_endpoints("econ", "econ-model", 2);
+  ProviderState prem = start_endpoints("prem", "prem-model", 1);
+  json in = router_inputs(econ.outputs["urls"], prem.outputs["urls"]);
+  ASSERT_TRUE(router().check(in).empty());
+  ProviderState s = router().create(ctx_, "router", in);
+  int port = s.outputs["port"];
+  EXPECT_EQ(s.outputs["url"], "http://127.0.0.1:" + std::to_string(port));
+  EXPECT_EQ(s.outputs["tier_urls"]["economy"],
+            "http://127.0.0.1:" + std::to_string(port) + "/tiers/economy/v1");
+
+  // The router config: the loader accepts it, tiers point at the router, prices and the rest
+  // are the inputs'.
+  ai::RouterConfig config =
+      ai::parse_router_config(s.outputs["router_config"].get<std::string>(), "router_config");
+  EXPECT_EQ(config.default_tier, "economy");
+  EXPECT_EQ(config.embedding_tier, "economy");
+  ASSERT_NE(config.tier("economy"), nullptr);
+  EXPECT_EQ(config.tier("economy")->endpoints.at(0).base_url,
+            s.outputs["tier_urls"]["economy"].get<std::string>());
+  EXPECT_EQ(config.tier("economy")->model, "econ-model");
+  EXPECT_EQ(config.tier("economy")->input_per_million, 250000);
+  EXPECT_EQ(config.tier("economy")->output_per_million, 1250000);
+  EXPECT_EQ(config.tier("economy")->context_window, 8000);
+  EXPECT_EQ(config.tier("economy")->fallback, std::vector<std::string>{"premium"});
+  EXPECT_EQ(config.tier("premium")->input_per_million, 3000000);
+  // The same config is in the key's directory for load_router_config.
+  EXPECT_EQ(ai::load_router_config(s.outputs["router_config_path"]), config);
+
+  // An OpenAI client with the tier's base URL reaches /v1/chat/completions of an economy
+  // replica (not a premium one), and embeddings too.
+  ai::OpenAiClient economy = client_for(s, "economy");
+  ai::ChatResponse answer = economy.chat(hello());
+  EXPECT_FALSE(answer.message.content.empty());
+  EXPECT_EQ(answer.model, "econ-model");
+  economy.chat(hello());
+  EXPECT_EQ(chat_requests(econ.outputs["urls"][0]) + chat_requests(econ.outputs["urls"][1]), 2);
+  EXPECT_EQ(chat_requests(prem.outputs["urls"][0]), 0);
+  ai::EmbeddingRequest embed;
+  embed.input = {"a text to embed"};
+  EXPECT_EQ(economy.embed(embed).data.size(), 1u);
+  client_for(s, "premium").chat(hello());
+  EXPECT_EQ(chat_requests(prem.outputs["urls"][0]), 1);
+
+  // A path outside /tiers/<known tier>/ is a 404 from the router itself.
+  EXPECT_EQ(http_get_status(port, "/tiers/unknown/v1/models", 2s), 404);
+  EXPECT_EQ(http_get_status(port, "/v1/models", 2s), 404);
+  EXPECT_EQ(http_get_status(port, "/tiers/economy/v1/models", 2s), 200);
+
+  // Stats per tier from HAProxy.
+  json stats;
+  ASSERT_TRUE(await_until(
+      [&] {
+        stats = router().stats(ctx_, s);
+        return stats["tiers"]["economy"]["servers_up"] == 2;
+      },
+      10s))
+      << stats.dump();
+  EXPECT_GE(stats["tiers"]["economy"]["requests"].get<int>(), 3);
+  EXPECT_EQ(stats["tiers"]["economy"]["in_flight"], 0);
+  EXPECT_EQ(stats["tiers"]["premium"]["servers_up"], 1);
+  EXPECT_GE(stats["tiers"]["premium"]["requests"].get<int>(), 1) << stats.dump();
+
+  ReadResult r = router().read(ctx_, s);
+  EXPECT_TRUE(r.exists);
+  EXPECT_TRUE(r.drift.empty());
+
+  ProcessRecord master = process_record_from_json(s.private_state["process"]);
+  router().destroy(ctx_, s);
+  EXPECT_FALSE(alive(master));
+  EXPECT_TRUE(await_until([&] { return port_free(port); }));
+  EXPECT_TRUE(await_until([&] { return port_free(s.private_state["stats_port"]); }));
+  EXPECT_FALSE(std::filesystem::exists(s.private_state["dir"].get<std::string>()));
+  EXPECT_FALSE(router().read(ctx_, s).exists);
+  router().destroy(ctx_, s);  // idempotent
+  endpoints().destroy(ctx_, econ);
+  endpoints().destroy(ctx_, prem);
+}
+
+// Blue/green under load: 200 requests through the router while the economy tier's URLs switch
+// between two replica sets six times; every request is answered 2xx, both sets served.
+TEST_F(RouterTest, SwitchingReplicasUnderLoadAnswersEveryRequest) {
+  ProviderState blue = start_endpoints("blue", "econ-model", 2);
+  ProviderState green = start_endpoints("green", "econ-model", 2);
+  ProviderState prem = start_endpoints("prem", "prem-model", 1);
+  ProviderState s =
+      router().create(ctx_, "router", router_inputs(blue.outputs["urls"], prem.outputs["urls"]));
+  const int64_t pid = s.private_state["process"]["pid"];
+
+  std::atomic<int> done{0};
+  std::atomic<int> failures{0};
+  std::string first_failure;
+  std::mutex mu;
+  auto load = [&] {
+    ai::OpenAiClient client = client_for(s, "economy");
+    for (int i = 0; i < 100; ++i) {
+      try {
+        client.chat(hello());
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (failures++ == 0) {
+          first_failure = e.what();
+        }
+      }
+      ++done;
+    }
+  };
+  ProviderState current = s;
+  std::string update_error;
+  {
+    std::jthread a(load);
+    std::jthread b(load);
+    for (int i = 0; i < 6 && update_error.empty(); ++i) {
+      int before = done.load();
+      // Let some requests through on this generation before switching again.
+      EXPECT_TRUE(await_until([&] { return done.load() >= std::min(200, before + 15); }, 20s));
+      const ProviderState& next = i % 2 == 0 ? green : blue;
+      try {
+        current = router().update(ctx_, current,
+                                  router_inputs(next.outputs["urls"], prem.outputs["urls"]));
+      } catch (const std::exception& e) {
+        update_error = e.what();
+      }
+    }
+  }  // both load threads joined
+  ASSERT_EQ(update_error, "");
+  EXPECT_EQ(done.load(), 200);
+  EXPECT_EQ(failures.load(), 0) << first_failure;
+  EXPECT_EQ(current.private_state["generation"], 7);
+  EXPECT_EQ(current.private_state["process"]["pid"], pid);  // reloaded, never restarted
+  int64_t served_blue = chat_requests(blue.outputs["urls"][0]) + chat_requests(blue.outputs["urls"][1]);
+  int64_t served_green =
+      chat_requests(green.outputs["urls"][0]) + chat_requests(green.outputs["urls"][1]);
+  EXPECT_GT(served_blue, 0);
+  EXPECT_GT(served_green, 0);
+  EXPECT_EQ(served_blue + served_green, 200) << served_blue << " + " << served_green;
+  // The last switch went to blue: new requests reach blue only.
+  int64_t green_before = served_green;
+  client_for(current, "economy").chat(hello());
+  EXPECT_EQ(chat_requests(green.outputs["urls"][0]) + chat_requests(green.outputs["urls"][1]),
+            green_before);
+
+  // An update that changes nothing reloads nothing.
+  ProviderState same =
+      router().update(ctx_, current, router_inputs(blue.outputs["urls"], prem.outputs["urls"]));
+  EXPECT_EQ(same.private_state["generation"], 7);
+
+  router().destroy(ctx_, current);
+  for (ProviderState* e : {&blue, &green, &prem}) {
+    endpoints().destroy(ctx_, *e);
+  }
+}
+
+TEST_F(RouterTest, ARetriedCreateAdoptsTheRunningHaproxy) {
+  ProviderState econ = start_endpoints("econ", "econ-model", 1);
+  json in = router_inputs(econ.outputs["urls"], econ.outputs["urls"]);
+  ProviderState first = router().create(ctx_, "router-adopt", in);
+  std::string cfg = first.private_state["dir"].get<std::string>() + "/haproxy.cfg";
+  ProcessRecord master = process_record_from_json(first.private_state["process"]);
+  // The master and its worker carry the config path on their command lines.
+  ASSERT_TRUE(await_until([&] { return testing::count_processes(cfg) == 2; }));
+
+  // The first attempt's result was lost (a crash before it was recorded): the retry finds the
+  // haproxy of the key and keeps it.
+  ProviderState again = router().create(ctx_, "router-adopt", in);
+  EXPECT_EQ(again.private_state["process"]["pid"], master.pid);
+  EXPECT_TRUE(again.private_state["adopted"].get<bool>());
+  EXPECT_EQ(again.outputs["url"], first.outputs["url"]);
+  EXPECT_EQ(again.private_state["generation"], 1);
+  EXPECT_EQ(testing::count_processes(cfg), 2);
+  EXPECT_EQ(client_for(again, "economy").chat(hello()).model, "econ-model");
+
+  router().destroy(ctx_, again);
+  EXPECT_TRUE(await_until([&] { return testing::count_processes(cfg) == 0; }));
+  endpoints().destroy(ctx_, econ);
+}
+
+TEST_F(RouterTest, AHandEditedConfigIsDriftAndRevertingReloadsTheRecordedOne) {
+  ProviderState econ = start_endpoints("econ", "econ-model", 1);
+  ProviderState s =
+      router().create(ctx_, "router-drift", router_inputs(econ.outputs["urls"], econ.outputs["urls"]));
+  std::string cfg = s.private_state["dir"].get<std::string>() + "/haproxy.cfg";
+  {
+    std::ofstream out(cfg, std::ios::app);
+    out << "# edited by hand\n";
+  }
+  ReadResult r = router().read(ctx_, s);
+  EXPECT_TRUE(r.exists);
+  ASSERT_EQ(r.drift.size(), 1u);
+  EXPECT_EQ(r.drift[0].field, "config");
+
+  ProviderState fixed = router().revert_drift(ctx_, s);
+  EXPECT_EQ(fixed.private_state["generation"], 2);
+  EXPECT_TRUE(router().read(ctx_, fixed).drift.empty());
+  EXPECT_EQ(client_for(fixed, "economy").chat(hello()).model, "econ-model");
+
+  // Killed: gone, not drift.
+  ProcessRecord master = process_record_from_json(fixed.private_state["process"]);
+  ::kill(-master.pid, SIGKILL);
+  ASSERT_TRUE(await_until([&] { return !alive(master); }));
+  EXPECT_FALSE(router().read(ctx_, fixed).exists);
+  EXPECT_THROW(router().update(ctx_, fixed, fixed.private_state["inputs"]), ProviderError);
+  router().destroy(ctx_, fixed);
+  endpoints().destroy(ctx_, econ);
+}
+
+TEST_F(RouterTest, CheckNamesEveryBadInput) {
+  json in = router_inputs(json::array({"http://127.0.0.1:1"}), json::array({"ftp://x"}));
+  in["tiers"][0]["fallback"] = {"premum"};
+  in["default_tier"] = "nope";
+  in["tiers"][1]["name"] = "bad/name";
+  in["colour"] = "blue";
+  std::vector<InputError> errors = router().check(in);
+  std::set<std::string> fields;
+  for (const InputError& e : errors) {
+    fields.insert(e.field);
+  }
+  EXPECT_TRUE(fields.count("tiers[1].urls[0]")) << errors.size();
+  EXPECT_TRUE(fields.count("tiers[0].fallback[0]"));
+  EXPECT_TRUE(fields.count("tiers[1].name"));
+  EXPECT_TRUE(fields.count("default_tier"));
+  EXPECT_TRUE(fields.count("colour"));
+  EXPECT_TRUE(fields.count("embedding_tier") == 0);  // economy is still a tier
+
+  // A url not known before apply passes check.
+  json planned = router_inputs(json::array({{{"known_after_apply", "${econ.urls}"}}}),
+                               json::array({"http://127.0.0.1:2"}));
+  EXPECT_TRUE(router().check(planned).empty());
+
+  ProviderState none;
+  EXPECT_EQ(router().diff(planned, router_inputs(json::array({"http://127.0.0.1:3"}),
+                                                 json::array({"http://127.0.0.1:2"})),
+                          none)
+                .kind,
+            DiffKind::kUpdate);
+  json moved = planned;
+  moved["port"] = 4242;
+  EXPECT_EQ(router().diff(planned, moved, none).kind, DiffKind::kReplace);
+}
+
+}  // namespace
+}  // namespace cairn::deploy
