@@ -212,14 +212,18 @@ struct LocalProviderOptions {
   std::string model_endpoint_binary;
   // redis-server; empty: found in PATH (/usr/bin/redis-server on Debian).
   std::string redis_server_binary;
+  // haproxy; empty: $CAIRN_HAPROXY, else found in PATH (/usr/sbin/haproxy on Debian).
+  std::string haproxy_binary;
 };
 
-// Registers process, model_endpoint, redis and command.
+// Registers process, model_endpoint, redis, command, router and vector_index.
 void register_local_providers(ProviderRegistry& registry, const LocalProviderOptions& options = {});
 
 std::unique_ptr<Provider> make_process_provider();
 std::unique_ptr<Provider> make_model_endpoint_provider(const LocalProviderOptions& options = {});
 std::unique_ptr<Provider> make_redis_provider(const LocalProviderOptions& options = {});
 std::unique_ptr<Provider> make_command_provider();
+std::unique_ptr<Provider> make_router_provider(const LocalProviderOptions& options = {});
+std::unique_ptr<Provider> make_vector_index_provider(const LocalProviderOptions& options = {});
 
 }  // namespace cairn::deploy
