@@ -177,8 +177,9 @@ TEST_F(RouterTest, RoutesATierToItsReplicasAndItsConfigLoadsInTheAiBatteries) {
   endpoints().destroy(ctx_, prem);
 }
 
-// Blue/green under load: 200 requests through the router while the economy tier's URLs switch
-// between two replica sets six times; every request is answered 2xx, both sets served.
+// Blue/green under load: two callers keep sending through the router while the economy tier's
+// URLs switch between two replica sets six times. Each switch is followed until the new set has
+// answered requests through the router; at least 200 requests in all, every one answered 2xx.
 TEST_F(RouterTest, SwitchingReplicasUnderLoadAnswersEveryRequest) {
   ProviderState blue = start_endpoints("blue", "econ-model", 2);
   ProviderState green = start_endpoints("green", "econ-model", 2);
@@ -186,14 +187,18 @@ TEST_F(RouterTest, SwitchingReplicasUnderLoadAnswersEveryRequest) {
   ProviderState s =
       router().create(ctx_, "router", router_inputs(blue.outputs["urls"], prem.outputs["urls"]));
   const int64_t pid = s.private_state["process"]["pid"];
+  auto served = [](const ProviderState& set) {
+    return chat_requests(set.outputs["urls"][0]) + chat_requests(set.outputs["urls"][1]);
+  };
 
   std::atomic<int> done{0};
   std::atomic<int> failures{0};
+  std::atomic<bool> stop{false};
   std::string first_failure;
   std::mutex mu;
   auto load = [&] {
     ai::OpenAiClient client = client_for(s, "economy");
-    for (int i = 0; i < 100; ++i) {
+    while (!stop.load()) {
       try {
         client.chat(hello());
       } catch (const std::exception& e) {
@@ -207,33 +212,37 @@ TEST_F(RouterTest, SwitchingReplicasUnderLoadAnswersEveryRequest) {
   };
   ProviderState current = s;
   std::string update_error;
+  bool every_switch_served = true;
   {
     std::jthread a(load);
     std::jthread b(load);
     for (int i = 0; i < 6 && update_error.empty(); ++i) {
-      int before = done.load();
-      // Let some requests through on this generation before switching again.
-      EXPECT_TRUE(await_until([&] { return done.load() >= std::min(200, before + 15); }, 20s));
       const ProviderState& next = i % 2 == 0 ? green : blue;
+      int64_t next_before = served(next);
       try {
         current = router().update(ctx_, current,
                                   router_inputs(next.outputs["urls"], prem.outputs["urls"]));
       } catch (const std::exception& e) {
         update_error = e.what();
       }
+      // The switch took: the new set answers callers' requests (new connections reach the new
+      // HAProxy worker; the old one closes its kept-alive connections).
+      every_switch_served =
+          every_switch_served &&
+          await_until([&] { return served(next) >= next_before + 10; }, 20s);
     }
+    EXPECT_TRUE(await_until([&] { return done.load() >= 200; }, 30s));
+    stop = true;
   }  // both load threads joined
   ASSERT_EQ(update_error, "");
-  EXPECT_EQ(done.load(), 200);
+  EXPECT_TRUE(every_switch_served);
+  EXPECT_GE(done.load(), 200);
   EXPECT_EQ(failures.load(), 0) << first_failure;
   EXPECT_EQ(current.private_state["generation"], 7);
   EXPECT_EQ(current.private_state["process"]["pid"], pid);  // reloaded, never restarted
-  int64_t served_blue = chat_requests(blue.outputs["urls"][0]) + chat_requests(blue.outputs["urls"][1]);
-  int64_t served_green =
-      chat_requests(green.outputs["urls"][0]) + chat_requests(green.outputs["urls"][1]);
-  EXPECT_GT(served_blue, 0);
-  EXPECT_GT(served_green, 0);
-  EXPECT_EQ(served_blue + served_green, 200) << served_blue << " + " << served_green;
+  int64_t served_blue = served(blue);
+  int64_t served_green = served(green);
+  EXPECT_EQ(served_blue + served_green, done.load()) << served_blue << " + " << served_green;
   // The last switch went to blue: new requests reach blue only.
   int64_t green_before = served_green;
   client_for(current, "economy").chat(hello());
