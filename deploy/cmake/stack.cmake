@@ -30,7 +30,7 @@ function(cairn_deploy_stack_wire_e2e)
     target_compile_definitions(deploy_e2e_test PRIVATE
                                CAIRN_DEPLOY_REDIS_SERVER="${CAIRN_DEPLOY_REDIS_SERVER}")
   endif()
-  add_dependencies(deploy_e2e_test cairn-server cairnctl cairn-deploy-worker cairn-model-endpoint)
+  add_dependencies(deploy_e2e_test cairn-server cairn-deploy-worker cairn-model-endpoint) #LOCAL
   gtest_discover_tests(deploy_e2e_test DISCOVERY_TIMEOUT 60 PROPERTIES LABELS deploy_e2e
                        TIMEOUT 120)
 endfunction()

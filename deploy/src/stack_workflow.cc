@@ -433,10 +433,13 @@ class StackEntity {
     return true;
   }
 
-  std::vector<json> read_all(DeployRecord& rec) {
+  // Reads every recorded resource in parallel; `track`: a progress line per read.
+  std::vector<json> read_all(DeployRecord& rec, bool track = true) {
     std::vector<Future<json>> futures;
     for (const auto& r : st_.status.resources) {
-      start_progress(rec, r.name, "read");
+      if (track) {
+        start_progress(rec, r.name, "read");
+      }
       futures.push_back(
           ctx_.activity<json>(kReadActivity, call_input(r.name, r.state.type, r), read_options()));
     }
@@ -447,13 +450,18 @@ class StackEntity {
       try {
         out.push_back(futures[i].get());
         json& o = out.back();
+        if (!track) {
+          continue;
+        }
         finish_progress(rec, name, "read", "done",
                         !o.value("exists", false) ? "gone"
                         : o.value("drift", json::array()).empty()
                             ? ""
                             : "drift: " + o["drift"].dump());
       } catch (const std::exception& e) {
-        finish_progress(rec, name, "read", "failed", error_text(e));
+        if (track) {
+          finish_progress(rec, name, "read", "failed", error_text(e));
+        }
         throw;
       }
     }
@@ -463,7 +471,7 @@ class StackEntity {
   void verify(DeployRecord& rec) {
     rec.phase = "verify";
     touch();
-    std::vector<json> results = read_all(rec);
+    std::vector<json> results = read_all(rec, /*track=*/false);
     std::string problems;
     for (size_t i = 0; i < results.size(); ++i) {
       ResourceStatus& r = st_.status.resources[i];

@@ -1,5 +1,7 @@
 // kill -9 in the middle: of the worker, of the server, during a destroy. The deploy finishes,
 // nothing is started twice, the lock is released.
+#include <algorithm>
+
 #include "deploy/e2e/stack_fixture.h"
 
 namespace cairn::deploy::testing {
@@ -81,11 +83,18 @@ TEST_F(StackCrashTest, ADestroyKilledMidwayLeavesNothing) {
   DeployRecord d = wait_deploy("dkill", a.deploy_id, std::chrono::seconds(60));
   ASSERT_EQ(d.state, "succeeded") << dump(d) << worker_logs();
   // Reverse dependency order: tail before slow before cache.
-  std::vector<std::string> order;
+  std::vector<ResourceProgress> done;
   for (const auto& p : d.resources) {
     if (p.state == "done") {
-      order.push_back(p.resource);
+      done.push_back(p);
     }
+  }
+  std::stable_sort(done.begin(), done.end(), [](const auto& a, const auto& b) {
+    return a.finished_ms < b.finished_ms;
+  });
+  std::vector<std::string> order;
+  for (const auto& p : done) {
+    order.push_back(p.resource);
   }
   EXPECT_EQ(order, (std::vector<std::string>{"tail", "slow", "cache"})) << dump(d);
   EXPECT_EQ(running_processes(), 0);
