@@ -331,7 +331,8 @@ void register_stack_worker(Worker& worker, Client& client, const StackWorkerOpti
       if (unknown) {
         continue;
       }
-      for (const InputError& e : p->check(provider_inputs(*p, rp.type, rp.inputs))) {
+      for (const InputError& e :
+           p->check(provider_inputs(*p, rp.type, Call::strip_digests(rp.inputs)))) {
         problems.push_back(rp.name + "." + e.field + ": " + e.message);
       }
     }

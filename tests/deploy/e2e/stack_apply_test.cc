@@ -121,7 +121,7 @@ TEST_F(StackTest, ASecondApplyWhileOneRunsIsRefusedNamingItAndWaitQueues) {
   DeployRecord d2 = wait_deploy("busy", second.deploy_id);
   EXPECT_EQ(d2.state, "succeeded") << dump(d2);
   EXPECT_GE(d2.started_ms, d1.finished_ms);  // one at a time
-  EXPECT_EQ(count_processes("busy-slow.rdb"), 1);
+  EXPECT_EQ(count_processes("--model busy-slow"), 1);
   StackStatus after = stack_status(*client_, "busy");
   EXPECT_FALSE(after.running.has_value());  // the lock is released
   EXPECT_TRUE(after.queued.empty());

@@ -35,7 +35,7 @@ class StackCrashTest : public StackTest {
   void expect_finished_once(const std::string& stack, const std::string& deploy_id) {
     DeployRecord d = wait_deploy(stack, deploy_id, std::chrono::seconds(60));
     ASSERT_EQ(d.state, "succeeded") << dump(d) << worker_logs();
-    EXPECT_EQ(count_processes(stack + "-slow.rdb"), 1);  // adopted, not started twice
+    EXPECT_EQ(count_processes("--model " + stack + "-slow"), 1);  // adopted, not started twice
     EXPECT_EQ(running_processes(), 3);
     StackStatus s = stack_status(*client_, stack);
     EXPECT_FALSE(s.running.has_value());
@@ -98,7 +98,7 @@ TEST_F(StackCrashTest, ADestroyKilledMidwayLeavesNothing) {
   }
   EXPECT_EQ(order, (std::vector<std::string>{"tail", "slow", "cache"})) << dump(d);
   EXPECT_EQ(running_processes(), 0);
-  EXPECT_EQ(count_processes("dkill-slow.rdb"), 0);
+  EXPECT_EQ(count_processes("--model dkill-slow"), 0);
   StackStatus s = stack_status(*client_, "dkill");
   EXPECT_TRUE(s.resources.empty());
   EXPECT_TRUE(s.outputs.empty());

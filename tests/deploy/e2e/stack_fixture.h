@@ -200,7 +200,8 @@ class StackTest : public cairn::testing::E2eTest {
 };
 
 // A process resource that listens on its port after `delay` seconds (a shell that execs
-// redis-server: the same pid from start to end), marked so that /proc can count it.
+// cairn-model-endpoint: the same pid from start to end), serving the model id `marker` so that
+// /proc can count it (redis-server would rewrite its command line).
 inline std::string slow_listener(const std::string& name, double delay, const std::string& marker,
                                  const std::string& extra = "") {
   return "  " + name +
@@ -209,9 +210,9 @@ inline std::string slow_listener(const std::string& name, double delay, const st
          "    inputs:\n"
          "      command: /bin/sh\n"
          "      args: [\"-c\", \"sleep " +
-         std::to_string(delay) + "; exec " + kRedis +
-         " --port {port} --save '' --appendonly no --dbfilename " + marker +
-         ".rdb\"]\n"
+         std::to_string(delay) + "; exec " + CAIRN_MODEL_ENDPOINT_BINARY +
+         " --listen 127.0.0.1:{port} --model " + marker +
+         "\"]\n"
          "      health: {tcp: true}\n" +
          extra;
 }
