@@ -21,6 +21,7 @@
 #include "cli/common.h"
 #include "cli/flags.h"
 #include "cli/schedule.h"
+#include "cli/stack.h"
 #include "proto/status.h"
 
 namespace {
@@ -159,6 +160,7 @@ int main(int argc, char** argv) {
   add_ai_usage_commands(*wf, g, action);
   add_approval_commands(app, g, action);
   add_schedule_commands(app, g, action);
+  add_stack_commands(app, g, action);
 
   try {
     app.parse(argc, argv);

@@ -11,6 +11,11 @@
 # Everything it starts listens on loopback and is stopped on exit.
 #
 #   ./scripts/demo.sh            the support agent (the README's main job)
+#   ./scripts/demo.sh --stack    the same agent on its provisioned stack: a cairn-deploy-worker
+#                                and `cairnctl stack apply examples/support-agent/stack.yaml
+#                                --auto-approve` stand up the endpoint tiers, the router, Redis
+#                                and the index; the agent reads the router config and the Redis
+#                                address from the stack's outputs; the stack is destroyed at exit
 #   ./scripts/demo.sh --hello    the smallest program instead: the hello workflow and its history
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +24,15 @@ cd "$(dirname "$0")/.."
 
 work=$(mktemp -d /tmp/cairn-demo-XXXXXX)
 pids=()
+stack_applied=
 cleanup() {
   local p
+  if [ -n "$stack_applied" ]; then
+    # Destroy before the worker and the server stop: the deploy worker deletes what it made.
+    echo "== destroying the stack: cairnctl stack destroy --stack support-agent --auto-approve"
+    ./build/cli/cairnctl stack destroy --stack support-agent --auto-approve --timeout 2m \
+      || echo "the destroy did not finish; the deploy worker's log: $work/deploy-worker.log" >&2
+  fi
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     p=${pids[i]}
     kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
@@ -58,6 +70,27 @@ if [ "${1:-}" = "--hello" ]; then
   ./build/examples/hello/hello run --address "$address" --name "Ada" --punctuation "!"
   exit 0
 fi
+
+if [ "${1:-}" = "--stack" ]; then
+  echo "== starting cairn-deploy-worker (provider state in $work/deploy-state)"
+  ./build/deploy/cairn-deploy-worker --address "$address" --state-dir "$work/deploy-state" \
+    >"$work/deploy-worker.log" 2>&1 &
+  pids+=($!)
+  echo "== cairnctl stack apply examples/support-agent/stack.yaml --auto-approve"
+  stack_applied=1
+  ./build/cli/cairnctl stack apply examples/support-agent/stack.yaml --auto-approve --by demo \
+    --timeout 5m
+  ./build/cli/cairnctl stack status --stack support-agent -o json >"$work/stack.json"
+  ./build/cli/cairnctl stack status --stack support-agent
+
+  agent=./build/examples/support-agent/support-agent
+  common=(--address "$address" --stack-outputs "$work/stack.json")
+  echo "== starting the support-agent worker (router config and Redis from the stack's outputs)"
+  "$agent" worker "${common[@]}" --index-dir "$work/index" --blob-dir "$work/blobs" \
+    --invoices examples/support-agent/invoices.json >"$work/worker.log" 2>&1 &
+  pids+=($!)
+  worker_pid=${pids[-1]}
+else
 
 # free_port: a loopback TCP port nothing listens on (for redis-server, which cannot pick one).
 free_port() {
@@ -102,6 +135,7 @@ echo "== starting the support-agent worker"
   --invoices examples/support-agent/invoices.json >"$work/worker.log" 2>&1 &
 pids+=($!)
 worker_pid=${pids[-1]}
+fi
 
 echo "== ingesting the knowledge base (examples/support-agent/kb)"
 "$agent" ingest "${common[@]}" --kb-dir examples/support-agent/kb

@@ -42,6 +42,9 @@ struct Common {
   std::string address = "127.0.0.1:7233";
   std::string router_config;
   std::string redis;  // host:port; empty: no response cache
+  // `cairnctl stack status --stack support-agent -o json` saved to a file (or just its
+  // "outputs" member): the router config and the Redis address come from the stack's outputs.
+  std::string stack_outputs;
 };
 
 void add_common(CLI::App* cmd, Common& c) {
@@ -49,6 +52,65 @@ void add_common(CLI::App* cmd, Common& c) {
   cmd->add_option("--router-config", c.router_config,
                   "router config (YAML): tiers, endpoints, prices (ai/docs/router.md)");
   cmd->add_option("--redis", c.redis, "redis-server HOST:PORT for the response cache");
+  cmd->add_option("--stack-outputs", c.stack_outputs,
+                  "the stack's outputs (`cairnctl stack status --stack support-agent -o json` "
+                  "saved to a file): router config from router.router_config, Redis from "
+                  "cache.host / cache.port; instead of --router-config and --redis");
+}
+
+// The router config: --router-config's file, or the stack's router output (YAML text, or the
+// path of a file holding it).
+ai::RouterConfig router_config_of(const Common& c) {
+  if (!c.router_config.empty()) {
+    return ai::load_router_config(c.router_config);
+  }
+  if (c.stack_outputs.empty()) {
+    throw std::runtime_error(
+        "--router-config (see examples/support-agent/router.yaml) or --stack-outputs is "
+        "required");
+  }
+  std::ifstream in(c.stack_outputs);
+  if (!in) {
+    throw std::runtime_error("cannot read " + c.stack_outputs + " (--stack-outputs)");
+  }
+  nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+  const nlohmann::json outputs = doc.is_object() && doc.contains("outputs") ? doc["outputs"] : doc;
+  if (!outputs.is_object() || !outputs.contains("router") ||
+      !outputs["router"].value("router_config", nlohmann::json()).is_string()) {
+    throw std::runtime_error(c.stack_outputs +
+                             " (--stack-outputs) has no router.router_config output: is the "
+                             "stack applied? (cairnctl stack status --stack support-agent)");
+  }
+  const std::string text = outputs["router"]["router_config"].get<std::string>();
+  std::error_code ec;
+  if (text.find('\n') == std::string::npos && std::filesystem::is_regular_file(text, ec)) {
+    return ai::load_router_config(text);
+  }
+  return ai::parse_router_config(text, "stack output router.router_config");
+}
+
+// --redis, or HOST:PORT from the stack's cache outputs (host + port, or a redis:// url); empty
+// when neither names one.
+std::string redis_of(const Common& c) {
+  if (!c.redis.empty() || c.stack_outputs.empty()) {
+    return c.redis;
+  }
+  std::ifstream in(c.stack_outputs);
+  nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+  const nlohmann::json outputs = doc.is_object() && doc.contains("outputs") ? doc["outputs"] : doc;
+  if (!outputs.is_object() || !outputs.contains("cache") || !outputs["cache"].is_object()) {
+    return "";
+  }
+  const nlohmann::json& cache = outputs["cache"];
+  if (cache.contains("host") && cache.contains("port")) {
+    return cache["host"].get<std::string>() + ":" + std::to_string(cache["port"].get<int>());
+  }
+  std::string url = cache.value("url", "");
+  if (url.rfind("redis://", 0) == 0) {
+    url = url.substr(8);
+    return url.substr(0, url.find('/'));
+  }
+  return "";
 }
 
 cairn::Client connect(const Common& c) {
@@ -70,22 +132,21 @@ void prepare_namespace(cairn::Client& client) {
 
 int run_worker(const Common& c, const std::string& index_dir, const std::string& blob_dir,
                const std::string& invoices, const std::string& metrics_address) {
-  if (c.router_config.empty()) {
-    throw std::runtime_error("--router-config is required (see examples/support-agent/router.yaml)");
-  }
+  ai::RouterConfig router = router_config_of(c);
+  const std::string redis = redis_of(c);
   cairn::Client client = connect(c);
-  auto runtime = std::make_unique<ai::AiRuntime>(ai::load_router_config(c.router_config));
+  auto runtime = std::make_unique<ai::AiRuntime>(std::move(router));
   auto metrics = std::make_shared<ai::AiMetrics>();
   runtime->set_metrics(metrics);
   if (!metrics_address.empty()) {
     metrics->expose(metrics_address);
     std::cout << "metrics on http://" << metrics_address << "/metrics" << std::endl;
   }
-  if (!c.redis.empty()) {
+  if (!redis.empty()) {
     ai::CacheOptions cache;
-    auto colon = c.redis.rfind(':');
-    cache.host = c.redis.substr(0, colon);
-    cache.port = std::stoi(c.redis.substr(colon + 1));
+    auto colon = redis.rfind(':');
+    cache.host = redis.substr(0, colon);
+    cache.port = std::stoi(redis.substr(colon + 1));
     runtime->set_cache(std::make_shared<ai::ResponseCache>(cache));
   }
   runtime->set_blob_store(std::make_shared<ai::FileBlobStore>(blob_dir));

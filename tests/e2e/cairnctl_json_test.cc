@@ -2,6 +2,7 @@
 // new command without a case here fails), errors as JSON with the documented exit codes, and
 // the exit codes in --help.
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
@@ -74,7 +75,20 @@ TEST_F(CairnctlJsonTest, EveryCommandPrintsJsonWithItsFields) {
     std::string command;
     std::vector<std::string> args;
     Check check;
+    int exit = 0;  // a refusal still prints one JSON document
   };
+  // Stacks (cli/stack.cc): plan needs no deploy worker; this test runs none, so apply, status,
+  // destroy and history are their refusals — a cloud type apply cannot make (refused before
+  // anything is sent), a stack never deployed. tests/deploy/e2e/cli_stack_test.cc runs them
+  // against a real cairn-deploy-worker.
+  const std::string stack_file = dir_.path() + "/j-stack.yaml";
+  std::ofstream(stack_file) << "name: j-stack\nversion: 1\nresources:\n"
+                               "  llm:\n    type: model_endpoint\n"
+                               "    inputs: {tier: economy, model: m, price_per_hour: 0.5}\n";
+  const std::string cloud_file = dir_.path() + "/j-cloud.yaml";
+  std::ofstream(cloud_file) << "name: j-cloud\nversion: 1\nresources:\n"
+                               "  bucket:\n    type: \"aws:s3_bucket\"\n"
+                               "    inputs: {cost_per_hour: 0.01}\n";
   const std::vector<Case> cases = {
       {"server health",
        {"server", "health"},
@@ -314,13 +328,48 @@ TEST_F(CairnctlJsonTest, EveryCommandPrintsJsonWithItsFields) {
       {"schedule delete",
        {"schedule", "delete", "-s", "j-sched"},
        [&](const json& j) { EXPECT_EQ(j["deleted"], true); }},
+      {"stack plan",
+       {"stack", "plan", stack_file},
+       [&](const json& j) {
+         EXPECT_EQ(j["stack"], "j-stack");
+         EXPECT_EQ(j["plan"]["resources"][0]["action"], "create") << j;
+         EXPECT_EQ(j["plan"]["cost"]["after_per_hour"], "$0.50") << j;
+         EXPECT_EQ(j["needs_approval"], false) << j;
+         EXPECT_EQ(j["hash"].get<std::string>().size(), 64u) << j;
+       }},
+      {"stack apply",
+       {"stack", "apply", cloud_file, "--auto-approve"},
+       [&](const json& j) {
+         EXPECT_EQ(j["error"]["code"], "UNSUPPORTED_TYPE") << j;
+         EXPECT_NE(j["error"]["message"].get<std::string>().find("aws:s3_bucket"),
+                   std::string::npos)
+             << j;
+       },
+       1},
+      {"stack status",
+       {"stack", "status", "--stack", "j-stack"},
+       [&](const json& j) {
+         EXPECT_EQ(j["error"]["code"], "NOT_FOUND") << j;
+         EXPECT_NE(j["error"]["message"].get<std::string>().find("never been deployed"),
+                   std::string::npos)
+             << j;
+       },
+       1},
+      {"stack destroy",
+       {"stack", "destroy", stack_file, "--auto-approve"},
+       [&](const json& j) { EXPECT_EQ(j["error"]["code"], "NOT_FOUND") << j; },
+       1},
+      {"stack history",
+       {"stack", "history", "--stack", "j-stack"},
+       [&](const json& j) { EXPECT_EQ(j["error"]["code"], "NOT_FOUND") << j; },
+       1},
   };
 
   std::set<std::string> covered;
   for (const auto& c : cases) {
     SCOPED_TRACE(c.command);
     covered.insert(c.command);
-    json j = run_json(c.args);
+    json j = run_json(c.args, c.exit);
     if (!j.is_discarded()) {
       c.check(j);
     }
