@@ -74,6 +74,7 @@ fi
 if [ "${1:-}" = "--stack" ]; then
   echo "== starting cairn-deploy-worker (provider state in $work/deploy-state)"
   ./build/deploy/cairn-deploy-worker --address "$address" --state-dir "$work/deploy-state" \
+    --model-endpoint ./build/ai/cairn-model-endpoint \
     >"$work/deploy-worker.log" 2>&1 &
   pids+=($!)
   echo "== cairnctl stack apply examples/support-agent/stack.yaml --auto-approve"
