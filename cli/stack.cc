@@ -412,6 +412,9 @@ class Follower {
       phase_ = d.phase;
       out_ << "phase " << d.phase << "\n";
     }
+    // Steps that changed since the last poll, printed in the order they changed (two resources
+    // may both finish between polls: the record's order is not theirs).
+    std::vector<const dp::ResourceProgress*> changed;
     for (const auto& r : d.resources) {
       std::string key = r.resource + "\t" + r.action;
       std::string& seen = seen_[key];
@@ -419,7 +422,15 @@ class Follower {
         continue;
       }
       seen = r.state;
-      out_ << line(r) << "\n";
+      changed.push_back(&r);
+    }
+    auto changed_at = [](const dp::ResourceProgress* r) {
+      return final_step(r->state) && r->finished_ms > 0 ? r->finished_ms : r->started_ms;
+    };
+    std::stable_sort(changed.begin(), changed.end(),
+                     [&](const auto* a, const auto* b) { return changed_at(a) < changed_at(b); });
+    for (const auto* r : changed) {
+      out_ << line(*r) << "\n";
     }
     out_.flush();
   }
