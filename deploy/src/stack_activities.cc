@@ -2,10 +2,6 @@
 // activity threads. Secrets are resolved only here (ProviderContext::resolve_secrets inside the
 // providers) and leave as HMAC digests under the worker's key; every message, output and
 // private state is redacted before it goes back to history.
-#include <sys/stat.h>
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -15,6 +11,10 @@
 #include <mutex>
 #include <random>
 #include <thread>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cairn/ai/approval.h"
 #include "cairn/deploy/spec.h"
@@ -140,6 +140,7 @@ class Call {
   }
 
   ProviderContext& ctx() { return ctx_; }
+  const std::string& base_dir() const { return base_dir_; }
   Provider& provider() { return shared_.registry.get(in_.at("type").get<std::string>()); }
   const std::string& type() const { return in_.at("type").get_ref<const std::string&>(); }
 
@@ -191,10 +192,12 @@ class Call {
     try {
       return fn();
     } catch (const ProviderError& e) {
-      log_line(stack_ + "/" + resource_ + ": " + what + " failed: " + ctx_.redact(std::string(e.what())));
+      log_line(stack_ + "/" + resource_ + ": " + what +
+               " failed: " + ctx_.redact(std::string(e.what())));
       throw ProviderError(e.kind(), ctx_.redact(std::string(e.what())));
     } catch (const std::exception& e) {
-      log_line(stack_ + "/" + resource_ + ": " + what + " failed: " + ctx_.redact(std::string(e.what())));
+      log_line(stack_ + "/" + resource_ + ": " + what +
+               " failed: " + ctx_.redact(std::string(e.what())));
       throw ProviderError(ProviderErrorKind::kFailed, ctx_.redact(std::string(e.what())));
     }
   }
@@ -332,7 +335,7 @@ void register_stack_worker(Worker& worker, Client& client, const StackWorkerOpti
         continue;
       }
       for (const InputError& e :
-           p->check(provider_inputs(*p, rp.type, Call::strip_digests(rp.inputs)))) {
+           p->check(provider_inputs(*p, rp.type, Call::strip_digests(rp.inputs), spec.base_dir))) {
         problems.push_back(rp.name + "." + e.field + ": " + e.message);
       }
     }
@@ -362,7 +365,8 @@ void register_stack_worker(Worker& worker, Client& client, const StackWorkerOpti
     return call.guarded("create", [&] {
       Provider& p = call.provider();
       json recorded = call.with_digests(in.at("inputs"));
-      json inputs = provider_inputs(p, call.type(), Call::strip_digests(in.at("inputs")));
+      json inputs =
+          provider_inputs(p, call.type(), Call::strip_digests(in.at("inputs")), call.base_dir());
       auto errors = p.check(inputs);
       if (!errors.empty()) {
         std::string m;
@@ -382,8 +386,10 @@ void register_stack_worker(Worker& worker, Client& client, const StackWorkerOpti
       Provider& p = call.provider();
       ProviderState s = provider_state_from_json(in.at("state"));
       json recorded = call.with_digests(in.at("inputs"));
-      json old_inputs = provider_inputs(p, call.type(), Call::strip_digests(in.at("old_inputs")));
-      json inputs = provider_inputs(p, call.type(), Call::strip_digests(in.at("inputs")));
+      json old_inputs = provider_inputs(p, call.type(), Call::strip_digests(in.at("old_inputs")),
+                                        call.base_dir());
+      json inputs =
+          provider_inputs(p, call.type(), Call::strip_digests(in.at("inputs")), call.base_dir());
       // A changed secret behind the same reference changes the recorded digest only.
       Diff d = p.diff(old_inputs, inputs, s);
       if (d.kind == DiffKind::kReplace) {

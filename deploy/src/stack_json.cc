@@ -1,6 +1,7 @@
 // The stack workflow's plain values: names, JSON forms (the recorded form: never rename a
 // field), the request checks, and the spec-to-provider input adapter.
 #include <chrono>
+#include <filesystem>
 
 #include "cairn/deploy/stack.h"
 #include "stack_internal.h"
@@ -96,8 +97,8 @@ void from_json(const json& j, StackAccepted& v) {
 }
 
 static json progress_json(const ResourceProgress& p) {
-  return {{"resource", p.resource}, {"action", p.action},         {"state", p.state},
-          {"message", p.message},   {"attempt", p.attempt},       {"started_ms", p.started_ms},
+  return {{"resource", p.resource},      {"action", p.action},   {"state", p.state},
+          {"message", p.message},        {"attempt", p.attempt}, {"started_ms", p.started_ms},
           {"finished_ms", p.finished_ms}};
 }
 static ResourceProgress progress_from(const json& j) {
@@ -122,14 +123,22 @@ void to_json(json& j, const DeployRecord& v) {
   for (const auto& p : v.resources) {
     resources.push_back(progress_json(p));
   }
-  j = {{"deploy_id", v.deploy_id},     {"operation", operation_name(v.operation)},
-       {"requested_by", v.requested_by}, {"reason", v.reason},
-       {"state", v.state},             {"phase", v.phase},
-       {"plan_hash", v.plan_hash},     {"plan", v.plan},
-       {"approval_id", v.approval_id}, {"approved_by", v.approved_by},
-       {"error", v.error},             {"resources", resources},
-       {"drift", v.drift},             {"requested_ms", v.requested_ms},
-       {"started_ms", v.started_ms},   {"finished_ms", v.finished_ms}};
+  j = {{"deploy_id", v.deploy_id},
+       {"operation", operation_name(v.operation)},
+       {"requested_by", v.requested_by},
+       {"reason", v.reason},
+       {"state", v.state},
+       {"phase", v.phase},
+       {"plan_hash", v.plan_hash},
+       {"plan", v.plan},
+       {"approval_id", v.approval_id},
+       {"approved_by", v.approved_by},
+       {"error", v.error},
+       {"resources", resources},
+       {"drift", v.drift},
+       {"requested_ms", v.requested_ms},
+       {"started_ms", v.started_ms},
+       {"finished_ms", v.finished_ms}};
 }
 
 void from_json(const json& j, DeployRecord& v) {
@@ -182,16 +191,11 @@ void to_json(json& j, const StackStatus& v) {
   for (const auto& r : v.resources) {
     resources.push_back(resource_status_json(r));
   }
-  j = {{"stack", v.stack},
-       {"resources", resources},
-       {"outputs", v.outputs},
-       {"spec_file", v.spec_file},
-       {"spec_hash", v.spec_hash},
-       {"running", v.running ? json(*v.running) : json()},
-       {"queued", v.queued},
-       {"recent", v.recent},
-       {"deploys", v.deploys},
-       {"updated_ms", v.updated_ms}};
+  j = {{"stack", v.stack},         {"resources", resources},
+       {"outputs", v.outputs},     {"spec_file", v.spec_file},
+       {"spec_hash", v.spec_hash}, {"running", v.running ? json(*v.running) : json()},
+       {"queued", v.queued},       {"recent", v.recent},
+       {"deploys", v.deploys},     {"updated_ms", v.updated_ms}};
 }
 
 void from_json(const json& j, StackStatus& v) {
@@ -264,8 +268,36 @@ std::string request_problem(const StackRequest& r) {
   return "";
 }
 
-json provider_inputs(const Provider& provider, const std::string& type, const json& spec_inputs) {
+namespace {
+
+// `value` against `base_dir` when it is a relative path; `program_like`: only when it names a
+// path ("./bin/x", "bin/x"), not a bare program name found in PATH ("redis-server").
+void absolutize(json& inputs, const char* field, const std::string& base_dir, bool program_like) {
+  auto it = inputs.find(field);
+  if (base_dir.empty() || it == inputs.end() || !it->is_string()) {
+    return;
+  }
+  std::string v = it->get<std::string>();
+  if (v.empty() || v[0] == '/' || (program_like && v.find('/') == std::string::npos)) {
+    return;
+  }
+  *it = (std::filesystem::path(base_dir) / v).lexically_normal().string();
+}
+
+}  // namespace
+
+json provider_inputs(const Provider& provider, const std::string& type, const json& spec_inputs,
+                     const std::string& base_dir) {
   json in = spec_inputs.is_object() ? spec_inputs : json::object();
+  if (type == "vector_index") {
+    absolutize(in, "source", base_dir, false);
+  }
+  if (type == "process" || type == "command") {
+    absolutize(in, "working_dir", base_dir, false);
+  }
+  if (type == "process" || type == "model_endpoint") {
+    absolutize(in, "command", base_dir, true);
+  }
   in.erase("cost_per_hour");
   if (type == "process" && in.contains("health") && in["health"].is_object()) {
     json h = in["health"];

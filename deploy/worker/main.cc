@@ -3,11 +3,16 @@
 // activities in flight finish and report).
 //   cairn-deploy-worker --address 127.0.0.1:7233 --namespace default \
 //       --task-queue cairn-deploy --state-dir /var/lib/cairn-deploy
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <filesystem>
 #include <string>
+#include <utility>
 
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 
 #include "cairn/client.h"
 #include "cairn/deploy/stack.h"
@@ -35,6 +40,22 @@ int main(int argc, char** argv) {
   app.add_option("--haproxy", options.local.haproxy_binary,
                  "haproxy binary (default: $CAIRN_HAPROXY, then PATH)");
   CLI11_PARSE(app, argc, argv);
+  // Providers start programs from their resources' own directories: a relative path given here
+  // is made absolute now, and a program that is not there is an error before any deploy runs.
+  for (auto [flag, path] : {std::pair{"--model-endpoint", &options.local.model_endpoint_binary},
+                            std::pair{"--redis-server", &options.local.redis_server_binary},
+                            std::pair{"--haproxy", &options.local.haproxy_binary}}) {
+    if (path->empty() || path->find('/') == std::string::npos) {
+      continue;  // empty: the default; a bare name: found in PATH
+    }
+    *path = std::filesystem::absolute(*path).lexically_normal().string();
+    if (::access(path->c_str(), X_OK) != 0) {
+      std::fprintf(stderr, "cairn-deploy-worker: %s %s: no executable there (%s)\n", flag,
+                   path->c_str(), std::strerror(errno));
+      return 2;
+    }
+  }
+  state_dir = std::filesystem::absolute(state_dir).lexically_normal().string();
   try {
     cairn::ClientOptions co;
     co.address = address;
