@@ -87,7 +87,8 @@ if [ "${1:-}" = "--stack" ]; then
   agent=./build/examples/support-agent/support-agent
   common=(--address "$address" --stack-outputs "$work/stack.json")
   echo "== starting the support-agent worker (router config and Redis from the stack's outputs)"
-  "$agent" worker "${common[@]}" --index-dir "$work/index" --blob-dir "$work/blobs" \
+  # No --index-dir: the worker searches the index the stack's kb resource built.
+  "$agent" worker "${common[@]}" --blob-dir "$work/blobs" \
     --invoices examples/support-agent/invoices.json >"$work/worker.log" 2>&1 &
   pids+=($!)
   worker_pid=${pids[-1]}
@@ -138,8 +139,12 @@ pids+=($!)
 worker_pid=${pids[-1]}
 fi
 
-echo "== ingesting the knowledge base (examples/support-agent/kb)"
-"$agent" ingest "${common[@]}" --kb-dir examples/support-agent/kb
+if [ -n "$stack_applied" ]; then
+  echo "== the knowledge base index: built by the stack's kb resource (cairnctl stack status)"
+else
+  echo "== ingesting the knowledge base (examples/support-agent/kb)"
+  "$agent" ingest "${common[@]}" --kb-dir examples/support-agent/kb
+fi
 
 # approve_pending <pass>: waits for the tickets of the pass to finish, approving each answer that
 # waits for a person through cairnctl, as a support lead would.

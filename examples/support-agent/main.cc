@@ -113,6 +113,25 @@ std::string redis_of(const Common& c) {
   return "";
 }
 
+// Where the vector indexes live: --index-dir; else, with --stack-outputs, the registry the
+// stack's `kb` vector_index resource built (kb.registry_root; the agent searches index "kb");
+// else ./support-index.
+std::string index_dir_of(const Common& c, const std::string& index_dir) {
+  if (!index_dir.empty() || c.stack_outputs.empty()) {
+    return index_dir.empty() ? "./support-index" : index_dir;
+  }
+  std::ifstream in(c.stack_outputs);
+  nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+  const nlohmann::json outputs = doc.is_object() && doc.contains("outputs") ? doc["outputs"] : doc;
+  if (!outputs.is_object() || !outputs.contains("kb") ||
+      !outputs["kb"].value("registry_root", nlohmann::json()).is_string()) {
+    throw std::runtime_error(c.stack_outputs +
+                             " (--stack-outputs) has no kb.registry_root output: is the stack "
+                             "applied? Or pass --index-dir and run `support-agent ingest`");
+  }
+  return outputs["kb"]["registry_root"].get<std::string>();
+}
+
 cairn::Client connect(const Common& c) {
   cairn::Client client({.address = c.address});
   if (!client.wait_until_ready(10s)) {
@@ -150,7 +169,7 @@ int run_worker(const Common& c, const std::string& index_dir, const std::string&
     runtime->set_cache(std::make_shared<ai::ResponseCache>(cache));
   }
   runtime->set_blob_store(std::make_shared<ai::FileBlobStore>(blob_dir));
-  ai::VectorRegistry indexes(index_dir);
+  ai::VectorRegistry indexes(index_dir_of(c, index_dir));
 
   cairn::Worker worker(client, {.task_queue = support::kTaskQueue});
   // Every AI activity and workflow: chat, embed, route, blobs, budgets, approvals, ingestion,
@@ -252,8 +271,10 @@ int main(int argc, char** argv) {
 
   auto* worker = app.add_subcommand("worker", "run the support-agent worker until SIGINT/SIGTERM");
   add_common(worker, common);
-  std::string index_dir = "./support-index", blob_dir = "./support-blobs", invoices, metrics;
-  worker->add_option("--index-dir", index_dir, "where the vector indexes live");
+  std::string index_dir, blob_dir = "./support-blobs", invoices, metrics;
+  worker->add_option("--index-dir", index_dir,
+                     "where the vector indexes live (default: the stack's kb index with "
+                     "--stack-outputs, else ./support-index)");
   worker->add_option("--blob-dir", blob_dir, "where large payloads are stored (claim check)");
   worker->add_option("--invoices", invoices, "the invoice tool's data (invoices.json)")->required();
   worker->add_option("--metrics", metrics, "serve Prometheus metrics on HOST:PORT");
