@@ -1,43 +1,57 @@
 #!/usr/bin/env bash
-# The main job, end to end: the support agent (examples/support-agent/README.md).
+# The main job, end to end: the support agent (examples/support-agent/README.md) on the stack it
+# runs on.
 #
 # Installs the Debian packages and builds; starts cairn-server on the embedded RocksDB store (a
-# fresh data directory), a redis-server (the response cache), three deterministic
-# OpenAI-compatible model endpoints (economy, standard and premium tiers) and the support-agent
-# worker; ingests the knowledge base shipped in examples/support-agent/kb; answers the batch of
-# tickets in examples/support-agent/tickets.json — one answer is not confident enough and waits
-# for a person, approved here with `cairnctl approval approve` — then answers the batch again to
-# show the cache. Prints per ticket the answer, tier, tokens, cost and cache hit, and the totals.
-# Everything it starts listens on loopback and is stopped on exit.
+# fresh data directory) and a cairn-deploy-worker; `cairnctl stack apply
+# examples/support-agent/stack.yaml --auto-approve` stands up, as one durable deploy, two model
+# endpoint tiers (the repo's deterministic OpenAI-compatible endpoint), the HAProxy router in
+# front of them, the Redis response cache and the knowledge-base index (built from
+# examples/support-agent/kb). The support-agent worker reads the router config, the Redis address
+# and the index from the stack's outputs and answers the tickets in
+# examples/support-agent/tickets.json — one answer is not confident enough and waits for a
+# person, approved here with `cairnctl approval approve` — then answers the batch again to show
+# the cache. Prints per ticket the answer, tier, tokens, cost and cache hit, and the totals; the
+# stack is destroyed at exit. Everything listens on loopback and is stopped on exit.
 #
-#   ./scripts/demo.sh            the support agent (the README's main job)
-#   ./scripts/demo.sh --stack    the same agent on its provisioned stack: a cairn-deploy-worker
-#                                and `cairnctl stack apply examples/support-agent/stack.yaml
-#                                --auto-approve` stand up the endpoint tiers, the router, Redis
-#                                and the index; the agent reads the router config and the Redis
-#                                address from the stack's outputs; the stack is destroyed at exit
+#   ./scripts/demo.sh            the support agent on its provisioned stack (the README's main job)
+#   ./scripts/demo.sh --direct   the same agent with no deploy: the script itself starts a
+#                                redis-server and three endpoint tiers, and the agent ingests the
+#                                knowledge base
 #   ./scripts/demo.sh --hello    the smallest program instead: the hello workflow and its history
+# (--stack, the former name of the default, is still accepted.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh
-./scripts/build.sh
+case "${1:-}" in
+  "" | --stack | --direct | --hello) ;;
+  *) echo "usage: $0 [--direct | --hello]  (no flag: the support agent on its stack)" >&2; exit 2 ;;
+esac
+# CAIRN_DEMO_SETUP=0: packages and build already there (the suite's run of this script).
+if [ "${CAIRN_DEMO_SETUP:-1}" != 0 ]; then
+  ./scripts/install-deps.sh
+  ./scripts/build.sh
+fi
 
 work=$(mktemp -d /tmp/cairn-demo-XXXXXX)
 pids=()
 stack_applied=
 cleanup() {
-  local p
+  local p rc=$? destroyed=0
   if [ -n "$stack_applied" ]; then
     # Destroy before the worker and the server stop: the deploy worker deletes what it made.
     echo "== destroying the stack: cairnctl stack destroy --stack support-agent --auto-approve"
     ./build/cli/cairnctl stack destroy --stack support-agent --auto-approve --timeout 2m \
-      || echo "the destroy did not finish; the deploy worker's log: $work/deploy-worker.log" >&2
+      || { destroyed=1; echo "the destroy did not finish; the deploy worker's log:" >&2;
+           cat "$work/deploy-worker.log" >&2; }
   fi
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     p=${pids[i]}
     kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
   done
   rm -rf "$work"
+  if [ "$rc" = 0 ] && [ "$destroyed" != 0 ]; then
+    exit 1
+  fi
 }
 trap cleanup EXIT
 
@@ -71,7 +85,8 @@ if [ "${1:-}" = "--hello" ]; then
   exit 0
 fi
 
-if [ "${1:-}" = "--stack" ]; then
+mode=${1:-}
+if [ "$mode" = "" ] || [ "$mode" = "--stack" ]; then
   echo "== starting cairn-deploy-worker (provider state in $work/deploy-state)"
   ./build/deploy/cairn-deploy-worker --address "$address" --state-dir "$work/deploy-state" \
     --model-endpoint ./build/ai/cairn-model-endpoint \

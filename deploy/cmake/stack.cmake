@@ -33,5 +33,15 @@ function(cairn_deploy_stack_wire_e2e)
   add_dependencies(deploy_e2e_test cairn-server cairnctl cairn-deploy-worker cairn-model-endpoint)
   gtest_discover_tests(deploy_e2e_test DISCOVERY_TIMEOUT 60 PROPERTIES LABELS deploy_e2e
                        TIMEOUT 120)
+  # The README's main job as a test: scripts/demo.sh applies the support agent's stack
+  # (two endpoint tiers, the router, Redis, the index) and the agent answers its tickets through
+  # it; the script fails when any step does, the destroy at its end included. It runs the
+  # binaries in ./build.
+  if(PROJECT_BINARY_DIR STREQUAL "${PROJECT_SOURCE_DIR}/build")
+    add_test(NAME Demo.SupportAgentOnItsStack COMMAND bash scripts/demo.sh
+             WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+    set_tests_properties(Demo.SupportAgentOnItsStack PROPERTIES
+      ENVIRONMENT CAIRN_DEMO_SETUP=0 LABELS "demo;deploy_e2e" TIMEOUT 300)
+  endif()
 endfunction()
 cmake_language(DEFER DIRECTORY ${PROJECT_SOURCE_DIR} CALL cairn_deploy_stack_wire_e2e)
