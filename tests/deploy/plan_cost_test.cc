@@ -242,5 +242,36 @@ resources:
   unsetenv("CAIRN_TEST_PREMIUM_KEY");
 }
 
+TEST(PlanSecrets, TheHashLeavesDigestsOutSoAClientWithoutSecretsComputesIt) {
+  ASSERT_EQ(setenv("CAIRN_TEST_HASH_KEY", "sk-live-hash-test", 1), 0);
+  StackSpec spec = parse_ok(R"(name: s
+resources:
+  premium:
+    type: model_endpoint
+    inputs: {tier: premium, model: m, api_key: {secret: "env:CAIRN_TEST_HASH_KEY"}}
+)");
+  PlanOptions options;
+  options.secret_digest = [&](const SecretRef& ref) -> std::optional<std::string> {
+    return secret_digest(resolve_secret(ref), "stack-hmac-key");
+  };
+  Plan worker = make_plan(spec, StackState{}, options);  // can read secrets
+  Plan cli = make_plan(spec, StackState{});              // cannot
+  // The worker's plan records the digest (a rotated key shows as a change) ...
+  EXPECT_TRUE(worker.find("premium")->inputs["api_key"].contains("digest"));
+  EXPECT_FALSE(cli.find("premium")->inputs["api_key"].contains("digest"));
+  // ... and both hash the same.
+  EXPECT_EQ(worker.hash, cli.hash);
+  EXPECT_EQ(plan_hash(worker), cli.hash);
+  // The reference itself is covered: another reference, another hash.
+  StackSpec other = parse_ok(R"(name: s
+resources:
+  premium:
+    type: model_endpoint
+    inputs: {tier: premium, model: m, api_key: {secret: "env:CAIRN_TEST_OTHER_KEY"}}
+)");
+  EXPECT_NE(make_plan(other, StackState{}).hash, cli.hash);
+  unsetenv("CAIRN_TEST_HASH_KEY");
+}
+
 }  // namespace
 }  // namespace cairn::deploy
