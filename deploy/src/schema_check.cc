@@ -106,8 +106,8 @@ class JsonChecker {
       if (f != schema.end()) {
         value(it.value(), *f, child);
       } else if (!free_form) {
-        add(child, "unknown " + std::string(what) + " \"" + child + "\"" +
-                       suggestion(it.key(), names));
+        add(child,
+            "unknown " + std::string(what) + " \"" + child + "\"" + suggestion(it.key(), names));
       }
     }
     for (const auto& f : schema) {
@@ -165,15 +165,16 @@ class JsonChecker {
   // back: a value pasted there by mistake must not reach a log.
   void secret_ref(const json& v, const InputSchema& s, const std::string& path) {
     bool only_ref = v.size() == 1 || (v.size() == 2 && v.contains("digest"));
-    if (!only_ref || !v["secret"].is_string() || !parse_secret_ref(v["secret"].get<std::string>())) {
+    if (!only_ref || !v["secret"].is_string() ||
+        !parse_secret_ref(v["secret"].get<std::string>())) {
       add(path, "\"" + path +
                     "\": a secret reference is {secret: \"env:NAME\"} or {secret: \"file:PATH\"} "
                     "with nothing else in the map");
       return;
     }
     if (s.kind != ValueKind::kString && s.kind != ValueKind::kAny) {
-      add(path, "\"" + path + "\" must be " + kind_name(s.kind) +
-                    "; a secret reference gives a string");
+      add(path,
+          "\"" + path + "\" must be " + kind_name(s.kind) + "; a secret reference gives a string");
     }
   }
 
@@ -185,8 +186,8 @@ class JsonChecker {
 std::vector<InputError> check_inputs(const TypeSchema& type, const json& inputs) {
   std::vector<InputError> errors;
   if (!inputs.is_object()) {
-    errors.push_back({"", type.name + " inputs: expected a map, not " +
-                              spec_internal::describe(inputs)});
+    errors.push_back(
+        {"", type.name + " inputs: expected a map, not " + spec_internal::describe(inputs)});
     return errors;
   }
   JsonChecker(&errors).fields(inputs, type.inputs, "", type.free_form);

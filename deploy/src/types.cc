@@ -74,7 +74,8 @@ InputSchema stop_grace_input(int64_t seconds) {
 }
 
 InputSchema string_map(std::string name, std::string doc) {
-  InputSchema m = with_default(in(std::move(name), ValueKind::kMap, std::move(doc)), json::object());
+  InputSchema m =
+      with_default(in(std::move(name), ValueKind::kMap, std::move(doc)), json::object());
   m.map_values = ValueKind::kString;
   return m;
 }
@@ -134,8 +135,8 @@ TypeSchema model_endpoint_type() {
       with_default(in("input_per_million", ValueKind::kMoney, "dollars per 1M prompt tokens"), 0),
       with_default(in("output_per_million", ValueKind::kMoney, "dollars per 1M completion tokens"),
                    0),
-      replaces(range(in("embedding_dim", ValueKind::kInt, "dimension of returned embeddings"),
-                     1, 4096)),
+      replaces(
+          range(in("embedding_dim", ValueKind::kInt, "dimension of returned embeddings"), 1, 4096)),
       secret(replaces(in("api_key", ValueKind::kString, "key the server requires of callers"))),
       replaces(string_map("env", "environment of every replica")),
       startup_timeout_input(30),
@@ -217,14 +218,14 @@ TypeSchema vector_index_type() {
       with_default(
           range(in("chunk_chars", ValueKind::kInt, "longest chunk in bytes"), 32, std::nullopt),
           1000),
-      with_default(range(in("overlap", ValueKind::kInt, "bytes repeated between chunks"), 0,
-                         std::nullopt),
-                   150),
+      with_default(
+          range(in("overlap", ValueKind::kInt, "bytes repeated between chunks"), 0, std::nullopt),
+          150),
       with_default(range(in("batch_size", ValueKind::kInt, "chunks per embedding request"), 1, 256),
                    32),
-      with_default(range(in("build_timeout_seconds", ValueKind::kInt, "longest build"), 1,
-                         std::nullopt),
-                   600),
+      with_default(
+          range(in("build_timeout_seconds", ValueKind::kInt, "longest build"), 1, std::nullopt),
+          600),
       cost_input(),
   };
   t.outputs = {out("path", ValueKind::kString),

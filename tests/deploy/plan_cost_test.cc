@@ -137,9 +137,10 @@ TEST(PlanHash, StableAcrossRunsAndChangedByAnyInput) {
   Plan small = make_plan(parse_ok("name: s\nresources:\n  cache: {type: redis}\n"), StackState{});
   // SHA-256 of (checked with Python's json.dumps(sort_keys=True, separators=(",", ":"))):
   // {"resources":[{"action":"create","inputs":{"cost_per_hour":0,"maxmemory":"0",
-  // "maxmemory_policy":"noeviction","persistence":"none","port":0},"name":"cache",
-  // "type":"redis"}],"stack":"s"}
-  EXPECT_EQ(small.hash, "f7badd4151ce058e76f5ffd798a386b32ef199f065ee55b6b2accc2658afc23b");
+  // "maxmemory_policy":"noeviction","persistence":"none","port":0,
+  // "startup_timeout_seconds":30,"stop_grace_seconds":10},"name":"cache","type":"redis"}],
+  // "stack":"s"}
+  EXPECT_EQ(small.hash, "f8bcce69151fc18fb0a31a99e4d11ed9c40fe9a96a09271902dc27aee7797065");
 
   std::set<std::string> hashes{a.hash};
   auto with = [&](const std::string& resource, const std::string& input, json value) {
@@ -188,11 +189,13 @@ resources:
             "    maxmemory_policy: \"allkeys-lru\" -> \"noeviction\"\n"
             "\n"
             "+ app (process)  create\n"
-            "    args:          [\"redis://h:1\"]\n"
-            "    command:       \"/bin/app\"\n"
-            "    cost_per_hour: 0\n"
-            "    env:           {}\n"
-            "    port:          0\n"
+            "    args:                    [\"redis://h:1\"]\n"
+            "    command:                 \"/bin/app\"\n"
+            "    cost_per_hour:           0\n"
+            "    env:                     {}\n"
+            "    port:                    0\n"
+            "    startup_timeout_seconds: 30\n"
+            "    stop_grace_seconds:      10\n"
             "\n"
             "- gone (redis)  delete\n"
             "    cost: $0.25/h -> $0.00/h (-$0.25/h)\n"

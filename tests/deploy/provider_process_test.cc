@@ -190,7 +190,8 @@ TEST_F(ProcessProviderTest, CheckReportsEveryProblemAtOnce) {
   for (const InputError& e : errors) {
     fields.insert(e.field);
   }
-  EXPECT_EQ(fields, (std::set<std::string>{"command", "args", "port", "health.grpc", "health", "colour"}));
+  EXPECT_EQ(fields,
+            (std::set<std::string>{"command", "args", "port", "health.grpc", "health", "colour"}));
 }
 
 TEST_F(ProcessProviderTest, DiffReplacesOnCommandChangesAndUpdatesHealthInPlace) {

@@ -282,7 +282,8 @@ TEST_F(ProviderSchemaTest, ProcessWorkingDirIsTheChildsCwd) {
   EXPECT_EQ(std::filesystem::read_symlink("/proc/" + std::to_string(s.outputs["pid"].get<int>()) +
                                           "/cwd"),
             work.path());
-  EXPECT_TRUE(testing::await_until([&] { return std::filesystem::exists(work.path() / "port.txt"); }));
+  EXPECT_TRUE(
+      testing::await_until([&] { return std::filesystem::exists(work.path() / "port.txt"); }));
   registry_.get("process").destroy(c, s);
 
   in["working_dir"] = "relative/dir";
@@ -360,8 +361,9 @@ TEST_F(ProviderSchemaTest, ModelEndpointPassesContextWindowEmbeddingDimAndApiKey
   // A prompt longer than context_window tokens is refused by the endpoint.
   ai::ChatRequest longp;
   longp.messages.push_back(
-      {"user", "one two three four five six seven eight nine ten eleven twelve thirteen "
-               "fourteen fifteen sixteen seventeen eighteen nineteen twenty twenty-one"});
+      {"user",
+       "one two three four five six seven eight nine ten eleven twelve thirteen "
+       "fourteen fifteen sixteen seventeen eighteen nineteen twenty twenty-one"});
   try {
     client.chat(longp);
     FAIL() << "a prompt over the context window was answered";

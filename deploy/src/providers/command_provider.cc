@@ -50,9 +50,9 @@ class CommandProvider : public Provider {
             const ProviderState& recorded) const override {
     // What only future runs read changes in place; what the thing was made from changes in
     // place only through an update command.
-    std::vector<std::string> updatable = {"read",      "update",        "delete",    "working_dir",
-                                          "outputs",   "timeout_seconds", "holds_data",
-                                          "cost_per_hour"};
+    std::vector<std::string> updatable = {"read",        "update",       "delete",
+                                          "working_dir", "outputs",      "timeout_seconds",
+                                          "holds_data",  "cost_per_hour"};
     if (new_inputs.contains("update")) {
       updatable.push_back("parameters");
       updatable.push_back("env");
@@ -212,9 +212,9 @@ class CommandProvider : public Provider {
   static void require_listed(const json& inputs, const json& outputs, const std::string& what) {
     for (const json& name : inputs.value("outputs", json::array())) {
       if (name.is_string() && !outputs.contains(name.get<std::string>())) {
-        throw ProviderError(ProviderErrorKind::kFailed,
-                            "command " + what + ": printed no \"" + name.get<std::string>() +
-                                "\" (its outputs input lists it)");
+        throw ProviderError(ProviderErrorKind::kFailed, "command " + what + ": printed no \"" +
+                                                            name.get<std::string>() +
+                                                            "\" (its outputs input lists it)");
       }
     }
   }

@@ -78,8 +78,8 @@ void check_tier(const json& t, const std::string& path, std::set<std::string>* n
       errors->push_back(
           {path + ".name", path + ".name: expected 1-64 characters of [A-Za-z0-9._-]"});
     } else if (!names->insert(name.get<std::string>()).second) {
-      errors->push_back({path + ".name", path + ".name: tier '" + name.get<std::string>() +
-                                             "' is given twice"});
+      errors->push_back(
+          {path + ".name", path + ".name: tier '" + name.get<std::string>() + "' is given twice"});
     }
   }
   if (t.value("model", json()) == "") {

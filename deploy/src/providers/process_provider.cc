@@ -103,11 +103,12 @@ class ProcessProvider : public Provider {
                  {"host", "127.0.0.1"},
                  {"url", p.port > 0 ? "http://127.0.0.1:" + std::to_string(p.port) : ""},
                  {"log_path", p.record.log_path}};
-    s.private_state = {{"dir", dir.string()},
-                       {"process", local::running_to_json(p)},
-                       {"adopted", p.adopted},
-                       {"health", inputs.value("health", json())},
-                       {"stop_grace_ms", local::seconds_input(inputs, "stop_grace_seconds", 10).count()}};
+    s.private_state = {
+        {"dir", dir.string()},
+        {"process", local::running_to_json(p)},
+        {"adopted", p.adopted},
+        {"health", inputs.value("health", json())},
+        {"stop_grace_ms", local::seconds_input(inputs, "stop_grace_seconds", 10).count()}};
     return s;
   }
 };

@@ -149,11 +149,12 @@ class RedisProvider : public Provider {
                  {"host", "127.0.0.1"},
                  {"port", p.port},
                  {"pid", p.record.pid}};
-    s.private_state = {{"dir", dir.string()},
-                       {"process", local::running_to_json(p)},
-                       {"adopted", p.adopted},
-                       {"config", config},
-                       {"stop_grace_ms", local::seconds_input(inputs, "stop_grace_seconds", 10).count()}};
+    s.private_state = {
+        {"dir", dir.string()},
+        {"process", local::running_to_json(p)},
+        {"adopted", p.adopted},
+        {"config", config},
+        {"stop_grace_ms", local::seconds_input(inputs, "stop_grace_seconds", 10).count()}};
     return s;
   }
 

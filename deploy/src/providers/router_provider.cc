@@ -391,15 +391,16 @@ class RouterProvider : public Provider {
                  {"router_config", router::ai_router_config(spec, m.listen.port).dump()},
                  {"router_config_path", (dir / "router-config.json").string()},
                  {"tier_urls", tier_urls}};
-    s.private_state = {{"dir", dir.string()},
-                       {"process", to_json(record)},
-                       {"port", m.listen.port},
-                       {"stats_port", m.listen.stats_port},
-                       {"generation", m.generation},
-                       {"config_hash", fnv1a(read_file(dir / "haproxy.cfg"))},
-                       {"adopted", adopted},
-                       {"stop_grace_ms", local::seconds_input(inputs, "stop_grace_seconds", 5).count()},
-                       {"inputs", inputs}};
+    s.private_state = {
+        {"dir", dir.string()},
+        {"process", to_json(record)},
+        {"port", m.listen.port},
+        {"stats_port", m.listen.stats_port},
+        {"generation", m.generation},
+        {"config_hash", fnv1a(read_file(dir / "haproxy.cfg"))},
+        {"adopted", adopted},
+        {"stop_grace_ms", local::seconds_input(inputs, "stop_grace_seconds", 5).count()},
+        {"inputs", inputs}};
     return s;
   }
 
