@@ -4,6 +4,7 @@
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 target_sources(cairn_deploy PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/src/types.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/schema_check.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/spec_errors.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/spec_parse.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/spec_validate.cc

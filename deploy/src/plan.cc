@@ -332,13 +332,29 @@ Plan make_plan(const StackSpec& spec, const StackState& current, const PlanOptio
   return plan;
 }
 
+// `v` with every secret reference's digest removed: what the hash covers.
+static json without_digests(json v) {
+  if (as_secret_ref(v)) {
+    v.erase("digest");
+    return v;
+  }
+  if (v.is_array() || v.is_object()) {
+    for (auto& e : v) {
+      e = without_digests(std::move(e));
+    }
+  }
+  return v;
+}
+
 std::string plan_hash(const Plan& plan) {
   json canonical = {{"stack", plan.stack}, {"resources", json::array()}};
   for (const auto& r : plan.resources) {
+    // Secrets by reference only: cairnctl computes the hash to auto-approve a plan and cannot
+    // read secrets, so a digest in the hash would make its hash and the worker's differ.
     canonical["resources"].push_back({{"name", r.name},
                                       {"type", r.type},
                                       {"action", action_name(r.action)},
-                                      {"inputs", r.inputs}});
+                                      {"inputs", without_digests(r.inputs)}});
   }
   return sha256_hex(canonical.dump());
 }

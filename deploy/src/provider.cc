@@ -291,6 +291,16 @@ Diff diff_fields(const json& old_inputs, const json& new_inputs,
   return diff;
 }
 
+Diff diff_by_schema(const TypeSchema& type, const json& old_inputs, const json& new_inputs) {
+  std::vector<std::string> updatable;
+  for (const InputSchema& i : type.inputs) {
+    if (!i.replace_on_change) {
+      updatable.push_back(i.name);
+    }
+  }
+  return diff_fields(old_inputs, new_inputs, updatable);
+}
+
 void ProviderRegistry::add(std::unique_ptr<Provider> provider) {
   std::string type = provider->type();
   if (providers_.count(type) != 0) {

@@ -43,6 +43,14 @@ std::string suggestion(std::string_view word, const std::vector<std::string>& ca
 // A description of a value's JSON type for messages: "a string", "a list", …
 std::string describe(const nlohmann::json& value);
 
+// The rules of one value against its schema's kind and bounds — the kind, the allowed strings,
+// the integer range, dollars with at most 6 decimals — shared by the spec validator and
+// check_inputs (schema_check.cc), so the two never disagree. Returns the message naming `path`
+// ("\"port\" must be between 0 and 65535, not -1"), or "" when the value passes. A list's
+// elements and a map's fields are not looked into; `value` is not a secret reference.
+std::string value_problem(const nlohmann::json& value, const InputSchema& s,
+                          const std::string& path);
+
 // Validates and completes the inputs of `resource` (of type `type`): unknown fields, missing
 // required ones (defaults filled in), value types, secrets, references to `resources` (name →
 // the raw inputs and type of every resource in the spec). `pointer` is the resource's inputs'

@@ -139,39 +139,11 @@ class Validator {
         return;
       }
     }
-    if (!has_kind(value, s.kind)) {
-      error(ctx_.value_at(ptr),
-            "\"" + path + "\" must be " + kind_name(s.kind) + ", not " + describe(value));
+    if (std::string problem = value_problem(value, s, path); !problem.empty()) {
+      error(ctx_.value_at(ptr), problem);
       return;
     }
     switch (s.kind) {
-      case ValueKind::kString:
-        if (!s.allowed.empty() && std::find(s.allowed.begin(), s.allowed.end(),
-                                            value.get<std::string>()) == s.allowed.end()) {
-          error(ctx_.value_at(ptr), "\"" + path + "\" cannot be \"" + value.get<std::string>() +
-                                        "\"" + suggestion(value.get<std::string>(), s.allowed));
-        }
-        break;
-      case ValueKind::kInt: {
-        int64_t v = value.get<int64_t>();
-        if ((s.min && v < *s.min) || (s.max && v > *s.max)) {
-          error(ctx_.value_at(ptr),
-                "\"" + path + "\" must be " +
-                    (s.max ? "between " + std::to_string(*s.min) + " and " + std::to_string(*s.max)
-                           : "at least " + std::to_string(*s.min)) +
-                    ", not " + std::to_string(v));
-        }
-        break;
-      }
-      case ValueKind::kMoney: {
-        auto m = money_micros(value);
-        if (!m || *m < 0) {
-          error(ctx_.value_at(ptr), "\"" + path +
-                                        "\" must be dollars: a number >= 0 with at most 6 "
-                                        "decimals");
-        }
-        break;
-      }
       case ValueKind::kList: {
         for (size_t i = 0; i < value.size(); ++i) {
           std::string child = ptr + "/" + std::to_string(i);
@@ -347,27 +319,6 @@ class Validator {
   Location column_of(const std::string& ptr, const std::string& text, size_t offset) {
     std::string needle = text.substr(offset, std::min<size_t>(text.size() - offset, 40));
     return ctx_.find_in_value(ptr, needle);
-  }
-
-  static bool has_kind(const json& v, ValueKind k) {
-    switch (k) {
-      case ValueKind::kAny:
-        return true;
-      case ValueKind::kString:
-        return v.is_string();
-      case ValueKind::kInt:
-        return v.is_number_integer();
-      case ValueKind::kNumber:
-      case ValueKind::kMoney:
-        return v.is_number();
-      case ValueKind::kBool:
-        return v.is_boolean();
-      case ValueKind::kList:
-        return v.is_array();
-      case ValueKind::kMap:
-        return v.is_object();
-    }
-    return false;
   }
 
   ResourceSpec& r_;

@@ -57,6 +57,29 @@ InputSchema port_input() {
       range(replaces(in("port", ValueKind::kInt, "port; 0: allocate one")), 0, 65535), 0);
 }
 
+// How long a started process may take to become healthy, and how long a stop waits between
+// SIGTERM and SIGKILL: one name for every type that runs processes (process, model_endpoint,
+// redis, router). Changed in place.
+InputSchema startup_timeout_input(int64_t seconds) {
+  return with_default(range(in("startup_timeout_seconds", ValueKind::kInt,
+                               "seconds a start may take to become healthy"),
+                            1, std::nullopt),
+                      seconds);
+}
+InputSchema stop_grace_input(int64_t seconds) {
+  return with_default(range(in("stop_grace_seconds", ValueKind::kInt,
+                               "seconds between SIGTERM and SIGKILL on stop"),
+                            0, std::nullopt),
+                      seconds);
+}
+
+InputSchema string_map(std::string name, std::string doc) {
+  InputSchema m =
+      with_default(in(std::move(name), ValueKind::kMap, std::move(doc)), json::object());
+  m.map_values = ValueKind::kString;
+  return m;
+}
+
 InputSchema cost_input() {
   return with_default(in("cost_per_hour", ValueKind::kMoney, "dollars per hour, for plans"), 0);
 }
@@ -71,20 +94,19 @@ TypeSchema process_type() {
   t.doc = "any command, run on this machine in its own session";
   InputSchema health = in("health", ValueKind::kMap, "how readiness is checked");
   health.fields = {in("http", ValueKind::kString, "GET this path until it answers 2xx"),
-                   in("tcp", ValueKind::kBool, "connect to the port until it accepts"),
-                   with_default(in("timeout_seconds", ValueKind::kInt, "give up after"), 30)};
-  InputSchema env =
-      with_default(replaces(in("env", ValueKind::kMap, "environment")), json::object());
-  env.map_values = ValueKind::kString;
+                   in("tcp", ValueKind::kBool, "connect to the port until it accepts")};
   t.inputs = {
       required(replaces(in("command", ValueKind::kString, "program to run"))),
       with_default(replaces(list_of(in("args", ValueKind::kList, "arguments"),
                                     in("arg", ValueKind::kString, ""))),
                    json::array()),
-      env,
+      replaces(string_map("env", "environment")),
       port_input(),
       health,
-      replaces(in("working_dir", ValueKind::kString, "directory to start in")),
+      replaces(in("working_dir", ValueKind::kString,
+                  "directory to start in (absolute when it reaches the provider)")),
+      startup_timeout_input(30),
+      stop_grace_input(10),
       cost_input(),
   };
   t.outputs = {out("url", ValueKind::kString), out("host", ValueKind::kString),
@@ -113,8 +135,12 @@ TypeSchema model_endpoint_type() {
       with_default(in("input_per_million", ValueKind::kMoney, "dollars per 1M prompt tokens"), 0),
       with_default(in("output_per_million", ValueKind::kMoney, "dollars per 1M completion tokens"),
                    0),
-      replaces(in("embedding_dim", ValueKind::kInt, "dimension of returned embeddings")),
+      replaces(
+          range(in("embedding_dim", ValueKind::kInt, "dimension of returned embeddings"), 1, 4096)),
       secret(replaces(in("api_key", ValueKind::kString, "key the server requires of callers"))),
+      replaces(string_map("env", "environment of every replica")),
+      startup_timeout_input(30),
+      stop_grace_input(10),
   };
   t.outputs = {out("urls", ValueKind::kList, {"replicas"}), out("url", ValueKind::kString),
                out("tier", ValueKind::kString, {"tier"}), out("model", ValueKind::kString)};
@@ -136,6 +162,8 @@ TypeSchema redis_type() {
           "none"),
       port_input(),
       secret(in("password", ValueKind::kString, "requirepass")),
+      startup_timeout_input(30),
+      stop_grace_input(10),
       cost_input(),
   };
   t.outputs = {out("url", ValueKind::kString), out("host", ValueKind::kString),
@@ -167,6 +195,8 @@ TypeSchema router_type() {
       required(in("default_tier", ValueKind::kString, "tier used when no rule applies")),
       in("embedding_tier", ValueKind::kString, "tier for embeddings"),
       port_input(),
+      startup_timeout_input(15),
+      stop_grace_input(5),
       cost_input(),
   };
   t.outputs = {out("url", ValueKind::kString), out("router_config", ValueKind::kString,
@@ -188,7 +218,14 @@ TypeSchema vector_index_type() {
       with_default(
           range(in("chunk_chars", ValueKind::kInt, "longest chunk in bytes"), 32, std::nullopt),
           1000),
-      with_default(in("overlap", ValueKind::kInt, "bytes repeated between chunks"), 150),
+      with_default(
+          range(in("overlap", ValueKind::kInt, "bytes repeated between chunks"), 0, std::nullopt),
+          150),
+      with_default(range(in("batch_size", ValueKind::kInt, "chunks per embedding request"), 1, 256),
+                   32),
+      with_default(
+          range(in("build_timeout_seconds", ValueKind::kInt, "longest build"), 1, std::nullopt),
+          600),
       cost_input(),
   };
   t.outputs = {out("path", ValueKind::kString),
@@ -200,8 +237,6 @@ TypeSchema command_type() {
   TypeSchema t;
   t.name = "command";
   t.doc = "create / read / delete through user commands that print JSON outputs";
-  InputSchema env = with_default(in("env", ValueKind::kMap, "environment"), json::object());
-  env.map_values = ValueKind::kString;
   t.inputs = {
       required(replaces(in("create", ValueKind::kString, "shell command; prints outputs as JSON"))),
       in("read", ValueKind::kString, "shell command; prints the actual outputs as JSON"),
@@ -210,8 +245,15 @@ TypeSchema command_type() {
       with_default(list_of(in("outputs", ValueKind::kList, "output names the commands print"),
                            in("output", ValueKind::kString, "")),
                    json::array()),
-      env,
-      in("working_dir", ValueKind::kString, "directory to run in"),
+      with_default(in("parameters", ValueKind::kMap, "handed to the commands on stdin"),
+                   json::object()),
+      string_map("env", "environment (secret references allowed)"),
+      in("working_dir", ValueKind::kString,
+         "directory the commands run in (absolute when it reaches the provider); absent: the "
+         "key's directory"),
+      with_default(range(in("timeout_seconds", ValueKind::kInt, "longest run of one command"), 1,
+                         std::nullopt),
+                   300),
       with_default(in("holds_data", ValueKind::kBool, "delete / replace needs approval"), false),
       cost_input(),
   };

@@ -137,9 +137,10 @@ TEST(PlanHash, StableAcrossRunsAndChangedByAnyInput) {
   Plan small = make_plan(parse_ok("name: s\nresources:\n  cache: {type: redis}\n"), StackState{});
   // SHA-256 of (checked with Python's json.dumps(sort_keys=True, separators=(",", ":"))):
   // {"resources":[{"action":"create","inputs":{"cost_per_hour":0,"maxmemory":"0",
-  // "maxmemory_policy":"noeviction","persistence":"none","port":0},"name":"cache",
-  // "type":"redis"}],"stack":"s"}
-  EXPECT_EQ(small.hash, "f7badd4151ce058e76f5ffd798a386b32ef199f065ee55b6b2accc2658afc23b");
+  // "maxmemory_policy":"noeviction","persistence":"none","port":0,
+  // "startup_timeout_seconds":30,"stop_grace_seconds":10},"name":"cache","type":"redis"}],
+  // "stack":"s"}
+  EXPECT_EQ(small.hash, "f8bcce69151fc18fb0a31a99e4d11ed9c40fe9a96a09271902dc27aee7797065");
 
   std::set<std::string> hashes{a.hash};
   auto with = [&](const std::string& resource, const std::string& input, json value) {
@@ -188,11 +189,13 @@ resources:
             "    maxmemory_policy: \"allkeys-lru\" -> \"noeviction\"\n"
             "\n"
             "+ app (process)  create\n"
-            "    args:          [\"redis://h:1\"]\n"
-            "    command:       \"/bin/app\"\n"
-            "    cost_per_hour: 0\n"
-            "    env:           {}\n"
-            "    port:          0\n"
+            "    args:                    [\"redis://h:1\"]\n"
+            "    command:                 \"/bin/app\"\n"
+            "    cost_per_hour:           0\n"
+            "    env:                     {}\n"
+            "    port:                    0\n"
+            "    startup_timeout_seconds: 30\n"
+            "    stop_grace_seconds:      10\n"
             "\n"
             "- gone (redis)  delete\n"
             "    cost: $0.25/h -> $0.00/h (-$0.25/h)\n"
@@ -240,6 +243,37 @@ resources:
   // Without a digest function, the references are compared: unchanged.
   EXPECT_FALSE(make_plan(spec, state).has_changes());
   unsetenv("CAIRN_TEST_PREMIUM_KEY");
+}
+
+TEST(PlanSecrets, TheHashLeavesDigestsOutSoAClientWithoutSecretsComputesIt) {
+  ASSERT_EQ(setenv("CAIRN_TEST_HASH_KEY", "sk-live-hash-test", 1), 0);
+  StackSpec spec = parse_ok(R"(name: s
+resources:
+  premium:
+    type: model_endpoint
+    inputs: {tier: premium, model: m, api_key: {secret: "env:CAIRN_TEST_HASH_KEY"}}
+)");
+  PlanOptions options;
+  options.secret_digest = [&](const SecretRef& ref) -> std::optional<std::string> {
+    return secret_digest(resolve_secret(ref), "stack-hmac-key");
+  };
+  Plan worker = make_plan(spec, StackState{}, options);  // can read secrets
+  Plan cli = make_plan(spec, StackState{});              // cannot
+  // The worker's plan records the digest (a rotated key shows as a change) ...
+  EXPECT_TRUE(worker.find("premium")->inputs["api_key"].contains("digest"));
+  EXPECT_FALSE(cli.find("premium")->inputs["api_key"].contains("digest"));
+  // ... and both hash the same.
+  EXPECT_EQ(worker.hash, cli.hash);
+  EXPECT_EQ(plan_hash(worker), cli.hash);
+  // The reference itself is covered: another reference, another hash.
+  StackSpec other = parse_ok(R"(name: s
+resources:
+  premium:
+    type: model_endpoint
+    inputs: {tier: premium, model: m, api_key: {secret: "env:CAIRN_TEST_OTHER_KEY"}}
+)");
+  EXPECT_NE(make_plan(other, StackState{}).hash, cli.hash);
+  unsetenv("CAIRN_TEST_HASH_KEY");
 }
 
 }  // namespace

@@ -54,8 +54,8 @@ class CommandProviderTest : public ::testing::Test {
   Provider& provider() { return registry_.get("command"); }
 
   json inputs(bool fail = false) const {
-    return {{"create", {script_, "create"}},
-            {"read", {script_, "read"}},
+    return {{"create", script_ + " create"},
+            {"read", script_ + " read"},
             {"delete", script_ + " delete"},
             {"parameters", {{"name", "search-index"}}},
             {"env",
@@ -63,7 +63,7 @@ class CommandProviderTest : public ::testing::Test {
               {"FAKECLOUD_FAIL", fail ? "1" : "0"},
               {"REGION", "eu-test-1"},
               {"API_TOKEN", {{"secret", "env:CAIRN_TEST_FAKECLOUD_TOKEN"}}}}},
-            {"timeout_s", 20}};
+            {"timeout_seconds", 20}};
   }
 
   int calls(const std::string& op) const {

@@ -30,7 +30,7 @@ class ModelEndpointTest : public ::testing::Test {
             {"tier", "small"},
             {"price_per_hour", 0.25},
             {"replicas", replicas},
-            {"startup_timeout_s", 20}};
+            {"startup_timeout_seconds", 20}};
   }
 
   // The model id /v1/models answers on a url, or "" when it does not answer.

@@ -21,7 +21,7 @@ json endpoint_inputs(const std::string& model = "proc-model") {
   return {{"command", testing::kEndpointBinary},
           {"args", {"--listen", "127.0.0.1:{port}", "--model", model}},
           {"health", {{"http", "/v1/models"}}},
-          {"startup_timeout_s", 20}};
+          {"startup_timeout_seconds", 20}};
 }
 
 class ProcessProviderTest : public ::testing::Test {
@@ -171,7 +171,7 @@ TEST_F(ProcessProviderTest, NotHealthyInTimeIsARetryableTimeoutAndLeavesNothingR
   json inputs = {{"command", "/bin/sh"},
                  {"args", {"-c", "echo waiting-on-{port}; exec sleep 60"}},
                  {"health", {{"tcp", true}}},
-                 {"startup_timeout_s", 0.3}};
+                 {"startup_timeout_seconds", 1}};
   try {
     provider().create(c, "k-slow", inputs);
     FAIL() << "expected a ProviderError";
@@ -190,7 +190,8 @@ TEST_F(ProcessProviderTest, CheckReportsEveryProblemAtOnce) {
   for (const InputError& e : errors) {
     fields.insert(e.field);
   }
-  EXPECT_EQ(fields, (std::set<std::string>{"command", "args", "port", "health", "colour"}));
+  EXPECT_EQ(fields,
+            (std::set<std::string>{"command", "args", "port", "health.grpc", "health", "colour"}));
 }
 
 TEST_F(ProcessProviderTest, DiffReplacesOnCommandChangesAndUpdatesHealthInPlace) {

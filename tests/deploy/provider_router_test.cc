@@ -58,7 +58,7 @@ class RouterTest : public ::testing::Test {
                               {{"model", model},
                                {"tier", "economy"},
                                {"replicas", replicas},
-                               {"startup_timeout_s", 20}});
+                               {"startup_timeout_seconds", 20}});
   }
 
   static json router_inputs(const json& economy_urls, const json& premium_urls) {
@@ -77,7 +77,7 @@ class RouterTest : public ::testing::Test {
                {"output_per_million", 15}}}},
             {"default_tier", "economy"},
             {"embedding_tier", "economy"},
-            {"startup_timeout_s", 15}};
+            {"startup_timeout_seconds", 15}};
   }
 
   // The AI batteries' client for `tier`, from the router's router_config output.

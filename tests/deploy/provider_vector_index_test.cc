@@ -38,8 +38,8 @@ class VectorIndexTest : public ::testing::Test {
                     .create(ctx_, "embed",
                             {{"model", "embed-model"},
                              {"tier", "embed"},
-                             {"args", {"--embedding-dim", std::to_string(kDim)}},
-                             {"startup_timeout_s", 20}});
+                             {"embedding_dim", kDim},
+                             {"startup_timeout_seconds", 20}});
     source_ = docs_.path() / "kb";
     write(source_ / "refunds.md",
           "Refunds are issued within fourteen days of the return. A refund goes back to the "

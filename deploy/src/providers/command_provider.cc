@@ -1,9 +1,11 @@
 // The `command` provider: create / read / update / delete are user commands — how a Terraform
 // or Pulumi program, or a cloud CLI, plugs in.
-//   inputs: create (required), read, update, delete: a shell command line (run by /bin/sh -c) or
-//           an argv list; parameters (object, handed to the commands); env (map, secret refs
-//           allowed); timeout_s (300)
-// Each command runs in the key's directory with, on stdin,
+//   inputs: the schema's (types.cc command_type): create (required), read, update, delete: shell
+//           command lines (run by /bin/sh -c); outputs (the names create must print);
+//           parameters (a map, handed to the commands); env (map, secret refs allowed);
+//           working_dir (where the commands run; absent: the key's directory); timeout_seconds
+//           (300); holds_data and cost_per_hour (plans only)
+// Each command runs in working_dir (else the key's directory) with, on stdin,
 //   {"operation": "create", "key": KEY, "parameters": {...}, "outputs": {... recorded ...}}
 // and in its environment `env` plus CAIRN_OPERATION, CAIRN_IDEMPOTENCY_KEY, CAIRN_STATE_DIR,
 // CAIRN_PARAMETERS and CAIRN_OUTPUTS (JSON). create / update print the outputs as one JSON
@@ -31,38 +33,26 @@ class CommandProvider : public Provider {
   std::string type() const override { return "command"; }
 
   std::vector<InputError> check(const json& inputs) const override {
-    std::vector<InputError> errors;
-    local::InputChecker c(inputs, &errors);
-    c.allow({"create", "read", "update", "delete", "parameters", "env", "timeout_s"});
-    if (!c.object_ok()) {
+    std::vector<InputError> errors = local::schema_errors("command", inputs);
+    if (!inputs.is_object()) {
       return errors;
     }
-    if (!inputs.contains("create")) {
-      errors.push_back({"create", "missing input 'create'"});
-    }
+    // The semantic rule: a command line is not empty.
     for (const char* op : {"create", "read", "update", "delete"}) {
-      if (!inputs.contains(op)) {
-        continue;
-      }
-      const json& v = inputs[op];
-      bool ok = (v.is_string() && !v.get<std::string>().empty()) ||
-                (v.is_array() && !v.empty() &&
-                 std::all_of(v.begin(), v.end(), [](const json& a) { return a.is_string(); }));
-      if (!ok) {
-        errors.push_back({op, std::string(op) + ": expected a command line or an argv list"});
+      if (inputs.contains(op) && inputs[op].is_string() && inputs[op].get<std::string>().empty()) {
+        errors.push_back({op, std::string(op) + ": expected a command line, not \"\""});
       }
     }
-    if (inputs.contains("parameters") && !inputs["parameters"].is_object()) {
-      errors.push_back({"parameters", "parameters: expected an object"});
-    }
-    c.string_map("env");
-    c.number("timeout_s", 0.001);
     return errors;
   }
 
   Diff diff(const json& old_inputs, const json& new_inputs,
             const ProviderState& recorded) const override {
-    std::vector<std::string> updatable = {"read", "update", "delete", "timeout_s"};
+    // What only future runs read changes in place; what the thing was made from changes in
+    // place only through an update command.
+    std::vector<std::string> updatable = {"read",        "update",       "delete",
+                                          "working_dir", "outputs",      "timeout_seconds",
+                                          "holds_data",  "cost_per_hour"};
     if (new_inputs.contains("update")) {
       updatable.push_back("parameters");
       updatable.push_back("env");
@@ -97,6 +87,7 @@ class CommandProvider : public Provider {
           ProviderErrorKind::kFailed,
           "command create (" + key + "): printed no outputs (expected a JSON object)");
     }
+    require_listed(inputs, *outputs, "create (" + key + ")");
     write_outputs(dir, *outputs);
     return state_of(dir, key, *outputs, raw_inputs);
   }
@@ -139,6 +130,7 @@ class CommandProvider : public Provider {
       if (changed) {
         outputs.update(*changed);
       }
+      require_listed(inputs, outputs, "update (" + key + ")");
       write_outputs(dir, outputs);
     }
     return state_of(dir, key, outputs, raw_inputs);
@@ -164,16 +156,8 @@ class CommandProvider : public Provider {
                                  const std::string& key, const std::filesystem::path& dir,
                                  const json& outputs) {
     ProcessSpec spec;
-    const json& cmd = inputs[op];
-    if (cmd.is_string()) {
-      spec.program = "/bin/sh";
-      spec.args = {"-c", cmd.get<std::string>()};
-    } else {
-      spec.program = cmd[0].get<std::string>();
-      for (size_t i = 1; i < cmd.size(); ++i) {
-        spec.args.push_back(cmd[i].get<std::string>());
-      }
-    }
+    spec.program = "/bin/sh";
+    spec.args = {"-c", inputs[op].get<std::string>()};
     spec.env = local::string_map(inputs, "env");
     local::note_secret_env(ctx, spec.env);
     json parameters = inputs.value("parameters", json::object());
@@ -182,13 +166,17 @@ class CommandProvider : public Provider {
     spec.env["CAIRN_STATE_DIR"] = dir.string();
     spec.env["CAIRN_PARAMETERS"] = parameters.dump();
     spec.env["CAIRN_OUTPUTS"] = outputs.dump();
-    // In the key's directory; once destroyed (a read after delete), in the temp directory.
+    // In working_dir; else in the key's directory, and once that is destroyed (a read after
+    // delete), in the temp directory.
     std::error_code ec;
-    spec.working_dir =
-        std::filesystem::is_directory(dir, ec) ? dir : std::filesystem::temp_directory_path();
+    spec.working_dir = local::directory_input(inputs, "working_dir", "command " + op);
+    if (spec.working_dir.empty()) {
+      spec.working_dir =
+          std::filesystem::is_directory(dir, ec) ? dir : std::filesystem::temp_directory_path();
+    }
     json request = {
         {"operation", op}, {"key", key}, {"parameters", parameters}, {"outputs", outputs}};
-    std::chrono::milliseconds timeout = local::seconds_input(inputs, "timeout_s", 300);
+    std::chrono::milliseconds timeout = local::seconds_input(inputs, "timeout_seconds", 300);
     ctx.report({{"command", op}, {"key", key}});
     CommandResult r = run_command(spec, request.dump() + "\n", timeout);
     std::string what = "command " + op + " (" + key + ")";
@@ -217,6 +205,18 @@ class CommandProvider : public Provider {
     }
     // Outputs are recorded (history, state files): no secret value may stay in them.
     return ctx.redact(parsed);
+  }
+
+  // The names the `outputs` input lists are what other resources may reference: each must be
+  // printed.
+  static void require_listed(const json& inputs, const json& outputs, const std::string& what) {
+    for (const json& name : inputs.value("outputs", json::array())) {
+      if (name.is_string() && !outputs.contains(name.get<std::string>())) {
+        throw ProviderError(ProviderErrorKind::kFailed, "command " + what + ": printed no \"" +
+                                                            name.get<std::string>() +
+                                                            "\" (its outputs input lists it)");
+      }
+    }
   }
 
   static std::string tail(const std::string& text, size_t max = 1024) {

@@ -29,8 +29,6 @@ bool plain_name(const std::string& s) {
   return true;
 }
 
-bool known_after_apply(const json& v) { return v.is_object() && v.contains("known_after_apply"); }
-
 // host and port of "http://host:port" (a trailing "/" allowed); nullopt otherwise.
 std::optional<Upstream> parse_url(const std::string& url) {
   const std::string scheme = "http://";
@@ -66,68 +64,36 @@ std::optional<Upstream> parse_url(const std::string& url) {
   return Upstream{host, port};
 }
 
-void check_money(const json& tier, const char* field, const std::string& path,
-                 std::vector<InputError>* errors) {
-  if (!tier.contains(field)) {
-    return;
-  }
-  std::optional<Micros> m = money_micros(tier[field]);
-  if (!m || *m < 0) {
-    errors->push_back({path + "." + field,
-                       path + "." + field + ": expected dollars >= 0 with at most 6 decimals"});
-  }
-}
-
+// The semantic rules of one tier: its name a path segment, given once; its urls
+// http://HOST:PORT. Values of the wrong shape (the schema reported them) and values not known
+// yet (a plan's) are not judged.
 void check_tier(const json& t, const std::string& path, std::set<std::string>* names,
                 std::vector<InputError>* errors) {
   if (!t.is_object()) {
-    errors->push_back({path, path + ": expected a map (name, model, urls, ...)"});
     return;
   }
-  static const std::vector<std::string> kFields = {"name",           "model",
-                                                   "urls",           "input_per_million",
-                                                   "output_per_million", "context_window",
-                                                   "fallback"};
-  for (auto it = t.begin(); it != t.end(); ++it) {
-    if (std::find(kFields.begin(), kFields.end(), it.key()) == kFields.end()) {
-      errors->push_back({path + "." + it.key(), path + ": unknown field '" + it.key() +
-                                                    "' (known: name, model, urls, "
-                                                    "input_per_million, output_per_million, "
-                                                    "context_window, fallback)"});
+  const json name = t.value("name", json());
+  if (name.is_string()) {
+    if (!plain_name(name.get<std::string>())) {
+      errors->push_back(
+          {path + ".name", path + ".name: expected 1-64 characters of [A-Za-z0-9._-]"});
+    } else if (!names->insert(name.get<std::string>()).second) {
+      errors->push_back(
+          {path + ".name", path + ".name: tier '" + name.get<std::string>() + "' is given twice"});
     }
   }
-  std::string name = t.value("name", json()).is_string() ? t["name"].get<std::string>() : "";
-  if (!plain_name(name)) {
-    errors->push_back({path + ".name", path + ".name: expected 1-64 characters of [A-Za-z0-9._-]"});
-  } else if (!names->insert(name).second) {
-    errors->push_back({path + ".name", path + ".name: tier '" + name + "' is given twice"});
-  }
-  if (!t.contains("model") || !t["model"].is_string() || t["model"].get<std::string>().empty()) {
+  if (t.value("model", json()) == "") {
     errors->push_back({path + ".model", path + ".model: expected a model id"});
   }
-  if (!t.contains("urls") || !t["urls"].is_array()) {
-    errors->push_back({path + ".urls", path + ".urls: expected a list of http://HOST:PORT URLs"});
-  } else {
-    for (size_t i = 0; i < t["urls"].size(); ++i) {
-      const json& u = t["urls"][i];
-      if (known_after_apply(u)) {
-        continue;
-      }
-      if (!u.is_string() || !parse_url(u.get<std::string>())) {
-        std::string f = path + ".urls[" + std::to_string(i) + "]";
-        errors->push_back({f, f + ": expected http://HOST:PORT (got " + u.dump() + ")"});
-      }
+  const json urls = t.value("urls", json());
+  if (!urls.is_array()) {
+    return;
+  }
+  for (size_t i = 0; i < urls.size(); ++i) {
+    if (urls[i].is_string() && !parse_url(urls[i].get<std::string>())) {
+      std::string f = path + ".urls[" + std::to_string(i) + "]";
+      errors->push_back({f, f + ": expected http://HOST:PORT (got " + urls[i].dump() + ")"});
     }
-  }
-  check_money(t, "input_per_million", path, errors);
-  check_money(t, "output_per_million", path, errors);
-  if (t.contains("context_window") &&
-      (!t["context_window"].is_number_integer() || t["context_window"].get<int64_t>() < 0)) {
-    errors->push_back(
-        {path + ".context_window", path + ".context_window: expected an integer >= 0"});
-  }
-  if (t.contains("fallback") && !t["fallback"].is_array()) {
-    errors->push_back({path + ".fallback", path + ".fallback: expected a list of tier names"});
   }
 }
 
@@ -164,63 +130,44 @@ int64_t to_int(const std::string& s) {
 }  // namespace
 
 std::vector<InputError> check_router_inputs(const json& inputs) {
-  std::vector<InputError> errors;
+  // The shape, then the semantic rules on whatever parts of it are well-formed: every problem
+  // at once.
+  std::vector<InputError> errors = check_inputs(*find_type("router"), inputs);
   if (!inputs.is_object()) {
-    errors.push_back({"", "inputs: expected an object"});
     return errors;
   }
-  static const std::vector<std::string> kFields = {
-      "tiers", "default_tier", "embedding_tier", "port", "cost_per_hour",
-      "startup_timeout_s", "stop_grace_s"};
-  for (auto it = inputs.begin(); it != inputs.end(); ++it) {
-    if (std::find(kFields.begin(), kFields.end(), it.key()) == kFields.end()) {
-      errors.push_back({it.key(), "unknown input '" + it.key() +
-                                      "' (known: tiers, default_tier, embedding_tier, port, "
-                                      "cost_per_hour, startup_timeout_s, stop_grace_s)"});
-    }
+  const json tiers = inputs.value("tiers", json());
+  if (tiers.is_array() && tiers.empty()) {
+    errors.push_back({"tiers", "tiers: expected at least one tier"});
+  }
+  if (!tiers.is_array()) {
+    return errors;  // not known yet
   }
   std::set<std::string> names;
-  if (!inputs.contains("tiers") || !inputs["tiers"].is_array() || inputs["tiers"].empty()) {
-    errors.push_back({"tiers", "tiers: expected a list of at least one tier"});
-  } else {
-    for (size_t i = 0; i < inputs["tiers"].size(); ++i) {
-      check_tier(inputs["tiers"][i], "tiers[" + std::to_string(i) + "]", &names, &errors);
-    }
-    for (size_t i = 0; i < inputs["tiers"].size(); ++i) {
-      const json& t = inputs["tiers"][i];
-      if (!t.is_object() || !t.contains("fallback") || !t["fallback"].is_array()) {
-        continue;
-      }
-      for (size_t k = 0; k < t["fallback"].size(); ++k) {
-        const json& f = t["fallback"][k];
-        if (!f.is_string() || names.count(f.get<std::string>()) == 0) {
-          std::string field = "tiers[" + std::to_string(i) + "].fallback[" + std::to_string(k) + "]";
-          errors.push_back({field, field + ": not a tier of this router (got " + f.dump() + ")"});
-        }
+  bool all_names_known = true;
+  for (size_t i = 0; i < tiers.size(); ++i) {
+    check_tier(tiers[i], "tiers[" + std::to_string(i) + "]", &names, &errors);
+    all_names_known = all_names_known && tiers[i].is_object() && tiers[i].contains("name") &&
+                      tiers[i]["name"].is_string();
+  }
+  if (!all_names_known) {
+    return errors;  // a name not known yet: which tiers exist is decided at apply
+  }
+  for (size_t i = 0; i < tiers.size(); ++i) {
+    const json fallback = tiers[i].value("fallback", json::array());
+    for (size_t k = 0; fallback.is_array() && k < fallback.size(); ++k) {
+      const json& f = fallback[k];
+      if (f.is_string() && names.count(f.get<std::string>()) == 0) {
+        std::string field = "tiers[" + std::to_string(i) + "].fallback[" + std::to_string(k) + "]";
+        errors.push_back({field, field + ": not a tier of this router (got " + f.dump() + ")"});
       }
     }
   }
   for (const char* field : {"default_tier", "embedding_tier"}) {
-    if (!inputs.contains(field)) {
-      if (std::string(field) == "default_tier") {
-        errors.push_back({field, "missing input 'default_tier'"});
-      }
-      continue;
-    }
-    const json& v = inputs[field];
-    if (!v.is_string() || names.count(v.get<std::string>()) == 0) {
+    if (inputs.contains(field) && inputs[field].is_string() &&
+        names.count(inputs[field].get<std::string>()) == 0) {
       errors.push_back({field, std::string(field) + ": not a tier of this router (got " +
-                                   v.dump() + ")"});
-    }
-  }
-  if (inputs.contains("port") &&
-      (!inputs["port"].is_number_integer() || inputs["port"].get<int64_t>() < 0 ||
-       inputs["port"].get<int64_t>() > 65535)) {
-    errors.push_back({"port", "port: expected an integer in 0..65535"});
-  }
-  for (const char* field : {"startup_timeout_s", "stop_grace_s"}) {
-    if (inputs.contains(field) && (!inputs[field].is_number() || inputs[field].get<double>() < 0)) {
-      errors.push_back({field, std::string(field) + ": expected a number of seconds >= 0"});
+                                   inputs[field].dump() + ")"});
     }
   }
   return errors;

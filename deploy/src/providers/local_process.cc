@@ -1,4 +1,4 @@
-// ensure_running() and the shared input checks of the local providers.
+// ensure_running() and the shared input helpers of the local providers.
 #include "providers/local_process.h"
 
 #include <algorithm>
@@ -123,6 +123,7 @@ RunningProcess ensure_running(ProviderContext& ctx, const LocalProcessSpec& spec
       ps.env[k] = substitute(v, port);
     }
     ps.dir = spec.dir;
+    ps.working_dir = spec.working_dir;
     ps.name = spec.name;
     ProcessRecord record = start_process(ps);
     ctx.log(LogLevel::kInfo, "started " + spec.name + " pid " + std::to_string(record.pid) +
@@ -212,129 +213,32 @@ void note_secret_env(ProviderContext& ctx, const std::map<std::string, std::stri
   }
 }
 
-InputChecker::InputChecker(const json& inputs, std::vector<InputError>* errors)
-    : in_(inputs), errors_(errors), ok_(inputs.is_object()) {
-  if (!ok_) {
-    errors_->push_back({"", "inputs: expected an object"});
+std::vector<InputError> schema_errors(const std::string& type, const json& inputs) {
+  const TypeSchema* schema = find_type(type);
+  if (schema == nullptr) {
+    return {{"", "no schema for type " + type}};
   }
+  return check_inputs(*schema, inputs);
 }
 
-void InputChecker::allow(const std::vector<std::string>& fields) {
-  if (!ok_) {
-    return;
+std::filesystem::path directory_input(const json& inputs, const std::string& field,
+                                      const std::string& who) {
+  if (!inputs.contains(field) || !inputs[field].is_string()) {
+    return {};
   }
-  for (auto it = in_.begin(); it != in_.end(); ++it) {
-    if (std::find(fields.begin(), fields.end(), it.key()) == fields.end()) {
-      std::string known;
-      for (const std::string& f : fields) {
-        known += (known.empty() ? "" : ", ") + f;
-      }
-      errors_->push_back({it.key(), "unknown input '" + it.key() + "' (known: " + known + ")"});
-    }
+  std::filesystem::path dir = inputs[field].get<std::string>();
+  if (dir.is_relative()) {
+    throw ProviderError(ProviderErrorKind::kInvalidInputs,
+                        who + ": " + field + " " + dir.string() +
+                            " is relative: the stack workflow resolves it against the spec's "
+                            "base_dir before the provider runs");
   }
-}
-
-bool InputChecker::present(const std::string& field, bool required) {
-  if (!ok_) {
-    return false;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw ProviderError(ProviderErrorKind::kInvalidInputs,
+                        who + ": " + field + " " + dir.string() + " is not a directory");
   }
-  if (!in_.contains(field)) {
-    if (required) {
-      errors_->push_back({field, "missing input '" + field + "'"});
-    }
-    return false;
-  }
-  return true;
-}
-
-void InputChecker::string(const std::string& field, bool required) {
-  if (!present(field, required)) {
-    return;
-  }
-  const json& v = in_[field];
-  if (!(v.is_string() && !v.get<std::string>().empty()) && !is_secret_ref(v)) {
-    errors_->push_back({field, field + ": expected a non-empty string"});
-  }
-}
-
-void InputChecker::string_list(const std::string& field) {
-  if (!ok_ || !in_.contains(field)) {
-    return;
-  }
-  const json& v = in_[field];
-  if (!v.is_array()) {
-    errors_->push_back({field, field + ": expected a list of strings"});
-    return;
-  }
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (!v[i].is_string() && !v[i].is_number() && !is_secret_ref(v[i])) {
-      errors_->push_back({field + "[" + std::to_string(i) + "]",
-                          field + "[" + std::to_string(i) + "]: expected a string"});
-    }
-  }
-}
-
-void InputChecker::string_map(const std::string& field) {
-  if (!ok_ || !in_.contains(field)) {
-    return;
-  }
-  const json& v = in_[field];
-  if (!v.is_object()) {
-    errors_->push_back({field, field + ": expected a map of names to strings"});
-    return;
-  }
-  for (auto it = v.begin(); it != v.end(); ++it) {
-    if (!it->is_string() && !it->is_number() && !is_secret_ref(*it)) {
-      errors_->push_back({field + "." + it.key(), field + "." + it.key() + ": expected a string"});
-    }
-  }
-}
-
-void InputChecker::integer(const std::string& field, long long min, long long max, bool required) {
-  if (!present(field, required)) {
-    return;
-  }
-  const json& v = in_[field];
-  if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > max) {
-    errors_->push_back({field, field + ": expected an integer in " + std::to_string(min) + ".." +
-                                   std::to_string(max)});
-  }
-}
-
-void InputChecker::number(const std::string& field, double min) {
-  if (!ok_ || !in_.contains(field)) {
-    return;
-  }
-  const json& v = in_[field];
-  if (!v.is_number() || v.get<double>() < min) {
-    errors_->push_back({field, field + ": expected a number >= " + std::to_string(min)});
-  }
-}
-
-void InputChecker::one_of(const std::string& field, const std::vector<std::string>& values) {
-  if (!ok_ || !in_.contains(field)) {
-    return;
-  }
-  const json& v = in_[field];
-  if (!v.is_string() ||
-      std::find(values.begin(), values.end(), v.get<std::string>()) == values.end()) {
-    std::string list;
-    for (const std::string& s : values) {
-      list += (list.empty() ? "" : " | ") + s;
-    }
-    errors_->push_back({field, field + ": expected " + list});
-  }
-}
-
-void InputChecker::health(const std::string& field) {
-  if (!ok_ || !in_.contains(field)) {
-    return;
-  }
-  try {
-    health_from_json(in_[field]);
-  } catch (const ProviderError& e) {
-    errors_->push_back({field, e.what()});
-  }
+  return dir;
 }
 
 std::vector<std::string> string_list(const json& inputs, const std::string& field) {

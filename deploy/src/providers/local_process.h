@@ -1,4 +1,4 @@
-// Private building blocks of the local providers: the per-key lock, input checks, and
+// Private building blocks of the local providers: the per-key lock, the schema check, and
 // ensure_running() — adopt the live process recorded under a key's directory, or start one on a
 // port (allocated when 0, retried when another process took it) and wait for its health.
 #pragma once
@@ -37,6 +37,7 @@ struct LocalProcessSpec {
   HealthCheck health;
   std::chrono::milliseconds startup_timeout{30000};
   std::filesystem::path dir;
+  std::filesystem::path working_dir;  // the child's cwd; empty: `dir`
   std::string name = "process";
 };
 
@@ -73,29 +74,16 @@ void stop_named(const std::filesystem::path& dir, const std::string& name,
 // Adds to ctx.secrets the values of env entries whose names look secret (TOKEN, SECRET, …).
 void note_secret_env(ProviderContext& ctx, const std::map<std::string, std::string>& env);
 
-// Input checks shared by the providers; each appends InputErrors.
-class InputChecker {
- public:
-  InputChecker(const nlohmann::json& inputs, std::vector<InputError>* errors);
-  bool object_ok() const { return ok_; }
-  void allow(const std::vector<std::string>& fields);  // unknown fields are errors
-  void string(const std::string& field, bool required);
-  void string_list(const std::string& field);  // strings or secret refs
-  void string_map(const std::string& field);   // string / number / secret-ref values
-  void integer(const std::string& field, long long min, long long max, bool required = false);
-  void number(const std::string& field, double min);
-  void one_of(const std::string& field, const std::vector<std::string>& values);
-  void health(const std::string& field);
+// The shape problems of `inputs` against the schema of `type` in the registry (types.h
+// check_inputs): every provider's check() starts with it and adds only its type's semantic
+// rules. REQUIRES: `type` is in the registry.
+std::vector<InputError> schema_errors(const std::string& type, const nlohmann::json& inputs);
 
- private:
-  // False when the checks of `field` end here: the inputs are not an object, or the field is
-  // absent (an error when required).
-  bool present(const std::string& field, bool required);
-
-  const nlohmann::json& in_;
-  std::vector<InputError>* errors_;
-  bool ok_;
-};
+// The directory named by inputs[field] (empty when absent). Throws ProviderError(kInvalidInputs)
+// when it is relative (the stack workflow resolves a spec's relative paths against
+// StackSpec::base_dir before it calls a provider) or is not a directory.
+std::filesystem::path directory_input(const nlohmann::json& inputs, const std::string& field,
+                                      const std::string& who);
 
 // Reads inputs written by a checked spec.
 std::vector<std::string> string_list(const nlohmann::json& inputs, const std::string& field);

@@ -1,9 +1,17 @@
 // The `model_endpoint` provider: N replicas of an OpenAI-compatible server, each on its own port,
-// health on /v1/models. By default the repository's deterministic cairn-model-endpoint; with
-// `command`, any server (vLLM, llama.cpp's server) whose args take "{port}" and "{model}".
-//   inputs:  model, tier ("default"), price_per_hour (0), replicas (1), command, args, env,
-//            startup_timeout_s (30), stop_grace_s (10)
-//   outputs: urls, url (the first; "" at 0 replicas), tier, model, price_per_hour, replicas
+// health on /v1/models (/health when an api_key is required). By default the repository's
+// deterministic cairn-model-endpoint; with `command`, any server (vLLM, llama.cpp's server)
+// whose args take "{port}", "{model}", "{context_window}" and "{embedding_dim}".
+//   inputs:  the schema's (types.cc model_endpoint_type): tier, model, replicas (1),
+//            price_per_hour, command, args, context_window (0: no limit), input_per_million,
+//            output_per_million, embedding_dim, api_key (a secret reference), env,
+//            startup_timeout_seconds (30), stop_grace_seconds (10)
+//   outputs: urls, url (the first; "" at 0 replicas), ports, tier, model, price_per_hour,
+//            replicas, context_window, input_per_million, output_per_million
+// The default binary gets --context-window and --embedding-dim; the api_key's value reaches
+// every replica only as the environment variable CAIRN_MODEL_API_KEY (the default binary is
+// told --api-key-env CAIRN_MODEL_API_KEY): never on a command line, in a log, in outputs or in
+// private_state. Prices are not the server's business: they are recorded as outputs.
 // Replicas change in place (start / stop the difference); a model, command, args or env change
 // is a replace (blue/green is the workflow's job).
 #include <algorithm>
@@ -20,12 +28,13 @@ using std::chrono::milliseconds;
 
 std::string replica_name(int i) { return "replica-" + std::to_string(i); }
 
-std::string replace_model(std::string text, const std::string& model) {
-  const std::string needle = "{model}";
+constexpr char kApiKeyEnv[] = "CAIRN_MODEL_API_KEY";
+
+std::string replace_all(std::string text, const std::string& needle, const std::string& value) {
   size_t at = 0;
   while ((at = text.find(needle, at)) != std::string::npos) {
-    text.replace(at, needle.size(), model);
-    at += model.size();
+    text.replace(at, needle.size(), value);
+    at += value.size();
   }
   return text;
 }
@@ -37,26 +46,18 @@ class ModelEndpointProvider : public Provider {
   std::string type() const override { return "model_endpoint"; }
 
   std::vector<InputError> check(const json& inputs) const override {
-    std::vector<InputError> errors;
-    local::InputChecker c(inputs, &errors);
-    c.allow({"model", "tier", "price_per_hour", "replicas", "command", "args", "env",
-             "startup_timeout_s", "stop_grace_s"});
-    c.string("model", /*required=*/true);
-    c.string("tier", false);
-    c.number("price_per_hour", 0);
-    c.integer("replicas", 0, 64);
-    c.string("command", false);
-    c.string_list("args");
-    c.string_map("env");
-    c.number("startup_timeout_s", 0.001);
-    c.number("stop_grace_s", 0);
+    std::vector<InputError> errors = local::schema_errors("model_endpoint", inputs);
+    if (inputs.is_object() && inputs.contains("env") && inputs["env"].is_object() &&
+        inputs["env"].contains(kApiKeyEnv)) {
+      errors.push_back({std::string("env.") + kApiKeyEnv,
+                        std::string("env.") + kApiKeyEnv + ": set by the provider from api_key"});
+    }
     return errors;
   }
 
   Diff diff(const json& old_inputs, const json& new_inputs,
             const ProviderState& recorded) const override {
-    return diff_fields(old_inputs, new_inputs,
-                       {"replicas", "tier", "price_per_hour", "startup_timeout_s", "stop_grace_s"});
+    return diff_by_schema(*find_type("model_endpoint"), old_inputs, new_inputs);
   }
 
   ProviderState create(ProviderContext& ctx, const std::string& key,
@@ -124,21 +125,44 @@ class ModelEndpointProvider : public Provider {
                          const json& raw_inputs, const json& inputs) {
     int replicas = inputs.value("replicas", 1);
     std::string model = inputs.value("model", "");
-    milliseconds grace = local::seconds_input(inputs, "stop_grace_s", 10);
+    milliseconds grace = local::seconds_input(inputs, "stop_grace_seconds", 10);
+    int64_t context_window = inputs.value("context_window", int64_t{0});
+    int64_t embedding_dim = inputs.value("embedding_dim", int64_t{0});
+    // `inputs` has the secrets resolved: the key, when there is one, is a plain string here and
+    // already in ctx.secrets (redacted from every message and log line).
+    bool api_key = inputs.contains("api_key") && inputs["api_key"].is_string();
     local::LocalProcessSpec base;
     base.env = local::string_map(inputs, "env");
     local::note_secret_env(ctx, base.env);
-    base.health = HealthCheck{HealthCheck::Kind::kHttp, "/v1/models"};
-    base.startup_timeout = local::seconds_input(inputs, "startup_timeout_s", 30);
+    if (api_key) {
+      base.env[kApiKeyEnv] = inputs["api_key"].get<std::string>();
+    }
+    // /v1/models answers 401 without the key; /health answers anyone.
+    base.health = HealthCheck{HealthCheck::Kind::kHttp, api_key ? "/health" : "/v1/models"};
+    base.startup_timeout = local::seconds_input(inputs, "startup_timeout_seconds", 30);
     base.dir = dir;
     if (inputs.contains("command")) {
       base.program = inputs["command"].get<std::string>();
       for (const std::string& a : local::string_list(inputs, "args")) {
-        base.args.push_back(replace_model(a, model));
+        std::string arg = replace_all(a, "{model}", model);
+        arg = replace_all(arg, "{context_window}", std::to_string(context_window));
+        base.args.push_back(replace_all(arg, "{embedding_dim}", std::to_string(embedding_dim)));
       }
     } else {
       base.program = endpoint_binary();
       base.args = {"--listen", "127.0.0.1:{port}", "--model", model};
+      if (context_window > 0) {
+        base.args.push_back("--context-window");
+        base.args.push_back(std::to_string(context_window));
+      }
+      if (embedding_dim > 0) {
+        base.args.push_back("--embedding-dim");
+        base.args.push_back(std::to_string(embedding_dim));
+      }
+      if (api_key) {
+        base.args.push_back("--api-key-env");
+        base.args.push_back(kApiKeyEnv);
+      }
       for (const std::string& a : local::string_list(inputs, "args")) {
         base.args.push_back(a);
       }
@@ -174,10 +198,16 @@ class ModelEndpointProvider : public Provider {
     }
     ProviderState s;
     s.provider_id = "model_endpoint:" + dir.filename().string();
-    s.outputs = {{"urls", urls},        {"url", urls.empty() ? "" : urls[0]},
-                 {"ports", ports},      {"tier", inputs.value("tier", "default")},
-                 {"model", model},      {"price_per_hour", inputs.value("price_per_hour", 0.0)},
-                 {"replicas", replicas}};
+    s.outputs = {{"urls", urls},
+                 {"url", urls.empty() ? "" : urls[0]},
+                 {"ports", ports},
+                 {"tier", inputs.value("tier", "default")},
+                 {"model", model},
+                 {"price_per_hour", inputs.value("price_per_hour", json(0))},
+                 {"replicas", replicas},
+                 {"context_window", context_window},
+                 {"input_per_million", inputs.value("input_per_million", json(0))},
+                 {"output_per_million", inputs.value("output_per_million", json(0))}};
     s.private_state = {{"dir", dir.string()},
                        {"replicas", records},
                        {"stop_grace_ms", grace.count()},

@@ -1,7 +1,9 @@
 // The `process` provider: any command, started detached on a port, health by HTTP or TCP.
-//   inputs:  command, args, env, port (0: allocate; "{port}" in args / env), health
-//            ({http: "/path"} | {tcp: true}), startup_timeout_s (30), stop_grace_s (10)
-//   outputs: pid, port, url (http://127.0.0.1:PORT), log_path
+//   inputs:  the schema's (types.cc process_type): command, args, env, port (0: allocate;
+//            "{port}" in args / env), health ({http: "/path"} | {tcp: true}), working_dir (the
+//            child's cwd; absent: the key's directory), startup_timeout_seconds (30),
+//            stop_grace_seconds (10), cost_per_hour (plans only)
+//   outputs: pid, port, host, url (http://127.0.0.1:PORT), log_path
 #include "cairn/deploy/provider.h"
 #include "providers/local_process.h"
 
@@ -15,22 +17,21 @@ class ProcessProvider : public Provider {
   std::string type() const override { return "process"; }
 
   std::vector<InputError> check(const json& inputs) const override {
-    std::vector<InputError> errors;
-    local::InputChecker c(inputs, &errors);
-    c.allow({"command", "args", "env", "port", "health", "startup_timeout_s", "stop_grace_s"});
-    c.string("command", /*required=*/true);
-    c.string_list("args");
-    c.string_map("env");
-    c.integer("port", 0, 65535);
-    c.health("health");
-    c.number("startup_timeout_s", 0.001);
-    c.number("stop_grace_s", 0);
+    std::vector<InputError> errors = local::schema_errors("process", inputs);
+    // The one semantic rule: health checks one way.
+    if (inputs.is_object() && inputs.contains("health") && inputs["health"].is_object()) {
+      try {
+        health_from_json(inputs["health"]);
+      } catch (const ProviderError& e) {
+        errors.push_back({"health", e.what()});
+      }
+    }
     return errors;
   }
 
   Diff diff(const json& old_inputs, const json& new_inputs,
             const ProviderState& recorded) const override {
-    return diff_fields(old_inputs, new_inputs, {"health", "startup_timeout_s", "stop_grace_s"});
+    return diff_by_schema(*find_type("process"), old_inputs, new_inputs);
   }
 
   ProviderState create(ProviderContext& ctx, const std::string& key,
@@ -45,8 +46,9 @@ class ProcessProvider : public Provider {
     local::note_secret_env(ctx, spec.env);
     spec.port = inputs.value("port", 0);
     spec.health = health_from_json(inputs.value("health", json()));
-    spec.startup_timeout = local::seconds_input(inputs, "startup_timeout_s", 30);
+    spec.startup_timeout = local::seconds_input(inputs, "startup_timeout_seconds", 30);
     spec.dir = dir;
+    spec.working_dir = local::directory_input(inputs, "working_dir", "process " + key);
     spec.name = "process";
     local::RunningProcess p = local::ensure_running(ctx, spec);
     return state_of(dir, p, inputs);
@@ -79,7 +81,7 @@ class ProcessProvider : public Provider {
     ProviderState next = recorded;
     next.private_state["health"] = new_inputs.value("health", json());
     next.private_state["stop_grace_ms"] =
-        local::seconds_input(new_inputs, "stop_grace_s", 10).count();
+        local::seconds_input(new_inputs, "stop_grace_seconds", 10).count();
     return next;
   }
 
@@ -98,13 +100,15 @@ class ProcessProvider : public Provider {
     s.provider_id = "pid:" + std::to_string(p.record.pid);
     s.outputs = {{"pid", p.record.pid},
                  {"port", p.port},
+                 {"host", "127.0.0.1"},
                  {"url", p.port > 0 ? "http://127.0.0.1:" + std::to_string(p.port) : ""},
                  {"log_path", p.record.log_path}};
-    s.private_state = {{"dir", dir.string()},
-                       {"process", local::running_to_json(p)},
-                       {"adopted", p.adopted},
-                       {"health", inputs.value("health", json())},
-                       {"stop_grace_ms", local::seconds_input(inputs, "stop_grace_s", 10).count()}};
+    s.private_state = {
+        {"dir", dir.string()},
+        {"process", local::running_to_json(p)},
+        {"adopted", p.adopted},
+        {"health", inputs.value("health", json())},
+        {"stop_grace_ms", local::seconds_input(inputs, "stop_grace_seconds", 10).count()}};
     return s;
   }
 };

@@ -1,7 +1,9 @@
 // The `redis` provider: a redis-server on 127.0.0.1 from a config file in the key's directory.
-//   inputs:  port (0: allocate), maxmemory ("64mb" or bytes; 0: no limit), maxmemory_policy
-//            ("allkeys-lru"), persistence (none | rdb | aof), startup_timeout_s (30),
-//            stop_grace_s (10)
+//   inputs:  the schema's (types.cc redis_type): port (0: allocate), maxmemory ("64mb" or
+//            bytes; 0: no limit), maxmemory_policy, persistence (none | rdb | aof),
+//            startup_timeout_seconds (30), stop_grace_seconds (10), cost_per_hour (plans only),
+//            password (a secret reference: refused by create until requirepass is supported —
+//            loudly, never ignored)
 //   outputs: url (redis://127.0.0.1:PORT), host, port, pid
 // read() compares CONFIG GET of maxmemory, maxmemory-policy, appendonly and save with what was
 // recorded; revert_drift() and update() put them back with CONFIG SET (and rewrite the file, so
@@ -20,9 +22,6 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-const std::vector<std::string> kPolicies = {"noeviction",      "allkeys-lru",  "allkeys-lfu",
-                                            "allkeys-random",  "volatile-lru", "volatile-lfu",
-                                            "volatile-random", "volatile-ttl"};
 constexpr const char* kRdbSave = "3600 1 300 100 60 10000";
 // The settings read back for drift, in this order.
 const std::vector<std::string> kTracked = {"maxmemory", "maxmemory-policy", "appendonly", "save"};
@@ -63,7 +62,7 @@ json expected_config(const json& inputs) {
   std::string persistence = inputs.value("persistence", "none");
   return {
       {"maxmemory", std::to_string(parse_memory(inputs.value("maxmemory", json(0))).value_or(0))},
-      {"maxmemory-policy", inputs.value("maxmemory_policy", "allkeys-lru")},
+      {"maxmemory-policy", inputs.value("maxmemory_policy", "noeviction")},
       {"appendonly", persistence == "aof" ? "yes" : "no"},
       {"save", persistence == "rdb" ? kRdbSave : ""}};
 }
@@ -107,16 +106,11 @@ class RedisProvider : public Provider {
   std::string type() const override { return "redis"; }
 
   std::vector<InputError> check(const json& inputs) const override {
-    std::vector<InputError> errors;
-    local::InputChecker c(inputs, &errors);
-    c.allow({"port", "maxmemory", "maxmemory_policy", "persistence", "startup_timeout_s",
-             "stop_grace_s"});
-    c.integer("port", 0, 65535);
-    c.one_of("maxmemory_policy", kPolicies);
-    c.one_of("persistence", {"none", "rdb", "aof"});
-    c.number("startup_timeout_s", 0.001);
-    c.number("stop_grace_s", 0);
-    if (inputs.is_object() && inputs.contains("maxmemory") && !parse_memory(inputs["maxmemory"])) {
+    std::vector<InputError> errors = local::schema_errors("redis", inputs);
+    // The semantic rule: maxmemory is a size Redis reads.
+    if (inputs.is_object() && inputs.contains("maxmemory") &&
+        (inputs["maxmemory"].is_string() || inputs["maxmemory"].is_number()) &&
+        !parse_memory(inputs["maxmemory"])) {
       errors.push_back({"maxmemory", "maxmemory: expected bytes or a size such as 64mb, 1gb"});
     }
     return errors;
@@ -124,12 +118,17 @@ class RedisProvider : public Provider {
 
   Diff diff(const json& old_inputs, const json& new_inputs,
             const ProviderState& recorded) const override {
-    return diff_fields(
-        old_inputs, new_inputs,
-        {"maxmemory", "maxmemory_policy", "persistence", "startup_timeout_s", "stop_grace_s"});
+    return diff_by_schema(*find_type("redis"), old_inputs, new_inputs);
   }
 
   ProviderState create(ProviderContext& ctx, const std::string& key, const json& inputs) override {
+    if (inputs.contains("password")) {
+      // A password silently dropped would leave the cache open to anyone on the machine.
+      throw ProviderError(ProviderErrorKind::kInvalidInputs,
+                          "redis " + key +
+                              ": password (requirepass) is not supported by the local redis "
+                              "provider yet; leave it out (the server binds 127.0.0.1 only)");
+    }
     std::filesystem::path dir = ctx.key_dir(key);
     local::KeyLock lock(dir);
     json config = expected_config(inputs);
@@ -140,7 +139,7 @@ class RedisProvider : public Provider {
     spec.args = {(dir / "redis.conf").string(), "--port", "{port}"};
     spec.port = inputs.value("port", 0);
     spec.health = HealthCheck{HealthCheck::Kind::kTcp, ""};
-    spec.startup_timeout = local::seconds_input(inputs, "startup_timeout_s", 30);
+    spec.startup_timeout = local::seconds_input(inputs, "startup_timeout_seconds", 30);
     spec.dir = dir;
     spec.name = "redis";
     local::RunningProcess p = local::ensure_running(ctx, spec);
@@ -150,11 +149,12 @@ class RedisProvider : public Provider {
                  {"host", "127.0.0.1"},
                  {"port", p.port},
                  {"pid", p.record.pid}};
-    s.private_state = {{"dir", dir.string()},
-                       {"process", local::running_to_json(p)},
-                       {"adopted", p.adopted},
-                       {"config", config},
-                       {"stop_grace_ms", local::seconds_input(inputs, "stop_grace_s", 10).count()}};
+    s.private_state = {
+        {"dir", dir.string()},
+        {"process", local::running_to_json(p)},
+        {"adopted", p.adopted},
+        {"config", config},
+        {"stop_grace_ms", local::seconds_input(inputs, "stop_grace_seconds", 10).count()}};
     return s;
   }
 
@@ -189,7 +189,7 @@ class RedisProvider : public Provider {
     ProviderState next = recorded;
     next.private_state["config"] = expected_config(new_inputs);
     next.private_state["stop_grace_ms"] =
-        local::seconds_input(new_inputs, "stop_grace_s", 10).count();
+        local::seconds_input(new_inputs, "stop_grace_seconds", 10).count();
     apply_config(next);
     return next;
   }

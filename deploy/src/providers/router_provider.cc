@@ -1,7 +1,8 @@
 // The `router` provider: HAProxy in master-worker mode in front of each tier's replicas.
 //   inputs:  tiers [{name, model, urls, input_per_million, output_per_million, context_window,
 //            fallback}], default_tier, embedding_tier, port (0: allocate), cost_per_hour,
-//            startup_timeout_s (15), stop_grace_s (5)
+//            startup_timeout_seconds (15), stop_grace_seconds (5) — the schema's
+//            (types.cc router_type)
 //   outputs: url (http://127.0.0.1:PORT), port, router_config (the AI batteries' router config,
 //            JSON text), router_config_path (the same in the key's directory), tier_urls
 //            ({tier: http://127.0.0.1:PORT/tiers/<tier>/v1})
@@ -115,9 +116,7 @@ class RouterProvider : public Provider {
 
   Diff diff(const json& old_inputs, const json& new_inputs,
             const ProviderState& recorded) const override {
-    return diff_fields(old_inputs, new_inputs,
-                       {"tiers", "default_tier", "embedding_tier", "cost_per_hour",
-                        "startup_timeout_s", "stop_grace_s"});
+    return diff_by_schema(*find_type("router"), old_inputs, new_inputs);
   }
 
   ProviderState create(ProviderContext& ctx, const std::string& key, const json& inputs) override {
@@ -292,7 +291,7 @@ class RouterProvider : public Provider {
   ProviderState start(ProviderContext& ctx, const std::filesystem::path& dir,
                       const router::RouterSpec& spec, const json& inputs) {
     const int fixed_port = inputs.value("port", 0);
-    milliseconds timeout = local::seconds_input(inputs, "startup_timeout_s", 15);
+    milliseconds timeout = local::seconds_input(inputs, "startup_timeout_seconds", 15);
     for (int attempt = 1;; ++attempt) {
       Meta m;
       m.listen.port = fixed_port != 0 ? fixed_port : ctx.ports->allocate();
@@ -340,7 +339,7 @@ class RouterProvider : public Provider {
   Meta converge(ProviderContext& ctx, const std::filesystem::path& dir,
                 const ProcessRecord& record, Meta m, const router::RouterSpec& spec,
                 const json& inputs) {
-    milliseconds timeout = local::seconds_input(inputs, "startup_timeout_s", 15);
+    milliseconds timeout = local::seconds_input(inputs, "startup_timeout_seconds", 15);
     const int fixed_port = inputs.value("port", 0);
     if (fixed_port != 0 && fixed_port != m.listen.port) {
       throw ProviderError(ProviderErrorKind::kInvalidInputs,
@@ -392,15 +391,16 @@ class RouterProvider : public Provider {
                  {"router_config", router::ai_router_config(spec, m.listen.port).dump()},
                  {"router_config_path", (dir / "router-config.json").string()},
                  {"tier_urls", tier_urls}};
-    s.private_state = {{"dir", dir.string()},
-                       {"process", to_json(record)},
-                       {"port", m.listen.port},
-                       {"stats_port", m.listen.stats_port},
-                       {"generation", m.generation},
-                       {"config_hash", fnv1a(read_file(dir / "haproxy.cfg"))},
-                       {"adopted", adopted},
-                       {"stop_grace_ms", local::seconds_input(inputs, "stop_grace_s", 5).count()},
-                       {"inputs", inputs}};
+    s.private_state = {
+        {"dir", dir.string()},
+        {"process", to_json(record)},
+        {"port", m.listen.port},
+        {"stats_port", m.listen.stats_port},
+        {"generation", m.generation},
+        {"config_hash", fnv1a(read_file(dir / "haproxy.cfg"))},
+        {"adopted", adopted},
+        {"stop_grace_ms", local::seconds_input(inputs, "stop_grace_seconds", 5).count()},
+        {"inputs", inputs}};
     return s;
   }
 

@@ -3,7 +3,8 @@
 //   inputs:  dim, source (an absolute directory: the stack workflow resolves a relative one
 //            against StackSpec::base_dir before it calls create / update), embedding_endpoint
 //            (a URL; "/v1" is added when it has no path), index (default: the key), chunk_chars
-//            (1000), overlap (150), cost_per_hour, batch_size (32), build_timeout_s (600)
+//            (1000), overlap (150), cost_per_hour (plans only), batch_size (32),
+//            build_timeout_seconds (600) — the schema's (types.cc vector_index_type)
 //   outputs: path (the store's directory), count (items), index, registry_root (the directory a
 //            VectorRegistry opens the index from by name), dim
 // The build: with ProviderContext::client, the ingestion workflow "cairn.ai.ingest", its id
@@ -87,21 +88,19 @@ class VectorIndexProvider : public Provider {
   std::string type() const override { return "vector_index"; }
 
   std::vector<InputError> check(const json& inputs) const override {
-    std::vector<InputError> errors;
-    local::InputChecker c(inputs, &errors);
-    c.allow({"dim", "source", "embedding_endpoint", "index", "chunk_chars", "overlap",
-             "cost_per_hour", "batch_size", "build_timeout_s"});
-    c.integer("dim", 1, 4096, /*required=*/true);
-    c.string("source", /*required=*/true);
-    c.string("embedding_endpoint", /*required=*/true);
-    c.string("index", false);
-    c.integer("chunk_chars", 32, 1 << 20);
-    c.integer("overlap", 0, 1 << 19);
-    c.number("cost_per_hour", 0);
-    c.integer("batch_size", 1, 256);
-    c.number("build_timeout_s", 1);
-    if (!c.object_ok()) {
+    // The shape, then the semantic rules on the parts that are well-formed.
+    std::vector<InputError> errors = local::schema_errors("vector_index", inputs);
+    if (!inputs.is_object()) {
       return errors;
+    }
+    // A relative source is the stack workflow's to resolve (against base_dir); an absolute one
+    // must be there.
+    if (inputs.contains("source") && inputs["source"].is_string()) {
+      std::filesystem::path source = inputs["source"].get<std::string>();
+      std::error_code ec;
+      if (source.is_absolute() && !std::filesystem::is_directory(source, ec)) {
+        errors.push_back({"source", "source: " + source.string() + " is not a directory"});
+      }
     }
     json chunk = inputs.value("chunk_chars", json(1000));
     json overlap = inputs.value("overlap", json(150));
@@ -122,9 +121,7 @@ class VectorIndexProvider : public Provider {
 
   Diff diff(const json& old_inputs, const json& new_inputs,
             const ProviderState& recorded) const override {
-    return diff_fields(old_inputs, new_inputs,
-                       {"source", "embedding_endpoint", "chunk_chars", "overlap", "cost_per_hour",
-                        "batch_size", "build_timeout_s"});
+    return diff_by_schema(*find_type("vector_index"), old_inputs, new_inputs);
   }
 
   ProviderState create(ProviderContext& ctx, const std::string& key, const json& inputs) override {
@@ -295,7 +292,7 @@ class VectorIndexProvider : public Provider {
     s.chunk_chars = inputs.value("chunk_chars", size_t{1000});
     s.overlap = inputs.value("overlap", size_t{150});
     s.batch_size = inputs.value("batch_size", size_t{32});
-    s.timeout = local::seconds_input(inputs, "build_timeout_s", 600);
+    s.timeout = local::seconds_input(inputs, "build_timeout_seconds", 600);
     return s;
   }
 

@@ -100,7 +100,9 @@ struct PlanOptions {
 Plan make_plan(const StackSpec& spec, const StackState& current, const PlanOptions& options = {});
 
 // SHA-256 hex of the canonical JSON (sorted keys, compact) of the stack name and, per resource,
-// name, type, action and inputs. Equal plans hash equal on every run and machine.
+// name, type, action and inputs — secret references without their digests, so a client that
+// cannot read secrets (cairnctl) computes the same hash. Equal plans hash equal on every run and
+// machine.
 std::string plan_hash(const Plan& plan);
 
 struct ApprovalCheck {

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cairn/deploy/types.h"
 #include "cairn/errors.h"
 
 namespace cairn {
@@ -44,12 +45,6 @@ class ProviderError : public ApplicationError {
 
  private:
   ProviderErrorKind kind_;
-};
-
-// One problem found by check(): `field` is the input's path ("health.http", "args[2]").
-struct InputError {
-  std::string field;
-  std::string message;
 };
 
 // The result of diff(): what applying the new inputs to a recorded resource takes.
@@ -147,7 +142,10 @@ class Provider {
 
   virtual std::string type() const = 0;
 
-  // Every problem of `inputs` at once; empty when they are valid. Resolves nothing.
+  // Every problem of `inputs` at once; empty when they are valid. Resolves nothing. The local
+  // providers check the shape against the type's schema (check_inputs, types.h), then only
+  // their type's semantic rules: whatever the spec accepts (defaults applied, secrets as
+  // references) passes as is.
   virtual std::vector<InputError> check(const nlohmann::json& inputs) const = 0;
 
   // What taking `recorded` (made from `old_inputs`) to `new_inputs` takes.
@@ -191,6 +189,10 @@ class Provider {
 // to a field not in `updatable` is a replace.
 Diff diff_fields(const nlohmann::json& old_inputs, const nlohmann::json& new_inputs,
                  const std::vector<std::string>& updatable);
+// diff_fields with the schema's rule: a change to a replace_on_change input is a replace, any
+// other change an update.
+Diff diff_by_schema(const TypeSchema& type, const nlohmann::json& old_inputs,
+                    const nlohmann::json& new_inputs);
 
 // Providers by type name. Add them at start-up, then share read-only.
 class ProviderRegistry {

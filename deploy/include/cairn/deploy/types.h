@@ -68,6 +68,24 @@ struct TypeSchema {
   std::vector<std::string> output_names(const nlohmann::json& inputs) const;
 };
 
+// One problem of a resource's inputs: `field` is the input's path ("health.tcp", "args[2]",
+// "tiers[0].urls"; "" for the inputs as a whole). Found by check_inputs and the providers'
+// check().
+struct InputError {
+  std::string field;
+  std::string message;
+};
+
+// The shape of `inputs` against `type`'s schema, every problem at once (empty: they conform):
+// unknown fields (in nested maps too: "health.tcpp"), missing required ones, value kinds (kMoney
+// by money_micros), allowed values, integer ranges, list elements, map values, and secrets —
+// a secret input takes only a {secret: "env:NAME" | "file:PATH"} reference, which is also
+// accepted wherever a string is. A {"known_after_apply": …} value (a plan's unknown output)
+// passes. Defaults are not filled in and references are not resolved: this is the check of
+// what the spec parser produced, as the providers receive it. Messages never quote a value
+// written where a secret belongs.
+std::vector<InputError> check_inputs(const TypeSchema& type, const nlohmann::json& inputs);
+
 // The schema of `type_name` ("process", "aws:s3_bucket" → the aws family), or nullptr.
 const TypeSchema* find_type(std::string_view type_name);
 // Every type name in the registry (cloud families as "aws:*"), in registry order.
