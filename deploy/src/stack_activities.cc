@@ -335,7 +335,7 @@ void register_stack_worker(Worker& worker, Client& client, const StackWorkerOpti
         continue;
       }
       for (const InputError& e :
-           p->check(provider_inputs(*p, rp.type, Call::strip_digests(rp.inputs), spec.base_dir))) {
+           p->check(provider_inputs(rp.type, Call::strip_digests(rp.inputs), spec.base_dir))) {
         problems.push_back(rp.name + "." + e.field + ": " + e.message);
       }
     }
@@ -366,7 +366,7 @@ void register_stack_worker(Worker& worker, Client& client, const StackWorkerOpti
       Provider& p = call.provider();
       json recorded = call.with_digests(in.at("inputs"));
       json inputs =
-          provider_inputs(p, call.type(), Call::strip_digests(in.at("inputs")), call.base_dir());
+          provider_inputs(call.type(), Call::strip_digests(in.at("inputs")), call.base_dir());
       auto errors = p.check(inputs);
       if (!errors.empty()) {
         std::string m;
@@ -386,10 +386,10 @@ void register_stack_worker(Worker& worker, Client& client, const StackWorkerOpti
       Provider& p = call.provider();
       ProviderState s = provider_state_from_json(in.at("state"));
       json recorded = call.with_digests(in.at("inputs"));
-      json old_inputs = provider_inputs(p, call.type(), Call::strip_digests(in.at("old_inputs")),
-                                        call.base_dir());
+      json old_inputs =
+          provider_inputs(call.type(), Call::strip_digests(in.at("old_inputs")), call.base_dir());
       json inputs =
-          provider_inputs(p, call.type(), Call::strip_digests(in.at("inputs")), call.base_dir());
+          provider_inputs(call.type(), Call::strip_digests(in.at("inputs")), call.base_dir());
       // A changed secret behind the same reference changes the recorded digest only.
       Diff d = p.diff(old_inputs, inputs, s);
       if (d.kind == DiffKind::kReplace) {

@@ -42,14 +42,12 @@ inline const std::vector<std::string>& refusal_types() {
 // The request's field problems (empty: valid); the message names the field.
 std::string request_problem(const StackRequest& request);
 
-// The inputs a provider takes from a resource's spec inputs: spec-only fields dropped
-// (cost_per_hour, price tables), the process health's timeout_seconds moved to
-// startup_timeout_s, then any top-level field the provider's check() calls unknown removed.
-// Relative paths the spec holds (a vector_index's source, working_dir, a command given as a
-// path such as ./bin/server) are made absolute against `base_dir`, the spec's directory:
+// The inputs a provider takes from a resource's spec inputs (the type's schema is the same for
+// both): relative paths the spec holds (a vector_index's source, working_dir, a command given as
+// a path such as ./bin/server) made absolute against `base_dir`, the spec's directory —
 // providers run programs from their resources' own directories.
-nlohmann::json provider_inputs(const Provider& provider, const std::string& type,
-                               const nlohmann::json& spec_inputs, const std::string& base_dir);
+nlohmann::json provider_inputs(const std::string& type, const nlohmann::json& spec_inputs,
+                               const std::string& base_dir);
 
 // The resource's state as a provider records it.
 ProviderState provider_state_of(const ResourceStatus& r);

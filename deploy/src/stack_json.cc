@@ -286,7 +286,7 @@ void absolutize(json& inputs, const char* field, const std::string& base_dir, bo
 
 }  // namespace
 
-json provider_inputs(const Provider& provider, const std::string& type, const json& spec_inputs,
+json provider_inputs(const std::string& type, const json& spec_inputs,
                      const std::string& base_dir) {
   json in = spec_inputs.is_object() ? spec_inputs : json::object();
   if (type == "vector_index") {
@@ -297,34 +297,6 @@ json provider_inputs(const Provider& provider, const std::string& type, const js
   }
   if (type == "process" || type == "model_endpoint") {
     absolutize(in, "command", base_dir, true);
-  }
-  in.erase("cost_per_hour");
-  if (type == "process" && in.contains("health") && in["health"].is_object()) {
-    json h = in["health"];
-    if (h.contains("timeout_seconds")) {
-      if (!in.contains("startup_timeout_s")) {
-        in["startup_timeout_s"] = h["timeout_seconds"];
-      }
-      h.erase("timeout_seconds");
-    }
-    if (h.empty()) {
-      in.erase("health");
-    } else {
-      in["health"] = h;
-    }
-  }
-  // Fields the provider does not know (spec-only ones such as price tables) are left out.
-  for (int round = 0; round < 64; ++round) {
-    bool removed = false;
-    for (const InputError& e : provider.check(in)) {
-      if (e.message.rfind("unknown input '", 0) == 0 && in.contains(e.field)) {
-        in.erase(e.field);
-        removed = true;
-      }
-    }
-    if (!removed) {
-      break;
-    }
   }
   return in;
 }

@@ -152,8 +152,8 @@ class StackEntity {
                  "resource: stack '" + stack + "' has no resource '" + r.resource + "'");
         }
         if (found->state.type != "model_endpoint") {
-          refuse("InvalidStackRequest", "resource: '" + r.resource + "' is a " +
-                                            found->state.type + ", not a model_endpoint");
+          refuse("InvalidStackRequest", "resource: '" + r.resource + "' is a " + found->state.type +
+                                            ", not a model_endpoint");
         }
         break;
       }
@@ -162,12 +162,12 @@ class StackEntity {
     }
     if ((st_.status.running || !st_.status.queued.empty()) && !r.wait) {
       const DeployRecord& d = st_.status.running ? *st_.status.running : st_.status.queued.front();
-      refuse("StackLocked",
-             "stack '" + stack + "' is locked by deploy " + d.deploy_id + " (" +
-                 operation_name(d.operation) + " requested by " + d.requested_by + ", " +
-                 (d.started_ms > 0 ? "started " + iso_ms(d.started_ms)
-                                   : "queued " + iso_ms(d.requested_ms)) +
-                 "); wait for it (--wait) or try again when it has finished");
+      refuse("StackLocked", "stack '" + stack + "' is locked by deploy " + d.deploy_id + " (" +
+                                operation_name(d.operation) + " requested by " + d.requested_by +
+                                ", " +
+                                (d.started_ms > 0 ? "started " + iso_ms(d.started_ms)
+                                                  : "queued " + iso_ms(d.requested_ms)) +
+                                "); wait for it (--wait) or try again when it has finished");
     }
   }
 
@@ -349,8 +349,9 @@ class StackEntity {
         rec.approved_by = req.requested_by;
         return true;
       }
-      fail(rec, "the plan changed since it was shown (shown " + req.approved_plan_hash.substr(0, 16) +
-                    ", now " + plan.hash.substr(0, 16) + "); run plan again");
+      fail(rec, "the plan changed since it was shown (shown " +
+                    req.approved_plan_hash.substr(0, 16) + ", now " + plan.hash.substr(0, 16) +
+                    "); run plan again");
       return false;
     }
     if (!check.required) {
@@ -363,24 +364,25 @@ class StackEntity {
     ai::ApprovalRequest ar;
     ar.id = rec.approval_id;
     ar.what = std::string(operation_name(req.operation)) + " stack " + st_.status.stack + " (" +
-              rec.deploy_id + " by " + req.requested_by + "): " +
-              std::to_string(plan.count(Action::kCreate)) + " to create, " +
+              rec.deploy_id + " by " + req.requested_by +
+              "): " + std::to_string(plan.count(Action::kCreate)) + " to create, " +
               std::to_string(plan.count(Action::kUpdate)) + " to update, " +
               std::to_string(plan.count(Action::kReplace)) + " to replace, " +
               std::to_string(plan.count(Action::kDelete)) + " to delete";
     ar.details = {{"deploy_id", rec.deploy_id}, {"stack", st_.status.stack},
                   {"plan_hash", plan.hash},     {"reasons", check.reasons},
                   {"plan", rec.plan},           {"rendered", render_plan(plan)}};
-    ar.approvers = req.approvers.empty() ? std::vector<std::string>{req.requested_by} : req.approvers;
+    ar.approvers =
+        req.approvers.empty() ? std::vector<std::string>{req.requested_by} : req.approvers;
     ar.timeout = req.approval_timeout;
     ai::ApprovalDecision d = ai::request_approval(ctx_, ar);
     if (!d.approved) {
       rec.state = d.via == "timeout" ? "expired" : "rejected";
-      rec.error = d.via == "timeout"
-                      ? "approval " + ar.id + " expired: nobody answered in time; nothing was changed"
-                      : "approval " + ar.id + " rejected by " + d.by +
-                            (d.comment.empty() ? "" : " (" + d.comment + ")") +
-                            "; nothing was changed";
+      rec.error =
+          d.via == "timeout"
+              ? "approval " + ar.id + " expired: nobody answered in time; nothing was changed"
+              : "approval " + ar.id + " rejected by " + d.by +
+                    (d.comment.empty() ? "" : " (" + d.comment + ")") + "; nothing was changed";
       rec.phase = "done";
       touch();
       return false;
@@ -454,10 +456,9 @@ class StackEntity {
           continue;
         }
         finish_progress(rec, name, "read", "done",
-                        !o.value("exists", false) ? "gone"
-                        : o.value("drift", json::array()).empty()
-                            ? ""
-                            : "drift: " + o["drift"].dump());
+                        !o.value("exists", false)                 ? "gone"
+                        : o.value("drift", json::array()).empty() ? ""
+                                                                  : "drift: " + o["drift"].dump());
       } catch (const std::exception& e) {
         if (track) {
           finish_progress(rec, name, "read", "failed", error_text(e));
@@ -529,10 +530,10 @@ class StackEntity {
         if (op.action != Action::kCreate && op.rp->holds_data) {
           const ResourceStatus* cur = find(op.rp->name);
           if (cur != nullptr) {
-            snaps.emplace_back(op.rp->name,
-                               ctx_.activity<json>(kSnapshotActivity,
-                                                   call_input(cur->name, cur->state.type, *cur),
-                                                   destroy_options()));
+            snaps.emplace_back(
+                op.rp->name,
+                ctx_.activity<json>(kSnapshotActivity, call_input(cur->name, cur->state.type, *cur),
+                                    destroy_options()));
           }
         }
       }
@@ -570,9 +571,8 @@ class StackEntity {
     // Old instances of replaced resources, now that their dependents use the new ones.
     std::vector<Future<json>> gone;
     for (const auto& old : retired) {
-      gone.push_back(ctx_.activity<json>(kDestroyActivity,
-                                         call_input(old.name, old.state.type, old),
-                                         destroy_options()));
+      gone.push_back(ctx_.activity<json>(
+          kDestroyActivity, call_input(old.name, old.state.type, old), destroy_options()));
     }
     all_of(gone);
     for (size_t i = 0; i < gone.size(); ++i) {
@@ -682,8 +682,8 @@ class StackEntity {
         },
         &unknown);
     if (unknown) {
-      throw DeployFailure(name + ": an input references an output that is not known (" +
-                          in.dump() + ")");
+      throw DeployFailure(name + ": an input references an output that is not known (" + in.dump() +
+                          ")");
     }
     return in;
   }
@@ -711,8 +711,8 @@ class StackEntity {
           const ResourceStatus* r = find(n);
           const TypeSchema* t = r ? find_type(r->state.type) : nullptr;
           if (r && t && holds_data(*t, r->state.inputs)) {
-            snaps.push_back(ctx_.activity<json>(
-                kSnapshotActivity, call_input(n, r->state.type, *r), destroy_options()));
+            snaps.push_back(ctx_.activity<json>(kSnapshotActivity, call_input(n, r->state.type, *r),
+                                                destroy_options()));
           }
         }
         all_of(snaps);
@@ -768,11 +768,11 @@ class StackEntity {
     ctx_.non_cancellable([&] {
       for (auto it = log.rbegin(); it != log.rend(); ++it) {
         Entry& e = *it;
-        const std::string what = std::string("rollback:") +
-                                 (e.kind == Entry::Kind::kCreated    ? "destroy"
-                                  : e.kind == Entry::Kind::kUpdated  ? "update"
-                                  : e.kind == Entry::Kind::kReplaced ? "destroy_new"
-                                                                     : "restore");
+        const std::string what =
+            std::string("rollback:") + (e.kind == Entry::Kind::kCreated    ? "destroy"
+                                        : e.kind == Entry::Kind::kUpdated  ? "update"
+                                        : e.kind == Entry::Kind::kReplaced ? "destroy_new"
+                                                                           : "restore");
         start_progress(rec, e.resource, what);
         touch();
         try {
@@ -891,8 +891,11 @@ class StackEntity {
     rec.phase = "apply";
     for (auto& r : st_.status.resources) {
       if (!r.exists) {
-        rec.drift.push_back({{"resource", r.name}, {"field", "exists"}, {"expected", true},
-                             {"actual", false}, {"repaired", false}});
+        rec.drift.push_back({{"resource", r.name},
+                             {"field", "exists"},
+                             {"expected", true},
+                             {"actual", false},
+                             {"repaired", false}});
       }
       for (const auto& d : r.drift) {
         json entry = d;
@@ -1062,16 +1065,13 @@ class StackEntity {
     o.retry.non_retryable_error_types = {"ProviderInvalidInputs"};
     return o;
   }
-  // Create / update: the type's startup (health) timeout per replica plus a margin.
+  // Create / update: the type's startup (health) timeout per replica — a vector_index's build
+  // timeout — plus a margin.
   static ActivityOptions change_options(const json& inputs) {
     int64_t health_s = 30;
-    if (inputs.is_object()) {
-      if (inputs.contains("startup_timeout_s") && inputs["startup_timeout_s"].is_number()) {
-        health_s = static_cast<int64_t>(inputs["startup_timeout_s"].get<double>() + 1);
-      } else if (inputs.contains("health") && inputs["health"].is_object() &&
-                 inputs["health"].contains("timeout_seconds") &&
-                 inputs["health"]["timeout_seconds"].is_number()) {
-        health_s = inputs["health"]["timeout_seconds"].get<int64_t>();
+    for (const char* field : {"startup_timeout_seconds", "build_timeout_seconds"}) {
+      if (inputs.is_object() && inputs.contains(field) && inputs[field].is_number()) {
+        health_s = std::max<int64_t>(1, static_cast<int64_t>(inputs[field].get<double>() + 1));
       }
     }
     int64_t replicas = 1;
