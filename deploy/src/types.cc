@@ -194,13 +194,16 @@ TypeSchema router_type() {
       required(list_of(in("tiers", ValueKind::kList, "the tiers behind the router"), tier)),
       required(in("default_tier", ValueKind::kString, "tier used when no rule applies")),
       in("embedding_tier", ValueKind::kString, "tier for embeddings"),
+      in("rules", ValueKind::kMap,
+         "the AI router's tier rules (complexity, prompt_size; ai/docs/router.md), passed "
+         "into router_config"),
       port_input(),
       startup_timeout_input(15),
       stop_grace_input(5),
       cost_input(),
   };
   t.outputs = {out("url", ValueKind::kString), out("router_config", ValueKind::kString,
-                                                   {"tiers", "default_tier", "embedding_tier"})};
+                                                   {"tiers", "default_tier", "embedding_tier", "rules"})};
   return t;
 }
 

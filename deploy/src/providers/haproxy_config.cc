@@ -181,6 +181,9 @@ RouterSpec parse_router_inputs(const json& inputs) {
   RouterSpec spec;
   spec.default_tier = inputs["default_tier"].get<std::string>();
   spec.embedding_tier = inputs.value("embedding_tier", "");
+  if (inputs.contains("rules") && inputs["rules"].is_object()) {
+    spec.rules = inputs["rules"];
+  }
   for (const json& t : inputs["tiers"]) {
     Tier tier;
     tier.name = t["name"].get<std::string>();
@@ -289,6 +292,9 @@ json ai_router_config(const RouterSpec& spec, int port) {
   json config = {{"default_tier", spec.default_tier}, {"tiers", tiers}};
   if (!spec.embedding_tier.empty()) {
     config["embedding_tier"] = spec.embedding_tier;
+  }
+  if (spec.rules.is_object()) {
+    config["rules"] = spec.rules;
   }
   return config;
 }

@@ -33,6 +33,7 @@ struct RouterSpec {
   std::vector<Tier> tiers;
   std::string default_tier;
   std::string embedding_tier;
+  nlohmann::json rules;  // the AI router's rules, as given (null: none)
 };
 
 // The problems of router inputs (field paths such as "tiers[1].urls[0]"); empty when valid.
