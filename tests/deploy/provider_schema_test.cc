@@ -138,6 +138,7 @@ resources:
           fallback: []
       default_tier: economy
       embedding_tier: economy
+      rules: {complexity: {low: economy}}
       port: 0
       startup_timeout_seconds: 15
       stop_grace_seconds: 5
