@@ -168,6 +168,10 @@ TypeSchema router_type() {
       in("embedding_tier", ValueKind::kString, "tier for embeddings"),
       port_input(),
       cost_input(),
+      with_default(range(in("drain_timeout_s", ValueKind::kInt,
+                            "seconds a reload waits for the old workers (and hard-stop-after)"),
+                         1, 86400),
+                   30),
   };
   t.outputs = {out("url", ValueKind::kString), out("router_config", ValueKind::kString,
                                                    {"tiers", "default_tier", "embedding_tier"})};

@@ -170,13 +170,14 @@ std::vector<InputError> check_router_inputs(const json& inputs) {
     return errors;
   }
   static const std::vector<std::string> kFields = {
-      "tiers", "default_tier", "embedding_tier", "port", "cost_per_hour",
-      "startup_timeout_s", "stop_grace_s"};
+      "tiers",         "default_tier",      "embedding_tier", "port",
+      "cost_per_hour", "startup_timeout_s", "stop_grace_s",   "drain_timeout_s"};
   for (auto it = inputs.begin(); it != inputs.end(); ++it) {
     if (std::find(kFields.begin(), kFields.end(), it.key()) == kFields.end()) {
       errors.push_back({it.key(), "unknown input '" + it.key() +
                                       "' (known: tiers, default_tier, embedding_tier, port, "
-                                      "cost_per_hour, startup_timeout_s, stop_grace_s)"});
+                                      "cost_per_hour, startup_timeout_s, stop_grace_s, "
+                                      "drain_timeout_s)"});
     }
   }
   std::set<std::string> names;
@@ -223,6 +224,12 @@ std::vector<InputError> check_router_inputs(const json& inputs) {
       errors.push_back({field, std::string(field) + ": expected a number of seconds >= 0"});
     }
   }
+  if (inputs.contains("drain_timeout_s") &&
+      (!inputs["drain_timeout_s"].is_number() || inputs["drain_timeout_s"].get<double>() < 0.001 ||
+       inputs["drain_timeout_s"].get<double>() > 86400)) {
+    errors.push_back({"drain_timeout_s", "drain_timeout_s: expected a number of seconds in "
+                                         "0.001..86400"});
+  }
   return errors;
 }
 
@@ -234,6 +241,10 @@ RouterSpec parse_router_inputs(const json& inputs) {
   RouterSpec spec;
   spec.default_tier = inputs["default_tier"].get<std::string>();
   spec.embedding_tier = inputs.value("embedding_tier", "");
+  if (inputs.contains("drain_timeout_s")) {
+    spec.drain_timeout_ms =
+        std::max<int64_t>(1, static_cast<int64_t>(inputs["drain_timeout_s"].get<double>() * 1000));
+  }
   for (const json& t : inputs["tiers"]) {
     Tier tier;
     tier.name = t["name"].get<std::string>();
@@ -267,7 +278,9 @@ std::string haproxy_config(const RouterSpec& spec, const Listen& listen, int64_t
        "# old ones finish the requests in flight.\n"
        "global\n"
        "  maxconn 4096\n"
-       "  hard-stop-after 5m\n"
+       "  hard-stop-after "
+    << spec.drain_timeout_ms
+    << "ms\n"
        "\n"
        "defaults\n"
        "  mode http\n"
