@@ -3,13 +3,13 @@
 // it outputs loads in the AI batteries and works with their OpenAI client, reloads under a
 // stream of requests answer every request, stats count them, a retried create adopts the
 // running haproxy, drift is read and reverted, destroy frees the port.
-#include <gtest/gtest.h>
-#include <signal.h>
-
 #include <atomic>
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include <gtest/gtest.h>
+#include <signal.h>
 
 #include "cairn/ai/openai.h"
 #include "cairn/ai/router.h"

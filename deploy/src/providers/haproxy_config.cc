@@ -227,8 +227,9 @@ std::vector<InputError> check_router_inputs(const json& inputs) {
   if (inputs.contains("drain_timeout_s") &&
       (!inputs["drain_timeout_s"].is_number() || inputs["drain_timeout_s"].get<double>() < 0.001 ||
        inputs["drain_timeout_s"].get<double>() > 86400)) {
-    errors.push_back({"drain_timeout_s", "drain_timeout_s: expected a number of seconds in "
-                                         "0.001..86400"});
+    errors.push_back({"drain_timeout_s",
+                      "drain_timeout_s: expected a number of seconds in "
+                      "0.001..86400"});
   }
   return errors;
 }

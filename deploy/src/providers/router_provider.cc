@@ -445,28 +445,27 @@ class RouterProvider : public Provider {
       int left = count_alive(old_workers);
       if (left == 0) {
         if (!old_workers.empty()) {
-          ctx.log(LogLevel::kInfo, "router: generation " + std::to_string(m.generation) +
-                                       ": old workers drained");
+          ctx.log(LogLevel::kInfo,
+                  "router: generation " + std::to_string(m.generation) + ": old workers drained");
         }
         return;
       }
       auto elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
       if (elapsed.count() >= bound_ms + kMarginMs) {
-        ctx.log(LogLevel::kWarn, "router: " + std::to_string(left) +
-                                     " old worker(s) still running " +
-                                     std::to_string(elapsed.count()) +
-                                     " ms after the reload (hard-stop-after " +
-                                     std::to_string(bound_ms) + " ms)");
+        ctx.log(LogLevel::kWarn,
+                "router: " + std::to_string(left) + " old worker(s) still running " +
+                    std::to_string(elapsed.count()) + " ms after the reload (hard-stop-after " +
+                    std::to_string(bound_ms) + " ms)");
         return;
       }
       if (ctx.cancel_requested()) {
         throw ProviderError(ProviderErrorKind::kCanceled, "router: drain canceled");
       }
-      ctx.report({{"draining", "old workers (generation " + std::to_string(m.generation) +
-                                   " serving)"},
-                  {"old_workers", left},
-                  {"elapsed_ms", elapsed.count()},
-                  {"drain_timeout_ms", bound_ms}});
+      ctx.report(
+          {{"draining", "old workers (generation " + std::to_string(m.generation) + " serving)"},
+           {"old_workers", left},
+           {"elapsed_ms", elapsed.count()},
+           {"drain_timeout_ms", bound_ms}});
       std::this_thread::sleep_for(milliseconds(50));
     }
   }

@@ -3,15 +3,15 @@
 // chat requests through the router while the endpoint's model changes; every request must be
 // answered 2xx, whether the new replicas come up (the router switches and drains, then the old
 // replicas stop) or fail health (the deploy rolls back and the old replicas keep serving).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "deploy/e2e/stack_fixture.h"
 
@@ -171,7 +171,8 @@ class StackBlueGreenTest : public StackTest {
  protected:
   // Applies the blue stack; returns its status.
   StackStatus apply_blue() {
-    DeployRecord d = wait_deploy("bg", submit("bg", apply_request(bluegreen_stack("m-blue"))).deploy_id);
+    DeployRecord d =
+        wait_deploy("bg", submit("bg", apply_request(bluegreen_stack("m-blue"))).deploy_id);
     EXPECT_EQ(d.state, "succeeded") << dump(d) << worker_logs();
     return stack_status(*client_, "bg");
   }
@@ -205,8 +206,8 @@ TEST_F(StackBlueGreenTest, ANewModelGoesLiveUnder200RequestsWithoutANon2xxAnswer
   load.mark_after();
   ASSERT_EQ(d.state, "succeeded") << dump(d) << worker_logs();
   // Keep the load until at least 200 requests, 50 of them sent after the deploy.
-  EXPECT_TRUE(await_until(
-      [&] { return load.done_.load() >= 200 && load.after_done_.load() >= 50; }, 60s));
+  EXPECT_TRUE(
+      await_until([&] { return load.done_.load() >= 200 && load.after_done_.load() >= 50; }, 60s));
   load.stop();
 
   EXPECT_EQ(load.failures_.load(), 0) << load.first_failure();
@@ -256,8 +257,8 @@ TEST_F(StackBlueGreenTest, NewReplicasFailingHealthRollBackWhileTheOldOnesKeepSe
   DeployRecord d = wait_deploy("bg", a.deploy_id, 120s);
   load.mark_after();
   ASSERT_EQ(d.state, "rolled_back") << dump(d) << worker_logs();
-  EXPECT_TRUE(await_until(
-      [&] { return load.done_.load() >= 200 && load.after_done_.load() >= 50; }, 60s));
+  EXPECT_TRUE(
+      await_until([&] { return load.done_.load() >= 200 && load.after_done_.load() >= 50; }, 60s));
   load.stop();
 
   EXPECT_EQ(load.failures_.load(), 0) << load.first_failure();
