@@ -37,6 +37,10 @@ std::string iso_ms(int64_t ms) {
   return buf;
 }
 
+// The versioning patch under which the old instances of replaced resources are destroyed after
+// verify (runs recorded before it destroyed them before). Recorded in histories: never rename.
+constexpr char kRetireAfterVerifyPatch[] = "deploy-retire-after-verify";
+
 // A failed step of a deploy: the message is already redacted (providers redact their errors).
 struct DeployFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -295,8 +299,9 @@ class StackEntity {
     }
 
     std::vector<Entry> log;
+    std::vector<ResourceStatus> retired;  // replaced: destroyed once the deploy is proven
     try {
-      apply_plan(spec, plan, rec, log);
+      apply_plan(spec, plan, rec, log, retired);
       verify(rec);
     } catch (const NonDeterminismError&) {
       throw;
@@ -312,11 +317,40 @@ class StackEntity {
       touch();
       return;
     }
+    // Blue/green: the old instances of replaced resources go only now — their dependents use
+    // the new ones (a router has drained its old workers) and verify saw everything live. Until
+    // here a failure rolled back to old instances that were still running.
+    retire(rec, retired);
     record_spec(spec_text, spec_file, spec.base_dir, overrides);
     order_resources(spec);
     rec.state = "succeeded";
     rec.phase = "done";
     touch();
+  }
+
+  // Destroys the old instances of replaced resources, in parallel. The deploy is proven and
+  // the state already records the new instances, so a failure here cannot roll back: the deploy
+  // still succeeds, and the error names what may be left running.
+  void retire(DeployRecord& rec, const std::vector<ResourceStatus>& retired) {
+    std::vector<Future<json>> gone;
+    for (const auto& old : retired) {
+      gone.push_back(ctx_.activity<json>(
+          kDestroyActivity, call_input(old.name, old.state.type, old), destroy_options()));
+    }
+    all_of(gone);
+    for (size_t i = 0; i < gone.size(); ++i) {
+      try {
+        gone[i].get();
+      } catch (const NonDeterminismError&) {
+        throw;
+      } catch (const CanceledError&) {
+        throw;
+      } catch (const std::exception& e) {
+        rec.error += (rec.error.empty() ? "" : "; ") + std::string("the replaced ") +
+                     retired[i].name + " (" + retired[i].state.provider_id +
+                     ") was not destroyed: " + error_text(e);
+      }
+    }
   }
 
   static void apply_overrides(StackSpec& spec, const json& overrides) {
@@ -499,8 +533,10 @@ class StackEntity {
     std::optional<Future<json>> future;
   };
 
+  // Runs the plan's creates, updates and replaces wave by wave, then its deletes. `retired`
+  // receives the old instances of replaced resources: the caller destroys them after verify.
   void apply_plan(const StackSpec& spec, const Plan& plan, DeployRecord& rec,
-                  std::vector<Entry>& log) {
+                  std::vector<Entry>& log, std::vector<ResourceStatus>& retired) {
     rec.phase = "apply";
     rec.state = "running";
     for (const auto& rp : plan.resources) {
@@ -515,7 +551,6 @@ class StackEntity {
         max_wave = std::max(max_wave, rp.wave);
       }
     }
-    std::vector<ResourceStatus> retired;  // replaced: destroyed at the end
     for (int w = 0; w <= max_wave; ++w) {
       std::vector<Op> ops;
       for (const auto& rp : plan.resources) {
@@ -568,15 +603,18 @@ class StackEntity {
     if (!deleted.empty()) {
       delete_in_reverse(rec, deleted, /*snapshot_data=*/true);
     }
-    // Old instances of replaced resources, now that their dependents use the new ones.
-    std::vector<Future<json>> gone;
-    for (const auto& old : retired) {
-      gone.push_back(ctx_.activity<json>(
-          kDestroyActivity, call_input(old.name, old.state.type, old), destroy_options()));
-    }
-    all_of(gone);
-    for (size_t i = 0; i < gone.size(); ++i) {
-      gone[i].get();
+    if (!retired.empty() && !ctx_.patched(kRetireAfterVerifyPatch)) {
+      // A run recorded before the patch destroyed the old instances here, before verify.
+      std::vector<Future<json>> gone;
+      for (const auto& old : retired) {
+        gone.push_back(ctx_.activity<json>(
+            kDestroyActivity, call_input(old.name, old.state.type, old), destroy_options()));
+      }
+      all_of(gone);
+      for (size_t i = 0; i < gone.size(); ++i) {
+        gone[i].get();
+      }
+      retired.clear();
     }
   }
 
@@ -1078,8 +1116,14 @@ class StackEntity {
     if (inputs.is_object() && inputs.contains("replicas") && inputs["replicas"].is_number()) {
       replicas = std::max<int64_t>(1, inputs["replicas"].get<int64_t>());
     }
+    // A router's update also waits for its old workers to drain.
+    int64_t drain_s = 0;
+    if (inputs.is_object() && inputs.contains("drain_timeout_seconds") &&
+        inputs["drain_timeout_seconds"].is_number()) {
+      drain_s = static_cast<int64_t>(inputs["drain_timeout_seconds"].get<double>() + 1);
+    }
     ActivityOptions o;
-    o.start_to_close = seconds(health_s * replicas + 30);
+    o.start_to_close = seconds(health_s * replicas + drain_s + 30);
     o.heartbeat = seconds(10);
     o.retry.initial_interval = seconds(1);
     o.retry.backoff_coefficient = 2;

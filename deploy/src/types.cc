@@ -201,6 +201,10 @@ TypeSchema router_type() {
       startup_timeout_input(15),
       stop_grace_input(5),
       cost_input(),
+      with_default(range(in("drain_timeout_seconds", ValueKind::kInt,
+                            "seconds a reload waits for the old workers (and hard-stop-after)"),
+                         1, 86400),
+                   30),
   };
   t.outputs = {out("url", ValueKind::kString), out("router_config", ValueKind::kString,
                                                    {"tiers", "default_tier", "embedding_tier", "rules"})};

@@ -3,12 +3,13 @@
 // it outputs loads in the AI batteries and works with their OpenAI client, reloads under a
 // stream of requests answer every request, stats count them, a retried create adopts the
 // running haproxy, drift is read and reverted, destroy frees the port.
-#include <gtest/gtest.h>
-#include <signal.h>
-
 #include <atomic>
 #include <fstream>
+#include <sstream>
 #include <thread>
+
+#include <gtest/gtest.h>
+#include <signal.h>
 
 #include "cairn/ai/openai.h"
 #include "cairn/ai/router.h"
@@ -29,6 +30,35 @@ const char* kHaproxy = CAIRN_DEPLOY_HAPROXY;
 #else
 const char* kHaproxy = "/usr/sbin/haproxy";
 #endif
+
+// Live children of `parent` (a haproxy master's workers), from /proc/<pid>/stat's ppid.
+std::vector<ProcessRecord> workers_of(pid_t parent) {
+  std::vector<ProcessRecord> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) {
+      continue;
+    }
+    std::istringstream fields(stat.substr(close + 1));
+    std::string state;
+    long ppid = 0;
+    ProcessRecord r;
+    r.pid = static_cast<pid_t>(std::stol(name));
+    if (fields >> state >> ppid && ppid == parent) {
+      if (std::optional<uint64_t> start = process_start_time(r.pid)) {
+        r.start_time = *start;
+        out.push_back(r);
+      }
+    }
+  }
+  return out;
+}
 
 int port_of(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
 
@@ -52,12 +82,14 @@ class RouterTest : public ::testing::Test {
   Provider& router() { return registry_.get("router"); }
   Provider& endpoints() { return registry_.get("model_endpoint"); }
 
-  // `replicas` endpoint processes serving `model`, under `key`.
-  ProviderState start_endpoints(const std::string& key, const std::string& model, int replicas) {
+  // `replicas` endpoint processes serving `model`, under `key`; `args` go to each.
+  ProviderState start_endpoints(const std::string& key, const std::string& model, int replicas,
+                                const json& args = json::array()) {
     return endpoints().create(ctx_, key,
                               {{"model", model},
                                {"tier", "economy"},
                                {"replicas", replicas},
+                               {"args", args},
                                {"startup_timeout_seconds", 20}});
   }
 
@@ -258,6 +290,95 @@ TEST_F(RouterTest, SwitchingReplicasUnderLoadAnswersEveryRequest) {
   for (ProviderState* e : {&blue, &green, &prem}) {
     endpoints().destroy(ctx_, *e);
   }
+}
+
+// Drain: a request the old worker proxies when the router reloads still completes, because
+// update returns only once the old workers have exited — so the old replicas can be stopped
+// right after it returns (what the deploy workflow does in a blue/green).
+TEST_F(RouterTest, AnUpdateReturnsOnceTheOldWorkersHaveDrained) {
+  ProviderState slow = start_endpoints("slow", "econ-model", 1, {"--latency-ms", "1500"});
+  ProviderState fresh = start_endpoints("fresh", "econ-model", 1);
+  json in = router_inputs(slow.outputs["urls"], fresh.outputs["urls"]);
+  in["drain_timeout_seconds"] = 20;
+  ProviderState s = router().create(ctx_, "router-drain", in);
+  const pid_t master = s.private_state["process"]["pid"].get<int>();
+  std::string cfg = s.private_state["dir"].get<std::string>() + "/haproxy.cfg";
+  std::ifstream cfg_in(cfg);
+  std::string cfg_text((std::istreambuf_iterator<char>(cfg_in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(cfg_text.find("hard-stop-after 20000ms"), std::string::npos) << cfg_text;
+  std::vector<ProcessRecord> old_workers = workers_of(master);
+  ASSERT_EQ(old_workers.size(), 1u);
+
+  // One slow request in flight through the current worker.
+  std::string slow_error;
+  std::string slow_model;
+  std::thread caller([&] {
+    try {
+      slow_model = client_for(s, "economy").chat(hello()).model;
+    } catch (const std::exception& e) {
+      slow_error = e.what();
+    }
+  });
+  ASSERT_TRUE(await_until(
+      [&] { return router().stats(ctx_, s)["tiers"]["economy"]["in_flight"].get<int>() >= 1; },
+      10s));
+
+  json next = router_inputs(fresh.outputs["urls"], fresh.outputs["urls"]);
+  next["drain_timeout_seconds"] = 20;
+  ProviderState after = router().update(ctx_, s, next);
+  // No old worker remains: the master's only child is the new generation's.
+  EXPECT_FALSE(alive(old_workers[0]));
+  std::vector<ProcessRecord> now = workers_of(master);
+  ASSERT_EQ(now.size(), 1u);
+  EXPECT_NE(now[0].pid, old_workers[0].pid);
+  EXPECT_EQ(after.private_state["process"]["pid"].get<int>(), master);
+  // The old replica goes at once, as in a blue/green; the request it served had completed.
+  endpoints().destroy(ctx_, slow);
+  caller.join();
+  EXPECT_EQ(slow_error, "");
+  EXPECT_EQ(slow_model, "econ-model");
+  EXPECT_EQ(client_for(after, "economy").chat(hello()).model, "econ-model");
+
+  router().destroy(ctx_, after);
+  endpoints().destroy(ctx_, fresh);
+}
+
+// The drain is bounded: a request longer than drain_timeout_seconds is cut by hard-stop-after, and
+// update returns about then rather than waiting for it.
+TEST_F(RouterTest, ADrainLongerThanItsBoundEndsAtHardStopAfter) {
+  ProviderState slow = start_endpoints("slower", "econ-model", 1, {"--latency-ms", "20000"});
+  ProviderState fresh = start_endpoints("fresh2", "econ-model", 1);
+  json in = router_inputs(slow.outputs["urls"], fresh.outputs["urls"]);
+  in["drain_timeout_seconds"] = 1;
+  ProviderState s = router().create(ctx_, "router-bound", in);
+  const pid_t master = s.private_state["process"]["pid"].get<int>();
+  std::vector<ProcessRecord> old_workers = workers_of(master);
+  ASSERT_EQ(old_workers.size(), 1u);
+  std::atomic<bool> answered{false};
+  std::thread caller([&] {
+    try {
+      client_for(s, "economy").chat(hello());
+      answered = true;
+    } catch (const std::exception&) {
+    }
+  });
+  ASSERT_TRUE(await_until(
+      [&] { return router().stats(ctx_, s)["tiers"]["economy"]["in_flight"].get<int>() >= 1; },
+      10s));
+  json next = router_inputs(fresh.outputs["urls"], fresh.outputs["urls"]);
+  next["drain_timeout_seconds"] = 1;
+  auto start = std::chrono::steady_clock::now();
+  ProviderState after = router().update(ctx_, s, next);
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, 10s);
+  EXPECT_FALSE(alive(old_workers[0]));
+  EXPECT_EQ(workers_of(master).size(), 1u);
+  caller.join();
+  EXPECT_FALSE(answered.load());  // cut by the old worker's hard stop, long before 20 s
+
+  router().destroy(ctx_, after);
+  endpoints().destroy(ctx_, slow);
+  endpoints().destroy(ctx_, fresh);
 }
 
 TEST_F(RouterTest, ARetriedCreateAdoptsTheRunningHaproxy) {

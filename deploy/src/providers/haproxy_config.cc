@@ -170,6 +170,14 @@ std::vector<InputError> check_router_inputs(const json& inputs) {
                                    inputs[field].dump() + ")"});
     }
   }
+  if (inputs.contains("drain_timeout_seconds") &&
+      (!inputs["drain_timeout_seconds"].is_number() ||
+       inputs["drain_timeout_seconds"].get<double>() < 0.001 ||
+       inputs["drain_timeout_seconds"].get<double>() > 86400)) {
+    errors.push_back({"drain_timeout_seconds",
+                      "drain_timeout_seconds: expected a number of seconds in "
+                      "0.001..86400"});
+  }
   return errors;
 }
 
@@ -183,6 +191,10 @@ RouterSpec parse_router_inputs(const json& inputs) {
   spec.embedding_tier = inputs.value("embedding_tier", "");
   if (inputs.contains("rules") && inputs["rules"].is_object()) {
     spec.rules = inputs["rules"];
+  }
+  if (inputs.contains("drain_timeout_seconds")) {
+    spec.drain_timeout_ms = std::max<int64_t>(
+        1, static_cast<int64_t>(inputs["drain_timeout_seconds"].get<double>() * 1000));
   }
   for (const json& t : inputs["tiers"]) {
     Tier tier;
@@ -217,7 +229,9 @@ std::string haproxy_config(const RouterSpec& spec, const Listen& listen, int64_t
        "# old ones finish the requests in flight.\n"
        "global\n"
        "  maxconn 4096\n"
-       "  hard-stop-after 5m\n"
+       "  hard-stop-after "
+    << spec.drain_timeout_ms
+    << "ms\n"
        "\n"
        "defaults\n"
        "  mode http\n"
@@ -245,8 +259,8 @@ std::string haproxy_config(const RouterSpec& spec, const Listen& listen, int64_t
        "  bind 127.0.0.1:"
     << listen.port << "\n";
   for (const Tier& t : spec.tiers) {
-    c << "  use_backend tier_" << t.name << " if { path /tiers/" << t.name << " } || { path_beg /tiers/"
-      << t.name << "/ }\n";
+    c << "  use_backend tier_" << t.name << " if { path /tiers/" << t.name
+      << " } || { path_beg /tiers/" << t.name << "/ }\n";
   }
   c << "  default_backend no_tier\n"
        "\n"
@@ -275,12 +289,13 @@ std::string haproxy_config(const RouterSpec& spec, const Listen& listen, int64_t
 json ai_router_config(const RouterSpec& spec, int port) {
   json tiers = json::array();
   for (const Tier& t : spec.tiers) {
-    json tier = {{"name", t.name},
-                 {"model", t.model},
-                 {"input_per_million", dollars_json(t.input_per_million)},
-                 {"output_per_million", dollars_json(t.output_per_million)},
-                 {"endpoints", json::array({{{"name", t.name + "-router"},
-                                             {"base_url", tier_base_url(port, t.name)}}})}};
+    json tier = {
+        {"name", t.name},
+        {"model", t.model},
+        {"input_per_million", dollars_json(t.input_per_million)},
+        {"output_per_million", dollars_json(t.output_per_million)},
+        {"endpoints",
+         json::array({{{"name", t.name + "-router"}, {"base_url", tier_base_url(port, t.name)}}})}};
     if (t.context_window > 0) {
       tier["context_window"] = t.context_window;
     }

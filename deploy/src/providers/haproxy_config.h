@@ -34,6 +34,9 @@ struct RouterSpec {
   std::string default_tier;
   std::string embedding_tier;
   nlohmann::json rules;  // the AI router's rules, as given (null: none)
+  // How long a reload waits for the old workers to finish the requests they hold; also the
+  // configuration's `hard-stop-after`, so no old worker outlives it (input drain_timeout_seconds).
+  int64_t drain_timeout_ms = 30000;
 };
 
 // The problems of router inputs (field paths such as "tiers[1].urls[0]"); empty when valid.
@@ -52,7 +55,8 @@ struct Listen {
 
 // The HAProxy configuration (master-worker mode, one process): the frontend on 127.0.0.1:port
 // routing /tiers/<tier>/... to backend tier_<tier> with the prefix stripped, health checks on
-// GET /v1/models per server, connection failures retried on another server, and a stats
+// GET /v1/models per server, connection failures retried on another server, `hard-stop-after`
+// spec.drain_timeout_ms (an old worker is stopped then, whatever it still holds), and a stats
 // frontend on 127.0.0.1:stats_port answering /stats (;csv) and /generation (the text
 // `generation`, so a reload is seen to have taken effect).
 std::string haproxy_config(const RouterSpec& spec, const Listen& listen, int64_t generation);

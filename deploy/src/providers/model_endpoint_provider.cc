@@ -65,7 +65,15 @@ class ModelEndpointProvider : public Provider {
     json inputs = ctx.resolve_secrets(raw_inputs);
     std::filesystem::path dir = ctx.key_dir(key);
     local::KeyLock lock(dir);
-    return converge(ctx, dir, raw_inputs, inputs);
+    try {
+      return converge(ctx, dir, raw_inputs, inputs);
+    } catch (const ProviderError&) {
+      // A failed create leaves nothing running: replicas that did come up (a blue/green whose
+      // later replica failed health) are stopped, their ports freed. The caller never recorded
+      // this key, so nothing else would stop them; a retry starts them again.
+      local::stop_recorded(dir, "replica-", local::seconds_input(inputs, "stop_grace_seconds", 10));
+      throw;
+    }
   }
 
   ReadResult read(ProviderContext& ctx, const ProviderState& recorded) override {

@@ -1,8 +1,8 @@
 // The `router` provider: HAProxy in master-worker mode in front of each tier's replicas.
 //   inputs:  tiers [{name, model, urls, input_per_million, output_per_million, context_window,
 //            fallback}], default_tier, embedding_tier, port (0: allocate), cost_per_hour,
-//            startup_timeout_seconds (15), stop_grace_seconds (5) — the schema's
-//            (types.cc router_type)
+//            startup_timeout_seconds (15), stop_grace_seconds (5), drain_timeout_seconds (30) — the
+//            schema's (types.cc router_type)
 //   outputs: url (http://127.0.0.1:PORT), port, router_config (the AI batteries' router config,
 //            JSON text), router_config_path (the same in the key's directory), tier_urls
 //            ({tier: http://127.0.0.1:PORT/tiers/<tier>/v1})
@@ -12,6 +12,10 @@
 // it re-executes itself with the new file, new workers take over the listening sockets, the
 // old ones stop accepting and finish the requests they hold. The stats frontend's /generation
 // answers the generation of the configuration serving, which is how a reload is known done.
+// update() then drains: it returns once the old workers have exited (at most drain_timeout_seconds,
+// which is also the configuration's hard-stop-after), so what the caller stops next (the old
+// replicas of a blue/green) no longer has a request proxied to it.
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -104,6 +108,47 @@ int64_t serving_generation(int stats_port) {
   return start == std::string::npos ? 0 : std::atoll(body.c_str() + start);
 }
 
+// The live children of `parent` (its haproxy workers), oldest first: /proc/<pid>/stat's ppid
+// (field 4, after the command name's closing parenthesis), with their start times.
+std::vector<ProcessRecord> children_of(pid_t parent) {
+  std::vector<ProcessRecord> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    std::string stat = read_file(entry.path() / "stat");
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) {
+      continue;
+    }
+    std::istringstream fields(stat.substr(close + 1));
+    std::string state;
+    long ppid = 0;
+    if (!(fields >> state >> ppid) || ppid != parent) {
+      continue;
+    }
+    ProcessRecord child;
+    child.pid = static_cast<pid_t>(std::stol(name));
+    std::optional<uint64_t> start = process_start_time(child.pid);
+    if (!start) {
+      continue;  // exited (a zombie the master has not reaped yet)
+    }
+    child.start_time = *start;
+    out.push_back(child);
+  }
+  std::sort(out.begin(), out.end(), [](const ProcessRecord& a, const ProcessRecord& b) {
+    return a.start_time != b.start_time ? a.start_time < b.start_time : a.pid < b.pid;
+  });
+  return out;
+}
+
+int count_alive(const std::vector<ProcessRecord>& records) {
+  return static_cast<int>(std::count_if(records.begin(), records.end(),
+                                        [](const ProcessRecord& r) { return alive(r); }));
+}
+
 class RouterProvider : public Provider {
  public:
   explicit RouterProvider(LocalProviderOptions options) : options_(std::move(options)) {}
@@ -173,8 +218,9 @@ class RouterProvider : public Provider {
     ProcessRecord record = process_record_from_json(recorded.private_state.at("process"));
     std::optional<Meta> meta = read_meta(dir);
     if (!alive(record) || !meta) {
-      throw ProviderError(ProviderErrorKind::kUnavailable,
-                          "router " + recorded.provider_id + ": haproxy is not running (recreate it)");
+      throw ProviderError(
+          ProviderErrorKind::kUnavailable,
+          "router " + recorded.provider_id + ": haproxy is not running (recreate it)");
     }
     Meta m = converge(ctx, dir, record, *meta, spec, new_inputs);
     return state_of(dir, record, m, spec, new_inputs, /*adopted=*/false);
@@ -209,9 +255,9 @@ class RouterProvider : public Provider {
     int status = http_get_status(stats_port, "/stats;csv", milliseconds(2000), &body);
     if (status != 200) {
       throw ProviderError(ProviderErrorKind::kUnavailable,
-                          "router " + recorded.provider_id + ": stats on 127.0.0.1:" +
-                              std::to_string(stats_port) + " did not answer (status " +
-                              std::to_string(status) + ")");
+                          "router " + recorded.provider_id +
+                              ": stats on 127.0.0.1:" + std::to_string(stats_port) +
+                              " did not answer (status " + std::to_string(status) + ")");
     }
     return {{"tiers", router::tier_stats_from_csv(body, spec)}};
   }
@@ -272,7 +318,8 @@ class RouterProvider : public Provider {
       if (!alive(record)) {
         return Wait::kExited;
       }
-      if (serving_generation(m.listen.stats_port) == m.generation && tcp_open(m.listen.port, milliseconds(500))) {
+      if (serving_generation(m.listen.stats_port) == m.generation &&
+          tcp_open(m.listen.port, milliseconds(500))) {
         return Wait::kServing;
       }
       if (ctx.cancel_requested()) {
@@ -317,28 +364,27 @@ class RouterProvider : public Provider {
       if (w == Wait::kCanceled) {
         throw ProviderError(ProviderErrorKind::kCanceled, "router: start canceled");
       }
-      bool taken = !port_free(m.listen.stats_port) || (fixed_port == 0 && !port_free(m.listen.port));
+      bool taken =
+          !port_free(m.listen.stats_port) || (fixed_port == 0 && !port_free(m.listen.port));
       if (w == Wait::kExited && taken && attempt < 3) {
         ctx.log(LogLevel::kWarn, "router: a port was taken; retrying on other ports");
         continue;
       }
-      throw ProviderError(w == Wait::kExited ? ProviderErrorKind::kFailed
-                                             : ProviderErrorKind::kTimeout,
-                          ctx.redact(std::string("router: haproxy ") +
-                                     (w == Wait::kExited ? "exited during startup"
-                                                         : "not serving within " +
-                                                               std::to_string(timeout.count()) +
-                                                               " ms") +
-                                     (tail.empty() ? "" : "; its log ends:\n" + tail)));
+      throw ProviderError(
+          w == Wait::kExited ? ProviderErrorKind::kFailed : ProviderErrorKind::kTimeout,
+          ctx.redact(std::string("router: haproxy ") +
+                     (w == Wait::kExited
+                          ? "exited during startup"
+                          : "not serving within " + std::to_string(timeout.count()) + " ms") +
+                     (tail.empty() ? "" : "; its log ends:\n" + tail)));
     }
   }
 
   // Brings a running haproxy to `spec`: nothing when its file and serving generation already
   // are; else the next generation written, checked and reloaded (SIGUSR2 to the master).
   // Idempotent, so a retry after a crash in the middle finishes the reload.
-  Meta converge(ProviderContext& ctx, const std::filesystem::path& dir,
-                const ProcessRecord& record, Meta m, const router::RouterSpec& spec,
-                const json& inputs) {
+  Meta converge(ProviderContext& ctx, const std::filesystem::path& dir, const ProcessRecord& record,
+                Meta m, const router::RouterSpec& spec, const json& inputs) {
     milliseconds timeout = local::seconds_input(inputs, "startup_timeout_seconds", 15);
     const int fixed_port = inputs.value("port", 0);
     if (fixed_port != 0 && fixed_port != m.listen.port) {
@@ -352,11 +398,20 @@ class RouterProvider : public Provider {
         serving_generation(m.listen.stats_port) == m.generation) {
       write_file_atomic(dir / "router-config.json",
                         router::ai_router_config(spec, m.listen.port).dump(2) + "\n");
+      // A retry after a crash in the middle of a drain finishes it: every worker but the
+      // newest is an old generation's.
+      std::vector<ProcessRecord> workers = children_of(record.pid);
+      if (workers.size() > 1) {
+        workers.pop_back();
+        drain(ctx, m, workers, spec.drain_timeout_ms);
+      }
       return m;
     }
     m.generation += 1;
     write_configs(ctx, dir, spec, m);
     write_meta(dir, m);
+    // The workers serving now: after the reload they only finish what they hold.
+    std::vector<ProcessRecord> old_workers = children_of(record.pid);
     if (!alive(record) || ::kill(record.pid, SIGUSR2) != 0) {
       throw ProviderError(ProviderErrorKind::kUnavailable,
                           "router: haproxy pid " + std::to_string(record.pid) +
@@ -365,6 +420,7 @@ class RouterProvider : public Provider {
     Wait w = await_generation(ctx, record, m, timeout);
     if (w == Wait::kServing) {
       ctx.log(LogLevel::kInfo, "router: generation " + std::to_string(m.generation) + " serving");
+      drain(ctx, m, old_workers, spec.drain_timeout_ms);
       return m;
     }
     if (w == Wait::kCanceled) {
@@ -375,6 +431,43 @@ class RouterProvider : public Provider {
         ctx.redact("router: reload to generation " + std::to_string(m.generation) +
                    (w == Wait::kExited ? " stopped haproxy" : " not serving in time") +
                    "; its log ends:\n" + log_tail(record.log_path, 1024)));
+  }
+
+  // Waits until the old workers have exited: they finish the requests they proxy, to replicas
+  // the caller may stop next. haproxy's hard-stop-after (the same bound) ends a worker held by
+  // a kept-alive or slow connection; the margin covers its exit. A worker still alive after
+  // that is logged, not an error: the new generation serves.
+  void drain(ProviderContext& ctx, const Meta& m, const std::vector<ProcessRecord>& old_workers,
+             int64_t bound_ms) const {
+    constexpr int64_t kMarginMs = 5000;
+    auto start = Clock::now();
+    for (;;) {
+      int left = count_alive(old_workers);
+      if (left == 0) {
+        if (!old_workers.empty()) {
+          ctx.log(LogLevel::kInfo,
+                  "router: generation " + std::to_string(m.generation) + ": old workers drained");
+        }
+        return;
+      }
+      auto elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+      if (elapsed.count() >= bound_ms + kMarginMs) {
+        ctx.log(LogLevel::kWarn,
+                "router: " + std::to_string(left) + " old worker(s) still running " +
+                    std::to_string(elapsed.count()) + " ms after the reload (hard-stop-after " +
+                    std::to_string(bound_ms) + " ms)");
+        return;
+      }
+      if (ctx.cancel_requested()) {
+        throw ProviderError(ProviderErrorKind::kCanceled, "router: drain canceled");
+      }
+      ctx.report(
+          {{"draining", "old workers (generation " + std::to_string(m.generation) + " serving)"},
+           {"old_workers", left},
+           {"elapsed_ms", elapsed.count()},
+           {"drain_timeout_ms", bound_ms}});
+      std::this_thread::sleep_for(milliseconds(50));
+    }
   }
 
   ProviderState state_of(const std::filesystem::path& dir, const ProcessRecord& record,
