@@ -99,11 +99,11 @@ resources:
           "not \"soon\"",
           "9:12: resource \"llm\": scaling: min 3 and max 1 must satisfy 0 <= min <= max <= 64",
           HasSubstr("15:24: resource \"other\": scaling.windows[0].cron: \"0 25 * * *\": hour"),
-          "15:83: resource \"other\": scaling.windows[1].replicas 5 is outside min..max (0..2)",
+          "15:82: resource \"other\": scaling.windows[1].replicas 5 is outside min..max (0..2)",
           HasSubstr("16:17: resource \"other\": scaling.timezone: unknown time zone"),
-          "17:40: resource \"other\": scaling.target.in_flight_per_replica must be at least 1, "
+          "17:39: resource \"other\": scaling.target.in_flight_per_replica must be at least 1, "
           "not 0",
-          "17:51: resource \"other\": scaling.target.router: \"llm\" is not a router resource "
+          "17:50: resource \"other\": scaling.target.router: \"llm\" is not a router resource "
           "of this stack",
           "20:5: resource \"cache\": scaling is for model_endpoint resources, not redis"));
 }
@@ -126,7 +126,7 @@ resources:
       tiers: [{name: fast, model: m, urls: "${other.urls}"}]
 )");
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_THAT(errors[0], HasSubstr("7:48: resource \"llm\": scaling.target.router: no tier of "
+  EXPECT_THAT(errors[0], HasSubstr("7:50: resource \"llm\": scaling.target.router: no tier of "
                                    "\"router\" takes its urls from \"llm\""));
 }
 
