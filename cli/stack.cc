@@ -44,9 +44,9 @@ struct Flags {
   std::string by;
   std::string timeout;
   int limit = 20;
-  bool dry_run = false;   // reconcile
-  std::string resource;   // scale
-  int replicas = -1;      // scale
+  bool dry_run = false;  // reconcile
+  std::string resource;  // scale
+  int replicas = -1;     // scale
 };
 
 // A spec with errors: printed by guarded() (every error, exit 2).
@@ -573,8 +573,9 @@ int submit_and_follow(const Globals& g, const Flags& f, cairn::Client& client,
                 << x.value("field", std::string("?")) << ": "
                 << value_text(x.value("actual", json())) << " (want "
                 << value_text(x.value("expected", json())) << ") "
-                << (x.value("repaired", false) ? "repaired"
-                                                : (req.dry_run ? "reported (dry run)" : "not repaired"))
+                << (x.value("repaired", false)
+                        ? "repaired"
+                        : (req.dry_run ? "reported (dry run)" : "not repaired"))
                 << "\n";
     }
   }
@@ -682,8 +683,8 @@ int destroy(const Globals& g, const Flags& f) {
 // Reconcile and scale: no spec file; the recorded state (and the spec last applied) is used.
 int submit_recorded(const Globals& g, const Flags& f, dp::StackRequest req) {
   const std::string name = f.stack;
-  const milliseconds follow =
-      f.timeout.empty() ? milliseconds(std::chrono::hours(1)) : duration_flag("--timeout", f.timeout);
+  const milliseconds follow = f.timeout.empty() ? milliseconds(std::chrono::hours(1))
+                                                : duration_flag("--timeout", f.timeout);
   cairn::Client client = connect(g);
   status_of(client, name);  // "never deployed" in the stack's terms
   dp::Plan nothing;
@@ -899,8 +900,9 @@ void add_stack_commands(CLI::App& app, Globals& g, Action& action) {
   h->callback([&] { action = [&] { return guarded(g, [&] { return history(g, f); }); }; });
 
   auto* r = group->add_subcommand(
-      "reconcile", "check every resource against what was applied; recreate what is gone and "
-                   "revert drift (each repair recorded in the deploy)");
+      "reconcile",
+      "check every resource against what was applied; recreate what is gone and "
+      "revert drift (each repair recorded in the deploy)");
   r->add_option("--stack", f.stack, "the stack's name")->required()->check(id_check("stack"));
   r->add_flag("--dry-run", f.dry_run, "only report the drift; repair nothing");
   r->add_flag("--wait", f.wait, "queue behind a deploy that runs (default: refused, naming it)");

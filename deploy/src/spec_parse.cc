@@ -296,8 +296,8 @@ StackParseResult parse_stack(std::string_view text, std::string_view file_name) 
     result.errors = std::move(ctx.errors);
     return result;
   }
-  check_fields(doc, "", "the stack", keys_of({"name", "version", "policy", "reconcile", "resources"}),
-               ctx);
+  check_fields(doc, "", "the stack",
+               keys_of({"name", "version", "policy", "reconcile", "resources"}), ctx);
   if (auto it = doc.find("name"); it == doc.end()) {
     ctx.error(Location{ctx.file, 1, 1}, "the stack has no name (add name: my-stack)");
   } else if (!it->is_string() || !is_resource_name(it->get<std::string>())) {

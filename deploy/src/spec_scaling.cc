@@ -55,7 +55,8 @@ std::optional<std::chrono::milliseconds> duration_field(const json& object,
   auto ms = it->is_string() ? parse_duration_ms(it->get<std::string>()) : std::nullopt;
   if (!ms || *ms < 1000) {
     ctx.error(ctx.value_at(pointer + "/" + key),
-              what + "." + key + " must be a duration of at least 1s (\"30s\", \"10m\", \"1h\"), not " +
+              what + "." + key +
+                  " must be a duration of at least 1s (\"30s\", \"10m\", \"1h\"), not " +
                   (it->is_string() ? "\"" + it->get<std::string>() + "\"" : describe(*it)));
     return std::nullopt;
   }
@@ -80,9 +81,9 @@ void parse_target(const json& t, const std::string& pointer, const std::string& 
   auto every = duration_field(t, pointer, what, "every", tt.every, ctx);
   auto r = t.find("router");
   if (r == t.end() || !r->is_string()) {
-    ctx.error(r == t.end() ? ctx.key_at(pointer) : ctx.value_at(pointer + "/router"),
-              what + ".router must name the router resource whose tier serves \"" +
-                  endpoint.name + "\"");
+    ctx.error(
+        r == t.end() ? ctx.key_at(pointer) : ctx.value_at(pointer + "/router"),
+        what + ".router must name the router resource whose tier serves \"" + endpoint.name + "\"");
     return;
   }
   const std::string router = r->get<std::string>();
@@ -102,10 +103,9 @@ void parse_target(const json& t, const std::string& pointer, const std::string& 
     }
   }
   if (tt.tier.empty()) {
-    ctx.error(ctx.value_at(pointer + "/router"), what + ".router: no tier of \"" + router +
-                                                     "\" takes its urls from \"" + endpoint.name +
-                                                     "\" (write urls: ${" + endpoint.name +
-                                                     ".urls})");
+    ctx.error(ctx.value_at(pointer + "/router"),
+              what + ".router: no tier of \"" + router + "\" takes its urls from \"" +
+                  endpoint.name + "\" (write urls: ${" + endpoint.name + ".urls})");
     return;
   }
   if (!per || *per <= 0 || !cooldown || !every) {
@@ -128,7 +128,7 @@ std::optional<int64_t> parse_duration_ms(const std::string& text) {
   }
   int64_t n = std::stoll(m[1]);
   const std::string unit = m[2];
-  const int64_t scale = unit == "ms" ? 1
+  const int64_t scale = unit == "ms"  ? 1
                         : unit == "s" ? 1000
                         : unit == "m" ? 60'000
                         : unit == "h" ? 3'600'000
@@ -203,9 +203,9 @@ void parse_scaling(const json& value, const std::string& pointer, ResourceSpec& 
                 what + ".timezone must be an IANA name such as Europe/Paris, not " + describe(*tz));
     } else if (probe.set_time_zone(tz->get<std::string>()),
                !schedule::CompiledSpec::compile(probe).ok()) {
-      ctx.error(ctx.value_at(pointer + "/timezone"),
-                what + ".timezone: unknown time zone \"" + tz->get<std::string>() +
-                    "\" (an IANA name such as Europe/Paris)");
+      ctx.error(ctx.value_at(pointer + "/timezone"), what + ".timezone: unknown time zone \"" +
+                                                         tz->get<std::string>() +
+                                                         "\" (an IANA name such as Europe/Paris)");
     } else {
       s.timezone = tz->get<std::string>();
     }
@@ -220,8 +220,8 @@ void parse_scaling(const json& value, const std::string& pointer, ResourceSpec& 
         const std::string wwhat = what + ".windows[" + std::to_string(i) + "]";
         const json& item = (*w)[i];
         if (!item.is_object()) {
-          ctx.error(ctx.value_at(p), wwhat + " must be a map {cron, replicas}, not " +
-                                         describe(item));
+          ctx.error(ctx.value_at(p),
+                    wwhat + " must be a map {cron, replicas}, not " + describe(item));
           continue;
         }
         check_keys(item, p, wwhat, {"cron", "replicas"}, ctx);

@@ -182,18 +182,12 @@ void to_json(json& j, const StackStatus& v) {
   for (const auto& r : v.resources) {
     resources.push_back(resource_status_json(r));
   }
-  j = {{"stack", v.stack},
-       {"resources", resources},
-       {"outputs", v.outputs},
-       {"spec_file", v.spec_file},
-       {"spec_hash", v.spec_hash},
-       {"running", v.running ? json(*v.running) : json()},
-       {"queued", v.queued},
-       {"recent", v.recent},
-       {"deploys", v.deploys},
-       {"updated_ms", v.updated_ms},
-       {"schedules", v.schedules},
-       {"scaled_ms", v.scaled_ms}};
+  j = {{"stack", v.stack},         {"resources", resources},
+       {"outputs", v.outputs},     {"spec_file", v.spec_file},
+       {"spec_hash", v.spec_hash}, {"running", v.running ? json(*v.running) : json()},
+       {"queued", v.queued},       {"recent", v.recent},
+       {"deploys", v.deploys},     {"updated_ms", v.updated_ms},
+       {"schedules", v.schedules}, {"scaled_ms", v.scaled_ms}};
 }
 
 void from_json(const json& j, StackStatus& v) {
@@ -226,7 +220,8 @@ void from_json(const json& j, AutoscaleObservation& v) {
   get(j, "requested_by", v.requested_by);
 }
 void to_json(json& j, const AutoscaleAnswer& v) {
-  j = {{"move", v.move}, {"replicas", v.replicas}, {"reason", v.reason}, {"deploy_id", v.deploy_id}};
+  j = {
+      {"move", v.move}, {"replicas", v.replicas}, {"reason", v.reason}, {"deploy_id", v.deploy_id}};
 }
 void from_json(const json& j, AutoscaleAnswer& v) {
   get(j, "move", v.move);

@@ -3,9 +3,9 @@
 // request to the stack's entity (reconcile, a window's scale, an autoscale observation) sent
 // with the fire's workflow id as update id (a retried activity gets the first answer), then
 // followed to the end of its deploy. Activities run on the worker's activity threads.
-#include <google/protobuf/util/message_differencer.h>
-
 #include <thread>
+
+#include <google/protobuf/util/message_differencer.h>
 
 #include "cairn/deploy/scaling.h"
 #include "cairn/deploy/spec.h"
@@ -40,8 +40,8 @@ struct Wanted {
 
 ScheduleOptions schedule_of(const std::string& task_queue, json input) {
   ScheduleOptions o;
-  o.action = ScheduleAction::start_workflow(kStackScheduleWorkflow, {.task_queue = task_queue},
-                                            input);
+  o.action =
+      ScheduleAction::start_workflow(kStackScheduleWorkflow, {.task_queue = task_queue}, input);
   o.overlap = ScheduleOverlap::kSkip;
   return o;
 }
@@ -51,13 +51,13 @@ std::vector<Wanted> wanted_schedules(const StackSpec& spec, const std::string& t
   std::vector<Wanted> out;
   if (spec.reconcile.enabled) {
     const std::string id = reconcile_schedule_id(spec.name);
-    Wanted w{id, schedule_of(task_queue, {{"stack", spec.name},
-                                          {"schedule_id", id},
-                                          {"kind", "reconcile"},
-                                          {"dry_run", spec.reconcile.dry_run},
-                                          {"reason", "schedule " + id + " (every " +
-                                                         duration_text(spec.reconcile.every) +
-                                                         ")"}})};
+    Wanted w{id,
+             schedule_of(task_queue, {{"stack", spec.name},
+                                      {"schedule_id", id},
+                                      {"kind", "reconcile"},
+                                      {"dry_run", spec.reconcile.dry_run},
+                                      {"reason", "schedule " + id + " (every " +
+                                                     duration_text(spec.reconcile.every) + ")"}})};
     w.options.spec.intervals.push_back({spec.reconcile.every, milliseconds(0)});
     // A drift check missed during downtime runs once, not once per missed interval.
     w.options.catchup_window = std::max<milliseconds>(spec.reconcile.every, seconds(1));
@@ -142,9 +142,9 @@ json sync_schedules(Client& client, const std::string& task_queue, const json& i
   if (!text.empty()) {
     StackParseResult parsed = parse_stack(text, in.value("spec_file", "stack.yaml"));
     if (!parsed.ok()) {
-      throw ApplicationError("stack " + stack + ": the applied spec does not parse: " +
-                                 parsed.errors.report(),
-                             "StackSpecInvalid", /*non_retryable=*/true);
+      throw ApplicationError(
+          "stack " + stack + ": the applied spec does not parse: " + parsed.errors.report(),
+          "StackSpecInvalid", /*non_retryable=*/true);
     }
     wanted = wanted_schedules(*parsed.spec, task_queue);
   }
@@ -213,11 +213,12 @@ json autoscale_tick(Client& client, const ProviderRegistry& registry, const std:
   AutoscaleObservation o;
   o.resource = in.at("resource").get<std::string>();
   o.requested_by = in.value("schedule_id", "autoscale");
-  o.in_flight = stats.value("tiers", json::object()).value(tier, json::object()).value("in_flight",
-                                                                                       int64_t{0});
-  AutoscaleAnswer a = client.handle(stack_workflow_id(stack))
-                          .update_with_id<AutoscaleAnswer>(in.value("update_id", ""),
-                                                           kStackAutoscaleUpdate, o);
+  o.in_flight = stats.value("tiers", json::object())
+                    .value(tier, json::object())
+                    .value("in_flight", int64_t{0});
+  AutoscaleAnswer a =
+      client.handle(stack_workflow_id(stack))
+          .update_with_id<AutoscaleAnswer>(in.value("update_id", ""), kStackAutoscaleUpdate, o);
   json out = a;
   out["in_flight"] = o.in_flight;
   return out;
@@ -266,11 +267,10 @@ json stack_schedule_workflow(WorkflowContext& ctx, const json& in) {
     r.resource = in.value("resource", "");
     r.replicas = in.value("replicas", 0);
     r.wait = true;
-    json acc = ctx.activity<json>(kSubmitActivity,
-                                  json{{"stack", stack},
-                                       {"request", r},
-                                       {"update_id", ctx.info().workflow_id}},
-                                  quick_options())
+    json acc = ctx.activity<json>(
+                      kSubmitActivity,
+                      json{{"stack", stack}, {"request", r}, {"update_id", ctx.info().workflow_id}},
+                      quick_options())
                    .get();
     deploy_id = acc.at("deploy_id").get<std::string>();
   }

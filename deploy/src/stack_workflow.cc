@@ -161,7 +161,8 @@ class StackEntity {
           refuse("InvalidStackRequest", "resource: '" + r.resource + "' is a " +
                                             found->state.type + ", not a model_endpoint");
         }
-        if (auto sc = scaling_of(r.resource); sc && (r.replicas < sc->min || r.replicas > sc->max)) {
+        if (auto sc = scaling_of(r.resource);
+            sc && (r.replicas < sc->min || r.replicas > sc->max)) {
           refuse("InvalidStackRequest", "replicas: " + std::to_string(r.replicas) +
                                             " is outside the scaling bounds of '" + r.resource +
                                             "' (" + std::to_string(sc->min) + ".." +

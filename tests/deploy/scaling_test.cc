@@ -1,13 +1,14 @@
 // Reconcile and scaling in the stack spec (the `reconcile:` and `scaling:` blocks, their
 // line-numbered errors) and target tracking's decision on numbers: out on the next tick, in
 // only after the cooldown, within min..max.
+#include "cairn/deploy/scaling.h"
+
 #include <string>
 #include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "cairn/deploy/scaling.h"
 #include "cairn/deploy/spec.h"
 #include "spec_test_util.h"
 
@@ -15,10 +16,10 @@ namespace cairn::deploy {
 namespace {
 
 using std::chrono::milliseconds;
-using testing::errors_of;
-using testing::parse_ok;
 using ::testing::ElementsAre;
+using testing::errors_of;
 using ::testing::HasSubstr;
+using testing::parse_ok;
 
 const char* kScaled = R"(name: s
 reconcile: {every: 30m, dry_run: true}

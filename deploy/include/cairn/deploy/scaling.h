@@ -15,10 +15,10 @@ enum class ScaleMove { kNone, kOut, kIn, kHold };  // kHold: a scale-in waits fo
 
 struct ScaleDecision {
   ScaleMove move = ScaleMove::kNone;
-  int desired = 0;     // clamp(ceil(in_flight / in_flight_per_replica), min, max)
-  int replicas = 0;    // what to scale to (current when kNone / kHold)
-  int64_t wait_ms = 0; // kHold: how long until the cooldown has passed
-  std::string reason;  // "target tracking: 9 in flight, 4 per replica → 3 replicas (from 1)"
+  int desired = 0;      // clamp(ceil(in_flight / in_flight_per_replica), min, max)
+  int replicas = 0;     // what to scale to (current when kNone / kHold)
+  int64_t wait_ms = 0;  // kHold: how long until the cooldown has passed
+  std::string reason;   // "target tracking: 9 in flight, 4 per replica → 3 replicas (from 1)"
 };
 
 // desired = clamp(ceil(in_flight / per_replica), min, max). Larger than `current`: scale out now.

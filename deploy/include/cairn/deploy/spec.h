@@ -88,7 +88,7 @@ struct ScalingSpec {
 
 // The top-level `reconcile:` block: a schedule that runs a drift check (kReconcile).
 struct ReconcileSpec {
-  bool enabled = true;  // `reconcile: off` → false
+  bool enabled = true;                                      // `reconcile: off` → false
   std::chrono::milliseconds every = std::chrono::hours(1);  // >= 1 s
   bool dry_run = false;
 };
