@@ -44,6 +44,9 @@ struct Flags {
   std::string by;
   std::string timeout;
   int limit = 20;
+  bool dry_run = false;  // reconcile
+  std::string resource;  // scale
+  int replicas = -1;     // scale
 };
 
 // A spec with errors: printed by guarded() (every error, exit 2).
@@ -561,6 +564,21 @@ int submit_and_follow(const Globals& g, const Flags& f, cairn::Client& client,
     std::cout << "Outputs:\n";
     print_outputs(outputs, "  ");
   }
+  if (req.operation == dp::Operation::kReconcile) {
+    if (d.drift.empty()) {
+      std::cout << "No drift: every resource matches what was applied.\n";
+    }
+    for (const auto& x : d.drift) {
+      std::cout << "  drift " << x.value("resource", std::string("?")) << "."
+                << x.value("field", std::string("?")) << ": "
+                << value_text(x.value("actual", json())) << " (want "
+                << value_text(x.value("expected", json())) << ") "
+                << (x.value("repaired", false)
+                        ? "repaired"
+                        : (req.dry_run ? "reported (dry run)" : "not repaired"))
+                << "\n";
+    }
+  }
   if (ok && req.operation == dp::Operation::kDestroy) {
     std::cout << "stack " << s.stack << " destroyed: nothing of it runs\n";
   }
@@ -662,11 +680,47 @@ int destroy(const Globals& g, const Flags& f) {
   return submit_and_follow(g, f, client, {name, s, f.auto_approve, follow}, req);
 }
 
+// Reconcile and scale: no spec file; the recorded state (and the spec last applied) is used.
+int submit_recorded(const Globals& g, const Flags& f, dp::StackRequest req) {
+  const std::string name = f.stack;
+  const milliseconds follow = f.timeout.empty() ? milliseconds(std::chrono::hours(1))
+                                                : duration_flag("--timeout", f.timeout);
+  cairn::Client client = connect(g);
+  status_of(client, name);  // "never deployed" in the stack's terms
+  dp::Plan nothing;
+  nothing.stack = name;
+  Shown s = shown(nothing, dp::ApprovalPolicy{});
+  dp::StackRequest base = base_request(f, s, std::chrono::hours(24));
+  req.requested_by = base.requested_by;
+  req.wait = base.wait;
+  return submit_and_follow(g, f, client, {name, s, false, follow}, req);
+}
+
+int reconcile(const Globals& g, const Flags& f) {
+  dp::StackRequest req;
+  req.operation = dp::Operation::kReconcile;
+  req.dry_run = f.dry_run;
+  req.reason = f.dry_run ? "cairnctl stack reconcile --dry-run" : "cairnctl stack reconcile";
+  return submit_recorded(g, f, req);
+}
+
+int scale(const Globals& g, const Flags& f) {
+  dp::StackRequest req;
+  req.operation = dp::Operation::kScale;
+  req.resource = f.resource;
+  req.replicas = f.replicas;
+  req.reason = "cairnctl stack scale " + f.resource + " " + std::to_string(f.replicas);
+  return submit_recorded(g, f, req);
+}
+
 std::string deploy_line(const dp::DeployRecord& d) {
   std::string out = d.deploy_id + " " + dp::operation_name(d.operation) + " by " + d.requested_by +
                     ": " + d.state;
   if (!d.finished() && !d.phase.empty()) {
     out += " (phase " + d.phase + ")";
+  }
+  if (!d.reason.empty()) {
+    out += " (" + d.reason + ")";
   }
   out += ", requested " + time_text(d.requested_ms);
   if (d.finished() && d.finished_ms > 0 && d.started_ms > 0) {
@@ -844,6 +898,31 @@ void add_stack_commands(CLI::App& app, Globals& g, Action& action) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   h->callback([&] { action = [&] { return guarded(g, [&] { return history(g, f); }); }; });
+
+  auto* r = group->add_subcommand(
+      "reconcile",
+      "check every resource against what was applied; recreate what is gone and "
+      "revert drift (each repair recorded in the deploy)");
+  r->add_option("--stack", f.stack, "the stack's name")->required()->check(id_check("stack"));
+  r->add_flag("--dry-run", f.dry_run, "only report the drift; repair nothing");
+  r->add_flag("--wait", f.wait, "queue behind a deploy that runs (default: refused, naming it)");
+  r->add_flag("--detach", f.detach, "return once submitted, printing the deploy id");
+  r->add_option("--by", f.by, "who asks (default: $USER)")->check(id_check("requester"));
+  r->add_option("--timeout", f.timeout, "how long to follow the deploy (default: 1h)");
+  r->callback([&] { action = [&] { return guarded(g, [&] { return reconcile(g, f); }); }; });
+
+  auto* sc = group->add_subcommand(
+      "scale", "set a model_endpoint's replicas (within its scaling min..max); the router follows");
+  sc->add_option("--stack", f.stack, "the stack's name")->required()->check(id_check("stack"));
+  sc->add_option("resource", f.resource, "the model_endpoint resource")->required();
+  sc->add_option("replicas", f.replicas, "the new replica count")
+      ->required()
+      ->check(CLI::Range(0, 64));
+  sc->add_flag("--wait", f.wait, "queue behind a deploy that runs (default: refused, naming it)");
+  sc->add_flag("--detach", f.detach, "return once submitted, printing the deploy id");
+  sc->add_option("--by", f.by, "who asks (default: $USER)")->check(id_check("requester"));
+  sc->add_option("--timeout", f.timeout, "how long to follow the deploy (default: 1h)");
+  sc->callback([&] { action = [&] { return guarded(g, [&] { return scale(g, f); }); }; });
 }
 
 }  // namespace cairnctl

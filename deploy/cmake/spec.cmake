@@ -10,6 +10,7 @@ target_sources(cairn_deploy PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/src/spec_validate.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/spec_refs.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/spec_secrets.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/spec_scaling.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/graph.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/plan.cc)
 target_link_libraries(cairn_deploy PRIVATE OpenSSL::Crypto)

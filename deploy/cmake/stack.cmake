@@ -6,7 +6,9 @@ target_sources(cairn_deploy PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/src/stack_json.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/stack_activities.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/stack_workflow.cc
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/stack_client.cc)
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/stack_client.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/stack_schedules.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/scaling.cc)
 
 add_executable(cairn-deploy-worker ${CMAKE_CURRENT_SOURCE_DIR}/worker/main.cc)
 target_link_libraries(cairn-deploy-worker PRIVATE cairn_deploy CLI11::CLI11)

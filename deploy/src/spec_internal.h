@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,5 +63,15 @@ struct KnownResource {
 };
 void validate_inputs(ResourceSpec& resource, const TypeSchema& type, const std::string& pointer,
                      const std::map<std::string, KnownResource>& resources, ParseContext& ctx);
+
+// "500ms", "30s", "10m", "1h", "1d" → milliseconds; nullopt when malformed.
+std::optional<int64_t> parse_duration_ms(const std::string& text);
+
+// The top-level `reconcile:` block (spec_scaling.cc).
+void parse_reconcile(const nlohmann::json& value, ParseContext& ctx, ReconcileSpec& out);
+// A resource's `scaling:` block at document pointer `pointer`, checked against the spec's
+// resources (the router of target tracking); sets r.scaling unless the block is not a map.
+void parse_scaling(const nlohmann::json& value, const std::string& pointer, ResourceSpec& r,
+                   const std::vector<ResourceSpec>& resources, ParseContext& ctx);
 
 }  // namespace cairn::deploy::spec_internal

@@ -296,7 +296,8 @@ StackParseResult parse_stack(std::string_view text, std::string_view file_name) 
     result.errors = std::move(ctx.errors);
     return result;
   }
-  check_fields(doc, "", "the stack", keys_of({"name", "version", "policy", "resources"}), ctx);
+  check_fields(doc, "", "the stack",
+               keys_of({"name", "version", "policy", "reconcile", "resources"}), ctx);
   if (auto it = doc.find("name"); it == doc.end()) {
     ctx.error(Location{ctx.file, 1, 1}, "the stack has no name (add name: my-stack)");
   } else if (!it->is_string() || !is_resource_name(it->get<std::string>())) {
@@ -315,6 +316,9 @@ StackParseResult parse_stack(std::string_view text, std::string_view file_name) 
   spec.version = kStackSpecVersion;
   if (auto it = doc.find("policy"); it != doc.end()) {
     parse_policy(*it, ctx, spec.policy);
+  }
+  if (auto it = doc.find("reconcile"); it != doc.end()) {
+    spec_internal::parse_reconcile(*it, ctx, spec.reconcile);
   }
   auto res = doc.find("resources");
   if (res == doc.end() || !res->is_object() || res->empty()) {
@@ -345,7 +349,7 @@ StackParseResult parse_stack(std::string_view text, std::string_view file_name) 
                                              spec_internal::describe(*it));
       } else {
         check_fields(*it, pointer, ("resource \"" + r.name + "\"").c_str(),
-                     keys_of({"type", "inputs", "depends_on"}), ctx);
+                     keys_of({"type", "inputs", "depends_on", "scaling"}), ctx);
         type = resource_type(*it, pointer, r.name, ctx);
         if (auto t = it->find("type"); t != it->end() && t->is_string()) {
           r.type = t->get<std::string>();
@@ -379,6 +383,15 @@ StackParseResult parse_stack(std::string_view text, std::string_view file_name) 
   }
   for (auto& [r, type] : parsed) {
     spec.resources.push_back(r);
+  }
+  // Scaling after inputs: target tracking reads the router's completed inputs.
+  for (auto& r : spec.resources) {
+    auto body = res->find(r.name);
+    if (body->is_object() && body->contains("scaling")) {
+      spec_internal::parse_scaling((*body)["scaling"],
+                                   "/resources/" + pointer_token(r.name) + "/scaling", r,
+                                   spec.resources, ctx);
+    }
   }
   // Edges only to resources that exist (references to others were reported above).
   report_cycles(spec.resources, ctx);

@@ -274,6 +274,9 @@ void register_stack_worker(Worker& worker, Client& client, const StackWorkerOpti
     options.extra_providers(shared->registry);
   }
   register_stack_workflow(worker);
+  register_stack_schedules(worker, client,
+                           std::shared_ptr<const ProviderRegistry>(shared, &shared->registry),
+                           options.state_dir);
 
   worker.register_activity(kPlanActivity, [shared](ActivityContext&, json in) -> json {
     StackParseResult parsed =

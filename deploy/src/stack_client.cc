@@ -70,8 +70,8 @@ StackAccepted submit_stack_request(Client& client, const std::string& stack,
   }
   try {
     v1::Payloads p = client.handle(stack_workflow_id(stack))
-                         .update_payloads("", kStackRequestUpdate, to_payloads(request),
-                                          options.timeout);
+                         .update_payloads(options.update_id, kStackRequestUpdate,
+                                          to_payloads(request), options.timeout);
     return from_payloads<StackAccepted>(p);
   } catch (const ApplicationError& e) {
     if (auto r = refusal_of(e.what())) {

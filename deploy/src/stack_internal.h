@@ -2,6 +2,7 @@
 // names, the entity's carried state, the refusal prefixes and the spec-to-provider input adapter.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,11 @@ inline constexpr char kDestroyActivity[] = "cairn.deploy.destroy";
 inline constexpr char kRevertActivity[] = "cairn.deploy.revert";
 inline constexpr char kSnapshotActivity[] = "cairn.deploy.snapshot";
 inline constexpr char kRestoreActivity[] = "cairn.deploy.restore";
+// The stack's schedules (stack_schedules.cc).
+inline constexpr char kSchedulesActivity[] = "cairn.deploy.schedules";
+inline constexpr char kSubmitActivity[] = "cairn.deploy.submit";
+inline constexpr char kAwaitActivity[] = "cairn.deploy.await";
+inline constexpr char kAutoscaleActivity[] = "cairn.deploy.autoscale";
 
 // What the entity carries across continue-as-new: the status plus what status does not show
 // (the spec text last applied and the requests waiting, in status.queued's order).
@@ -27,6 +33,9 @@ struct EntityState {
   std::string spec_text;
   std::string base_dir;
   std::vector<StackRequest> queue;
+  // Replica counts set by scale requests since the last apply ({resource: {"replicas": n}}),
+  // kept for the next scale of another resource; an apply clears them (the spec wins).
+  nlohmann::json overrides = nlohmann::json::object();
 };
 void to_json(nlohmann::json& j, const EntityState& v);
 void from_json(const nlohmann::json& j, EntityState& v);
@@ -59,4 +68,9 @@ int64_t now_ms_wall();
 namespace cairn::deploy::stack_detail {
 // Registers kStackWorkflow (stack_workflow.cc).
 void register_stack_workflow(Worker& worker);
+// Registers kStackScheduleWorkflow and the schedule activities (stack_schedules.cc).
+// `registry` (the worker's providers: the router's stats) is kept alive by the registrations.
+void register_stack_schedules(Worker& worker, Client& client,
+                              std::shared_ptr<const ProviderRegistry> registry,
+                              const std::string& state_dir);
 }  // namespace cairn::deploy::stack_detail

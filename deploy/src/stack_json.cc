@@ -195,7 +195,8 @@ void to_json(json& j, const StackStatus& v) {
        {"outputs", v.outputs},     {"spec_file", v.spec_file},
        {"spec_hash", v.spec_hash}, {"running", v.running ? json(*v.running) : json()},
        {"queued", v.queued},       {"recent", v.recent},
-       {"deploys", v.deploys},     {"updated_ms", v.updated_ms}};
+       {"deploys", v.deploys},     {"updated_ms", v.updated_ms},
+       {"schedules", v.schedules}, {"scaled_ms", v.scaled_ms}};
 }
 
 void from_json(const json& j, StackStatus& v) {
@@ -215,6 +216,27 @@ void from_json(const json& j, StackStatus& v) {
   get(j, "recent", v.recent);
   get(j, "deploys", v.deploys);
   get(j, "updated_ms", v.updated_ms);
+  get(j, "schedules", v.schedules);
+  get(j, "scaled_ms", v.scaled_ms);
+}
+
+void to_json(json& j, const AutoscaleObservation& v) {
+  j = {{"resource", v.resource}, {"in_flight", v.in_flight}, {"requested_by", v.requested_by}};
+}
+void from_json(const json& j, AutoscaleObservation& v) {
+  get(j, "resource", v.resource);
+  get(j, "in_flight", v.in_flight);
+  get(j, "requested_by", v.requested_by);
+}
+void to_json(json& j, const AutoscaleAnswer& v) {
+  j = {
+      {"move", v.move}, {"replicas", v.replicas}, {"reason", v.reason}, {"deploy_id", v.deploy_id}};
+}
+void from_json(const json& j, AutoscaleAnswer& v) {
+  get(j, "move", v.move);
+  get(j, "replicas", v.replicas);
+  get(j, "reason", v.reason);
+  get(j, "deploy_id", v.deploy_id);
 }
 
 namespace stack_detail {
@@ -223,13 +245,15 @@ void to_json(json& j, const EntityState& v) {
   j = {{"status", v.status},
        {"spec_text", v.spec_text},
        {"base_dir", v.base_dir},
-       {"queue", v.queue}};
+       {"queue", v.queue},
+       {"overrides", v.overrides}};
 }
 void from_json(const json& j, EntityState& v) {
   get(j, "status", v.status);
   get(j, "spec_text", v.spec_text);
   get(j, "base_dir", v.base_dir);
   get(j, "queue", v.queue);
+  v.overrides = j.value("overrides", json::object());
 }
 
 std::string request_problem(const StackRequest& r) {

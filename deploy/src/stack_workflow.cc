@@ -12,6 +12,7 @@
 #include "cairn/ai/approval.h"
 #include "cairn/combinators.h"
 #include "cairn/deploy/graph.h"
+#include "cairn/deploy/scaling.h"
 #include "cairn/deploy/spec.h"
 #include "cairn/deploy/stack.h"
 #include "stack_internal.h"
@@ -76,6 +77,9 @@ class StackEntity {
     ctx_.set_update_handler(
         kStackRequestUpdate, [this](StackRequest r) { return accept(r); },
         [this](StackRequest r) { validate(r); });
+    ctx_.set_update_handler(
+        kStackAutoscaleUpdate, [this](AutoscaleObservation o) { return autoscale(o); },
+        [this](AutoscaleObservation o) { validate_autoscale(o); });
     for (;;) {
       ctx_.await_condition([this] { return !st_.queue.empty() || history_long(); });
       if (st_.queue.empty()) {
@@ -89,6 +93,7 @@ class StackEntity {
       rec.state = "running";
       rec.started_ms = now_ms();
       bool canceled = false;
+      const std::map<std::string, int> replicas_before = replica_counts();
       try {
         execute(req, rec);
       } catch (const NonDeterminismError&) {
@@ -101,6 +106,7 @@ class StackEntity {
         rec.state = canceled ? "canceled" : "failed";
       }
       rec.phase = "done";
+      note_replica_changes(replicas_before);
       st_.status.recent.insert(st_.status.recent.begin(), rec);
       if (st_.status.recent.size() > kRecentDeploys) {
         st_.status.recent.resize(kRecentDeploys);
@@ -159,6 +165,13 @@ class StackEntity {
           refuse("InvalidStackRequest", "resource: '" + r.resource + "' is a " + found->state.type +
                                             ", not a model_endpoint");
         }
+        if (auto sc = scaling_of(r.resource);
+            sc && (r.replicas < sc->min || r.replicas > sc->max)) {
+          refuse("InvalidStackRequest", "replicas: " + std::to_string(r.replicas) +
+                                            " is outside the scaling bounds of '" + r.resource +
+                                            "' (" + std::to_string(sc->min) + ".." +
+                                            std::to_string(sc->max) + ")");
+        }
         break;
       }
       case Operation::kDestroy:
@@ -193,6 +206,99 @@ class StackEntity {
     return a;
   }
 
+  // ---- Target tracking: the decision is the entity's, on its durable replica-change times.
+
+  std::optional<ScalingSpec> scaling_of(const std::string& resource) const {
+    if (st_.spec_text.empty()) {
+      return std::nullopt;
+    }
+    StackParseResult parsed = parse_stack(st_.spec_text, st_.status.spec_file);
+    if (!parsed.ok()) {
+      return std::nullopt;
+    }
+    const ResourceSpec* rs = parsed.spec->find(resource);
+    if (rs == nullptr || !rs->scaling) {
+      return std::nullopt;
+    }
+    return rs->scaling;
+  }
+
+  void validate_autoscale(const AutoscaleObservation& o) {
+    if (o.requested_by.empty()) {
+      refuse("InvalidStackRequest", "requested_by: must name who asks");
+    }
+    auto sc = scaling_of(o.resource);
+    if (!sc || !sc->target || find(o.resource) == nullptr) {
+      refuse("InvalidStackRequest", "resource: stack '" + st_.status.stack + "' has no resource '" +
+                                        o.resource + "' with scaling.target");
+    }
+  }
+
+  AutoscaleAnswer autoscale(const AutoscaleObservation& o) {
+    AutoscaleAnswer a;
+    const ResourceStatus* r = find(o.resource);
+    auto sc = scaling_of(o.resource);
+    if (r == nullptr || !sc || !sc->target) {
+      a.move = "none";
+      a.reason = "no target tracking for " + o.resource;
+      return a;
+    }
+    const int current = static_cast<int>(r->state.inputs.value("replicas", int64_t{1}));
+    if (st_.status.running || !st_.status.queued.empty()) {
+      // One request at a time: the next tick decides on what this one leaves.
+      a.move = "pending";
+      a.replicas = current;
+      a.reason = "a deploy of the stack is running or queued";
+      return a;
+    }
+    auto last = st_.status.scaled_ms.find(o.resource);
+    ScaleDecision d = decide_scale(*sc, current, o.in_flight, now_ms(),
+                                   last == st_.status.scaled_ms.end() ? 0 : last->second);
+    a.replicas = d.replicas;
+    a.reason = d.reason;
+    switch (d.move) {
+      case ScaleMove::kNone:
+        a.move = "none";
+        return a;
+      case ScaleMove::kHold:
+        a.move = "hold";
+        return a;
+      case ScaleMove::kOut:
+      case ScaleMove::kIn:
+        break;
+    }
+    a.move = d.move == ScaleMove::kOut ? "out" : "in";
+    StackRequest req;
+    req.operation = Operation::kScale;
+    req.resource = o.resource;
+    req.replicas = d.replicas;
+    req.reason = d.reason;
+    req.requested_by = o.requested_by;
+    req.wait = true;
+    a.deploy_id = accept(req).deploy_id;
+    return a;
+  }
+
+  std::map<std::string, int> replica_counts() const {
+    std::map<std::string, int> out;
+    for (const auto& r : st_.status.resources) {
+      if (r.state.type == "model_endpoint") {
+        out[r.name] = static_cast<int>(r.state.inputs.value("replicas", int64_t{1}));
+      }
+    }
+    return out;
+  }
+
+  // The cooldown's clock: a replica count that changed (created, scaled, applied) restarts it.
+  void note_replica_changes(const std::map<std::string, int>& before) {
+    for (const auto& [name, n] : replica_counts()) {
+      auto it = before.find(name);
+      if (it == before.end() || it->second != n) {
+        st_.status.scaled_ms[name] = now_ms();
+      }
+    }
+  }
+
   static std::string spec_name(const StackRequest& r) {
     return r.spec_file.empty() ? "stack.yaml" : r.spec_file;
   }
@@ -204,10 +310,16 @@ class StackEntity {
       case Operation::kApply:
         apply(req, rec, req.spec_text, spec_name(req), req.base_dir, json::object());
         return;
-      case Operation::kScale:
-        apply(req, rec, st_.spec_text, st_.status.spec_file, st_.base_dir,
-              json{{req.resource, {{"replicas", req.replicas}}}});
+      case Operation::kScale: {
+        // Earlier scales of other resources stay (they are not in the spec text).
+        json overrides = st_.overrides;
+        overrides[req.resource] = {{"replicas", req.replicas}};
+        apply(req, rec, st_.spec_text, st_.status.spec_file, st_.base_dir, overrides);
+        if (rec.state == "succeeded") {
+          st_.overrides = overrides;
+        }
         return;
+      }
       case Operation::kDestroy:
         destroy(req, rec);
         return;
@@ -289,6 +401,9 @@ class StackEntity {
     }
     if (!plan.has_changes()) {
       record_spec(spec_text, spec_file, spec.base_dir, overrides);
+      if (overrides.empty() && !sync_schedules(rec)) {
+        return;
+      }
       rec.state = "succeeded";
       rec.phase = "done";
       touch();
@@ -323,6 +438,9 @@ class StackEntity {
     retire(rec, retired);
     record_spec(spec_text, spec_file, spec.base_dir, overrides);
     order_resources(spec);
+    if (overrides.empty() && !sync_schedules(rec)) {
+      return;
+    }
     rec.state = "succeeded";
     rec.phase = "done";
     touch();
@@ -372,7 +490,34 @@ class StackEntity {
       st_.status.spec_file = file;
       st_.status.spec_hash = sha256_hex(text);
       st_.base_dir = base_dir;
+      st_.overrides = json::object();
     }
+  }
+
+  // Brings the stack's schedules to what the spec last applied asks (none after a destroy):
+  // one activity, idempotent (creates what is missing, updates what differs, deletes what the
+  // stack owned and no longer wants). False: the deploy failed (its resources stay as applied).
+  bool sync_schedules(DeployRecord& rec) {
+    json out;
+    try {
+      out = ctx_.activity<json>(kSchedulesActivity,
+                                json{{"stack", st_.status.stack},
+                                     {"spec_text", st_.spec_text},
+                                     {"spec_file", st_.status.spec_file},
+                                     {"owned", st_.status.schedules}},
+                                plan_options())
+                .get();
+    } catch (const NonDeterminismError&) {
+      throw;
+    } catch (const CanceledError&) {
+      throw;
+    } catch (const std::exception& e) {
+      fail(rec, "schedules: " + error_text(e) + " (the resources stay as applied; apply again)");
+      return false;
+    }
+    st_.status.schedules = out.value("schedules", std::vector<std::string>{});
+    touch();
+    return true;
   }
 
   // The approval policy. False: the deploy ended (state set) and nothing was changed.
@@ -917,6 +1062,10 @@ class StackEntity {
     st_.status.outputs = json::object();
     st_.spec_text.clear();
     st_.status.spec_hash.clear();
+    st_.overrides = json::object();
+    if (!sync_schedules(rec)) {
+      return;
+    }
     rec.state = "succeeded";
     rec.phase = "done";
     touch();

@@ -1,7 +1,7 @@
 // cairn-deploy-worker: the worker that runs stacks' entity workflows and their provider
 // activities on this machine. Logs go to stderr; SIGTERM / SIGINT stop it cleanly (polls end,
 // activities in flight finish and report).
-//   cairn-deploy-worker --address 127.0.0.1:7233 --namespace default \
+//   cairn-deploy-worker --address 127.0.0.1:7233 --namespace default
 //       --task-queue cairn-deploy --state-dir /var/lib/cairn-deploy
 #include <cerrno>
 #include <cstdio>

@@ -363,6 +363,14 @@ TEST_F(CairnctlJsonTest, EveryCommandPrintsJsonWithItsFields) {
        {"stack", "history", "--stack", "j-stack"},
        [&](const json& j) { EXPECT_EQ(j["error"]["code"], "NOT_FOUND") << j; },
        1},
+      {"stack reconcile",
+       {"stack", "reconcile", "--stack", "j-stack", "--dry-run"},
+       [&](const json& j) { EXPECT_EQ(j["error"]["code"], "NOT_FOUND") << j; },
+       1},
+      {"stack scale",
+       {"stack", "scale", "--stack", "j-stack", "llm", "2"},
+       [&](const json& j) { EXPECT_EQ(j["error"]["code"], "NOT_FOUND") << j; },
+       1},
   };
 
   std::set<std::string> covered;

@@ -4,6 +4,7 @@
 // Plain values and free functions; thread-compatible. Format: docs/deploy.md "The stack spec".
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
@@ -62,6 +63,36 @@ class StackSpecError : public cairn::Error {
   SpecErrors errors_;
 };
 
+// Calendar windows and target tracking of a model_endpoint (`scaling:` beside `inputs`), run by
+// schedules the stack owns. Format and errors: docs/deploy.md "Reconcile and scaling".
+struct ScalingWindow {
+  std::string cron;  // checked with the Schedules parser (proto/schedule_spec.h)
+  int replicas = 0;  // within min..max
+  Location location;
+};
+struct TargetTracking {
+  int in_flight_per_replica = 1;  // > 0
+  std::string router;             // a router resource with a tier over this endpoint
+  std::string tier;               // that tier's name (derived from the router's inputs)
+  std::chrono::milliseconds cooldown = std::chrono::minutes(10);  // before a scale-in; >= 1 s
+  std::chrono::milliseconds every = std::chrono::minutes(1);      // the tick; >= 1 s
+};
+struct ScalingSpec {
+  int min = 0;
+  int max = 64;  // min <= max <= 64
+  std::vector<ScalingWindow> windows;
+  std::string timezone;  // IANA; empty: UTC
+  std::optional<TargetTracking> target;
+  Location location;
+};
+
+// The top-level `reconcile:` block: a schedule that runs a drift check (kReconcile).
+struct ReconcileSpec {
+  bool enabled = true;                                      // `reconcile: off` → false
+  std::chrono::milliseconds every = std::chrono::hours(1);  // >= 1 s
+  bool dry_run = false;
+};
+
 struct ResourceSpec {
   std::string name;  // unique in the stack, [a-z][a-z0-9_-]*
   std::string type;  // a registry type (types.h)
@@ -73,6 +104,8 @@ struct ResourceSpec {
   // Where each input value was written, by JSON pointer into `inputs` ("/tiers/0/urls"), for
   // providers that report a problem with an input.
   std::map<std::string, Location> input_locations;
+  // model_endpoint only; not an input (plans and providers never see it).
+  std::optional<ScalingSpec> scaling;
 
   // The resources this one depends on: those its references name, then depends_on; each once,
   // in first-mention order.
@@ -91,6 +124,7 @@ struct StackSpec {
   int version = 1;
   std::vector<ResourceSpec> resources;  // in file order
   ApprovalPolicy policy;
+  ReconcileSpec reconcile;
   std::string file;      // as given to parse_stack
   std::string base_dir;  // directory of `file` (relative paths in inputs are relative to it)
 

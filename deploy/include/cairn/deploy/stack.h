@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,12 @@ namespace cairn::deploy {
 inline constexpr char kStackWorkflow[] = "cairn.deploy.stack";
 inline constexpr char kStackRequestUpdate[] = "cairn.stack.request";
 inline constexpr char kStackStatusQuery[] = "cairn.stack.status";
+// An autoscale tick's observation (AutoscaleObservation → AutoscaleAnswer), decided by the
+// entity with decide_scale (cairn/deploy/scaling.h) on its durable replica-change times.
+inline constexpr char kStackAutoscaleUpdate[] = "cairn.stack.autoscale";
+// What the stack's schedules start: one fire → one request to the entity (wait=true), followed
+// to its end. Registered by register_stack_worker.
+inline constexpr char kStackScheduleWorkflow[] = "cairn.deploy.stack_schedule";
 inline constexpr char kStackTaskQueue[] = "cairn-deploy";  // the default task queue
 inline constexpr char kStackAttribute[] = "CairnStack";    // Keyword: the stack's name
 
@@ -155,11 +162,37 @@ struct StackStatus {
   std::vector<DeployRecord> recent;        // the last 20 finished, newest first
   int64_t deploys = 0;                     // requests accepted, ever
   int64_t updated_ms = 0;
+  // The schedules the stack owns (reconcile, scaling windows, autoscale), by id, as last synced
+  // after an apply; a destroy deletes them. docs/deploy.md "Reconcile and scaling".
+  std::vector<std::string> schedules;
+  // When each resource's replica count last changed (workflow time, ms): the durable start of
+  // target tracking's scale-in cooldown.
+  std::map<std::string, int64_t> scaled_ms;
 
   StackState stack_state() const;  // plan.h: what make_plan compares the spec with
 };
 void to_json(nlohmann::json& j, const StackStatus& v);
 void from_json(const nlohmann::json& j, StackStatus& v);
+
+// An autoscale tick: the router's requests in flight for `resource`'s tier, seen now.
+struct AutoscaleObservation {
+  std::string resource;
+  int64_t in_flight = 0;
+  std::string requested_by;  // the schedule id
+};
+void to_json(nlohmann::json& j, const AutoscaleObservation& v);
+void from_json(const nlohmann::json& j, AutoscaleObservation& v);
+
+// The entity's decision: move "none", "out", "in", "hold" (cooldown) or "pending" (a scale of
+// the resource is already queued or running); deploy_id set when a scale was queued.
+struct AutoscaleAnswer {
+  std::string move;
+  int replicas = 0;
+  std::string reason;
+  std::string deploy_id;
+};
+void to_json(nlohmann::json& j, const AutoscaleAnswer& v);
+void from_json(const nlohmann::json& j, AutoscaleAnswer& v);
 
 // ---- Worker side.
 
@@ -185,6 +218,9 @@ void register_stack_worker(Worker& worker, Client& client, const StackWorkerOpti
 struct StackClientOptions {
   std::string task_queue = kStackTaskQueue;
   std::chrono::milliseconds timeout = std::chrono::seconds(30);  // of the update
+  // The update's id: a retry with the same id gets the first answer (a schedule's action passes
+  // its workflow id). Empty: a fresh one.
+  std::string update_id;
 };
 
 // Starts the stack's entity workflow when it is not running (search attribute CairnStack
