@@ -189,6 +189,10 @@ TypeSchema router_type() {
       with_default(list_of(in("fallback", ValueKind::kList, "tiers tried after this one"),
                            in("tier", ValueKind::kString, "")),
                    json::array()),
+      with_default(in("health_path", ValueKind::kString,
+                      "path the router's health check GETs on each replica (expects 200); "
+                      "/health for endpoints that require a key"),
+                   "/v1/models"),
   };
   t.inputs = {
       required(list_of(in("tiers", ValueKind::kList, "the tiers behind the router"), tier)),

@@ -434,12 +434,65 @@ TEST_F(RouterTest, AHandEditedConfigIsDriftAndRevertingReloadsTheRecordedOne) {
   endpoints().destroy(ctx_, econ);
 }
 
+// Endpoints that require a key answer /v1/models with 401, so a tier over them checks /health:
+// the replicas are up, a caller with the key is answered through the router and one without it
+// gets the endpoint's 401. The router's rules reach router_config as given.
+TEST_F(RouterTest, ATierOverKeyedEndpointsChecksItsHealthPathAndCarriesTheRules) {
+  ProviderState keyed = endpoints().create(ctx_, "keyed",
+                                           {{"model", "econ-model"},
+                                            {"tier", "economy"},
+                                            {"replicas", 2},
+                                            {"api_key", "router-test-key"},
+                                            {"startup_timeout_seconds", 20}});
+  ProviderState prem = start_endpoints("prem", "prem-model", 1);
+  json in = router_inputs(keyed.outputs["urls"], prem.outputs["urls"]);
+  in["tiers"][0]["health_path"] = "/health";
+  in["rules"] = {{"complexity", {{"low", "economy"}, {"high", "premium"}}}};
+  ASSERT_TRUE(router().check(in).empty());
+  ProviderState s = router().create(ctx_, "router", in);
+  std::string config_text;
+  {
+    std::ifstream f(std::filesystem::path(s.private_state["dir"].get<std::string>()) /
+                    "haproxy.cfg");
+    config_text.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  EXPECT_NE(config_text.find("option httpchk GET /health\n"), std::string::npos) << config_text;
+  EXPECT_NE(config_text.find("option httpchk GET /v1/models\n"), std::string::npos)
+      << "premium keeps the default";
+
+  json stats;
+  ASSERT_TRUE(await_until(
+      [&] {
+        stats = router().stats(ctx_, s);
+        return stats["tiers"]["economy"]["servers_up"] == 2;
+      },
+      10s))
+      << stats.dump();
+  const int port = s.outputs["port"];
+  EXPECT_EQ(http_get_status(port, "/tiers/economy/v1/models", 2s), 401);
+  ::setenv("CAIRN_ROUTER_TEST_KEY", "router-test-key", 1);
+  ai::RouterConfig config =
+      ai::parse_router_config(s.outputs["router_config"].get<std::string>(), "router_config");
+  ai::EndpointConfig endpoint = config.tier("economy")->endpoints.at(0);
+  endpoint.api_key_env = "CAIRN_ROUTER_TEST_KEY";
+  ai::ChatResponse answer = ai::OpenAiClient(endpoint).chat(hello());
+  EXPECT_EQ(answer.model, "econ-model");
+
+  json carried = json::parse(s.outputs["router_config"].get<std::string>());
+  EXPECT_EQ(carried["rules"], in["rules"]) << carried.dump();
+
+  router().destroy(ctx_, s);
+  endpoints().destroy(ctx_, keyed);
+  endpoints().destroy(ctx_, prem);
+}
+
 TEST_F(RouterTest, CheckNamesEveryBadInput) {
   json in = router_inputs(json::array({"http://127.0.0.1:1"}), json::array({"ftp://x"}));
   in["tiers"][0]["fallback"] = {"premum"};
   in["default_tier"] = "nope";
   in["tiers"][1]["name"] = "bad/name";
   in["colour"] = "blue";
+  in["tiers"][0]["health_path"] = "/health\n  server evil 10.0.0.1:80";
   std::vector<InputError> errors = router().check(in);
   std::set<std::string> fields;
   for (const InputError& e : errors) {
@@ -450,6 +503,7 @@ TEST_F(RouterTest, CheckNamesEveryBadInput) {
   EXPECT_TRUE(fields.count("tiers[1].name"));
   EXPECT_TRUE(fields.count("default_tier"));
   EXPECT_TRUE(fields.count("colour"));
+  EXPECT_TRUE(fields.count("tiers[0].health_path")) << "nothing may end the httpchk directive";
   EXPECT_TRUE(fields.count("embedding_tier") == 0);  // economy is still a tier
 
   // A url not known before apply passes check.

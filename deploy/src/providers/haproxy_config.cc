@@ -67,6 +67,20 @@ std::optional<Upstream> parse_url(const std::string& url) {
 // The semantic rules of one tier: its name a path segment, given once; its urls
 // http://HOST:PORT. Values of the wrong shape (the schema reported them) and values not known
 // yet (a plan's) are not judged.
+// A path HAProxy's `option httpchk GET <path>` can carry as one word: it is written into the
+// configuration, so nothing that could end the directive or start another.
+bool health_path_ok(const std::string& path) {
+  if (path.empty() || path[0] != '/' || path.size() > 256) {
+    return false;
+  }
+  for (unsigned char c : path) {
+    if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '\'' || c == '#') {
+      return false;
+    }
+  }
+  return true;
+}
+
 void check_tier(const json& t, const std::string& path, std::set<std::string>* names,
                 std::vector<InputError>* errors) {
   if (!t.is_object()) {
@@ -84,6 +98,13 @@ void check_tier(const json& t, const std::string& path, std::set<std::string>* n
   }
   if (t.value("model", json()) == "") {
     errors->push_back({path + ".model", path + ".model: expected a model id"});
+  }
+  const json health = t.value("health_path", json());
+  if (health.is_string() && !health_path_ok(health.get<std::string>())) {
+    errors->push_back({path + ".health_path",
+                       path + ".health_path: expected an absolute path such as /health, without "
+                              "spaces, quotes or control characters (got " +
+                           health.dump() + ")"});
   }
   const json urls = t.value("urls", json());
   if (!urls.is_array()) {
@@ -210,6 +231,7 @@ RouterSpec parse_router_inputs(const json& inputs) {
     tier.input_per_million = t.value("input_per_million", json(0));
     tier.output_per_million = t.value("output_per_million", json(0));
     tier.context_window = t.value("context_window", int64_t{0});
+    tier.health_path = t.value("health_path", std::string("/v1/models"));
     for (const json& f : t.value("fallback", json::array())) {
       tier.fallback.push_back(f.get<std::string>());
     }
@@ -276,7 +298,9 @@ std::string haproxy_config(const RouterSpec& spec, const Listen& listen, int64_t
          "  http-request replace-path ^/tiers/"
       << t.name
       << "/?(.*)$ /\\1\n"
-         "  option httpchk GET /v1/models\n"
+         "  option httpchk GET "
+      << t.health_path
+      << "\n"
          "  http-check expect status 200\n"
          "  default-server check inter 500ms fastinter 200ms downinter 500ms rise 1 fall 2\n";
     for (size_t i = 0; i < t.upstreams.size(); ++i) {

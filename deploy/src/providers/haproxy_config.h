@@ -27,6 +27,8 @@ struct Tier {
   nlohmann::json output_per_million = 0;  // as written in the spec (dollars)
   int64_t context_window = 0;
   std::vector<std::string> fallback;
+  // What HAProxy's health check GETs on each replica; a replica is up while it answers 200.
+  std::string health_path = "/v1/models";
 };
 
 struct RouterSpec {
