@@ -44,6 +44,7 @@ Engine::Engine(HistoryStore* store, Clock* clock, EngineOptions options)
   rng_.seed(seed);
   timers_ = std::make_unique<TimerQueue>(clock_, [this](const v1::TimerRecord& t) { on_timer(t); });
   pool_ = std::make_unique<ThreadPool>(options_.worker_threads);
+  retries_ = std::make_unique<RetryQueue>(clock_, pool_.get(), options_.retries);
 }
 
 Engine::~Engine() { stop(); }
@@ -66,6 +67,7 @@ Status Engine::start() {
     std::lock_guard lock(ns_mu_);
     namespaces_["default"] = def;
   }
+  retries_->start(options_.timer_thread);
   CAIRN_RETURN_IF_ERROR(recover());
   timers_->start(options_.timer_thread);
   return Status();
@@ -143,6 +145,7 @@ void Engine::stop() {
     return;
   }
   timers_->stop();
+  retries_->stop();
   pool_->shutdown();
 }
 
@@ -436,14 +439,75 @@ std::string Engine::new_run_id() {
 
 void Engine::on_timer(const v1::TimerRecord& timer) {
   if (!options_.timer_thread) {
-    Status st = fire_timer_now(timer);
-    (void)st;
+    fire_timer_retrying(timer, 1);
     return;
   }
-  pool_->submit([this, timer] {
-    Status st = fire_timer_now(timer);
-    (void)st;
-  });
+  pool_->submit([this, timer] { fire_timer_retrying(timer, 1); });
+}
+
+namespace {
+// Work that failed with kInvalidArgument can never succeed: retrying it only repeats the error.
+bool retryable(const Status& st) { return st.code() != StatusCode::kInvalidArgument; }
+}  // namespace
+
+void Engine::fire_timer_retrying(const v1::TimerRecord& timer, int attempt) {
+  Status st = fire_timer_now(timer);
+  if (st.ok() || !retryable(st) || stopped_.load()) {
+    return;
+  }
+  retries_->retry("timer",
+                  "timer " + std::to_string(timer.timer_seq()) + " of run " + timer.namespace_() +
+                      "/" + timer.workflow_id() + "/" + timer.run_id(),
+                  std::string(status_code_name(st.code())), attempt,
+                  [this, timer](int next) { fire_timer_retrying(timer, next); });
+}
+
+void Engine::run_transfer_retrying(const v1::TaskRecord& task, int attempt) {
+  Status st = transfer_executor_(*this, task);
+  if (st.ok() || stopped_.load()) {
+    return;
+  }
+  const std::string what = "transfer task " + std::to_string(task.task_id()) + " (" +
+                           v1::TransferType_Name(task.transfer().type()) + ") of run " +
+                           task.namespace_() + "/" + task.workflow_id() + "/" + task.run_id();
+  if (!retryable(st)) {
+    spdlog::error("{} cannot run: {}; it stays on disk", what, st.to_string());
+    return;
+  }
+  retries_->retry("transfer", what, std::string(status_code_name(st.code())), attempt,
+                  [this, task](int next) { run_transfer_retrying(task, next); });
+}
+
+void Engine::retry_task_start(const QueueKey& queue, const v1::TaskRecord& task,
+                              const Status& cause) {
+  int attempt;
+  {
+    std::lock_guard lock(start_failures_mu_);
+    attempt = ++start_failures_[task.task_id()];
+    any_start_failures_.store(true);
+  }
+  const std::string what = "start of task " + std::to_string(task.task_id()) + " of run " +
+                           task.namespace_() + "/" + task.workflow_id() + "/" + task.run_id() +
+                           " on " + queue.debug_string();
+  bool scheduled =
+      !stopped_.load() && retryable(cause) &&
+      retries_->retry("task", what, std::string(status_code_name(cause.code())), attempt,
+                      [this, queue, task](int) { matcher_.offer(queue, task); });
+  if (!scheduled) {
+    if (!retryable(cause)) {
+      spdlog::error("{} cannot run: {}; it stays on disk", what, cause.to_string());
+    }
+    task_start_succeeded(task.task_id());  // forgotten in memory: a restart delivers it again
+  }
+}
+
+void Engine::task_start_succeeded(int64_t task_id) {
+  if (!any_start_failures_.load(std::memory_order_relaxed)) {
+    return;
+  }
+  std::lock_guard lock(start_failures_mu_);
+  start_failures_.erase(task_id);
+  any_start_failures_.store(!start_failures_.empty());
 }
 
 Status Engine::fire_timer_now(const v1::TimerRecord& timer) {
@@ -458,11 +522,7 @@ Status Engine::fire_timer_now(const v1::TimerRecord& timer) {
     (void)forget;
     return Status();
   }
-  if (!st.ok()) {
-    spdlog::warn("run {}: timer {} (kind {}) could not fire: {}", key.debug_string(),
-                 timer.timer_seq(), v1::TimerKind_Name(timer.kind()), st.to_string());
-  }
-  return st;
+  return st;  // a failure is retried and logged by fire_timer_retrying
 }
 
 void Engine::submit_transfer(const v1::TaskRecord& task) {
@@ -470,7 +530,7 @@ void Engine::submit_transfer(const v1::TaskRecord& task) {
     spdlog::debug("transfer task {} left on disk: no executor", task.task_id());
     return;
   }
-  pool_->submit([this, task] { transfer_executor_(*this, task); });
+  pool_->submit([this, task] { run_transfer_retrying(task, 1); });
 }
 
 bool Engine::sticky_worker_gone(const QueueKey& sticky, int64_t now_ms) const {

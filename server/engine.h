@@ -21,6 +21,7 @@
 #include "scheduler/matcher.h"
 #include "scheduler/timer_queue.h"
 #include "server/query_registry.h"
+#include "server/retry_queue.h"
 #include "server/thread_pool.h"
 
 namespace cairn {
@@ -36,6 +37,8 @@ struct EngineOptions {
   // Crash tests: transfer tasks are written but never executed by this process (a restart
   // without the flag runs them from disk).
   bool hold_transfers_for_testing = false;
+  // In-process retries of a transfer task, a timer's firing or a task start that failed.
+  RetryQueueOptions retries;
 };
 
 // A party waiting for new events of one run (GetWorkflowExecutionHistory long-poll).
@@ -117,14 +120,24 @@ class Engine {
 
   // Transfer tasks (TASK_KIND_TRANSFER: cross-run effects) are handed to this executor on the
   // pool after the transition that wrote them commits, and again after a restart (recover()).
-  // It must be idempotent and remove the task record when done. Set before start().
-  using TransferExecutor = std::function<void(Engine&, const v1::TaskRecord&)>;
+  // It must be idempotent and remove the task record when done. Set before start(). A failure
+  // is retried in process (retries()); kInvalidArgument (the task can never run) is not.
+  using TransferExecutor = std::function<Status(Engine&, const v1::TaskRecord&)>;
   void set_transfer_executor(TransferExecutor executor) { transfer_executor_ = std::move(executor); }
   HistoryStore& store() { return *store_; }
   Clock& clock() { return *clock_; }
   Matcher& matcher() { return matcher_; }
   // Queries and update validations waiting for a worker (in memory only).
   QueryRegistry& queries() { return queries_; }
+  // The in-process retries of transfers ("transfer"), timers ("timer") and task starts ("task").
+  RetryQueue& retries() { return *retries_; }
+
+  // A poller could not start `task` (taken from `queue`'s matcher) for a reason other than the
+  // task being stale: the task is offered to the queue again after a backoff, so another poll
+  // gets it, until the retries are exhausted (then it waits on disk for a restart).
+  void retry_task_start(const QueueKey& queue, const v1::TaskRecord& task, const Status& cause);
+  // A poller started `task`: forgets its earlier start failures. Cheap when there were none.
+  void task_start_succeeded(int64_t task_id);
   ThreadPool& pool() { return *pool_; }
   const EngineOptions& options() const { return options_; }
   int32_t shard_count() const { return store_->shard_count(); }
@@ -152,6 +165,9 @@ class Engine {
   bool sticky_worker_gone(const QueueKey& sticky, int64_t now_ms) const;
   void on_timer(const v1::TimerRecord& timer);
   Status fire_timer_now(const v1::TimerRecord& timer);
+  // Fires `timer`; a failure is retried (attempt counts the tries so far, from 1).
+  void fire_timer_retrying(const v1::TimerRecord& timer, int attempt);
+  void run_transfer_retrying(const v1::TaskRecord& task, int attempt);
   Status recover();
   // A recovered workflow task of a sticky queue goes to the run's normal queue.
   void reroute_recovered_sticky(v1::TaskRecord* task, int64_t* rerouted);
@@ -165,6 +181,10 @@ class Engine {
   QueryRegistry queries_;
   std::unique_ptr<TimerQueue> timers_;
   std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<RetryQueue> retries_;
+  std::mutex start_failures_mu_;
+  std::unordered_map<int64_t, int> start_failures_;  // task id → failed starts; GUARDED_BY(mu)
+  std::atomic<bool> any_start_failures_{false};
   std::vector<std::mutex> stripes_;
 
   std::mutex cache_mu_;

@@ -114,6 +114,7 @@ class PollCall final : public grpc::ServerUnaryReactor {
       resp_->Clear();
       Status st = start_(svc_->engine(), task, *req_, resp_);
       if (st.ok()) {
+        svc_->engine().task_start_succeeded(task.task_id());
         Finish(grpc::Status::OK);
         return;
       }
@@ -122,8 +123,9 @@ class PollCall final : public grpc::ServerUnaryReactor {
         wait();  // stale task: keep polling
         return;
       }
-      spdlog::warn("poll on {}: could not start task of {}/{}: {}", queue_.debug_string(),
-                   task.workflow_id(), task.run_id(), st.to_string());
+      // The task goes back to its queue after a backoff (logged there), and this poll is
+      // answered with the cause: the worker polls again.
+      svc_->engine().retry_task_start(queue_, task, st);
       Finish(to_grpc(st));
     });
   }

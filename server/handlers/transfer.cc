@@ -274,7 +274,7 @@ Status schedule_stop_action(Engine& e, const v1::TaskRecord& task) {
 
 }  // namespace
 
-void execute_transfer(Engine& e, const v1::TaskRecord& task) {
+Status execute_transfer(Engine& e, const v1::TaskRecord& task) {
   Status st;
   switch (task.transfer().type()) {
     case v1::TRANSFER_TYPE_START_CHILD:
@@ -309,12 +309,7 @@ void execute_transfer(Engine& e, const v1::TaskRecord& task) {
                             std::to_string(static_cast<int>(task.transfer().type())));
       break;
   }
-  if (!st.ok()) {
-    spdlog::warn("run {}: transfer task {} ({}) not done: {}; it stays on disk and runs again "
-                 "after a restart",
-                 source_key(task).debug_string(), task.task_id(),
-                 v1::TransferType_Name(task.transfer().type()), st.to_string());
-  }
+  return st;  // the engine retries a failure in process (Engine::retries())
 }
 
 }  // namespace cairn::handlers

@@ -9,9 +9,10 @@
 
 namespace cairn::handlers {
 
-// Executes `task` to completion, or leaves it on disk (logged) to be redone after a restart.
-// Idempotent: the target deduplicates by the task's request id, the source by the initiated
-// event id, so a redo after a crash between the two transitions applies nothing twice.
-void execute_transfer(Engine& e, const v1::TaskRecord& task);
+// Executes `task` to completion, or answers why not (the task stays on disk; the engine retries
+// it in process with backoff, and a restart runs it again). Idempotent: the target deduplicates
+// by the task's request id, the source by the initiated event id, so a redo after a crash or a
+// failure between the two transitions applies nothing twice.
+Status execute_transfer(Engine& e, const v1::TaskRecord& task);
 
 }  // namespace cairn::handlers

@@ -58,7 +58,7 @@ class ScheduleEngineTest : public ::testing::Test {
     options.hold_transfers_for_testing = hold_transfers;
     engine_ = std::make_unique<Engine>(store_.get(), &clock_, options);
     engine_->set_transfer_executor(
-        [](Engine& e, const v1::TaskRecord& task) { handlers::execute_transfer(e, task); });
+        [](Engine& e, const v1::TaskRecord& task) { return handlers::execute_transfer(e, task); });
     ASSERT_TRUE(engine_->start().ok());
     settle();
   }
@@ -658,7 +658,7 @@ TEST_F(ScheduleEngineTest, AFireDecidedBeforeACrashStartsExactlyOnce) {
     ASSERT_TRUE(page.ok());
     for (const auto& task : page->tasks) {
       if (task.kind() == v1::TASK_KIND_TRANSFER) {
-        handlers::execute_transfer(*engine_, task);
+        EXPECT_TRUE(handlers::execute_transfer(*engine_, task).ok());
       }
     }
   }

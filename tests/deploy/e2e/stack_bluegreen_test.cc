@@ -21,6 +21,11 @@ namespace {
 using namespace std::chrono_literals;
 using cairn::testing::await_until;
 
+// Model ids unique to this test process: ctest runs this file's tests in parallel, and the tests
+// count replicas by their model id on the command line.
+const std::string kBlue = "m-blue-" + std::to_string(::getpid());
+const std::string kGreen = "m-green-" + std::to_string(::getpid());
+
 // The stack: a tier of two replicas serving `model` and a router over it.
 std::string bluegreen_stack(const std::string& model, const std::string& args = "[]") {
   return "name: bg\n"
@@ -172,7 +177,7 @@ class StackBlueGreenTest : public StackTest {
   // Applies the blue stack; returns its status.
   StackStatus apply_blue() {
     DeployRecord d =
-        wait_deploy("bg", submit("bg", apply_request(bluegreen_stack("m-blue"))).deploy_id);
+        wait_deploy("bg", submit("bg", apply_request(bluegreen_stack(kBlue))).deploy_id);
     EXPECT_EQ(d.state, "succeeded") << dump(d) << worker_logs();
     return stack_status(*client_, "bg");
   }
@@ -194,14 +199,14 @@ TEST_F(StackBlueGreenTest, ANewModelGoesLiveUnder200RequestsWithoutANon2xxAnswer
   ASSERT_NE(resource(blue, "router"), nullptr);
   const int64_t master = master_pid(blue);
   const int port = blue.outputs["router"]["port"];
-  EXPECT_EQ(count_processes("--model m-blue"), 2);
+  EXPECT_EQ(count_processes("--model " + kBlue), 2);
 
   Load load(port);
-  load.after_model_ = "m-green";
+  load.after_model_ = kGreen;
   load.start(2);
   ASSERT_TRUE(await_until([&] { return load.done_.load() >= 20; }, 30s));
 
-  StackAccepted a = submit("bg", apply_request(bluegreen_stack("m-green")));
+  StackAccepted a = submit("bg", apply_request(bluegreen_stack(kGreen)));
   DeployRecord d = wait_deploy("bg", a.deploy_id, 120s);
   load.mark_after();
   ASSERT_EQ(d.state, "succeeded") << dump(d) << worker_logs();
@@ -212,9 +217,9 @@ TEST_F(StackBlueGreenTest, ANewModelGoesLiveUnder200RequestsWithoutANon2xxAnswer
 
   EXPECT_EQ(load.failures_.load(), 0) << load.first_failure();
   std::map<std::string, int> models = load.models();
-  EXPECT_GT(models["m-blue"], 0);
-  EXPECT_GT(models["m-green"], 0);
-  EXPECT_EQ(models["m-blue"] + models["m-green"], load.done_.load());
+  EXPECT_GT(models[kBlue], 0);
+  EXPECT_GT(models[kGreen], 0);
+  EXPECT_EQ(models[kBlue] + models[kGreen], load.done_.load());
   EXPECT_EQ(load.after_wrong_.load(), 0);  // after the deploy only m-green answers
 
   // The engine's order: the new replicas, then the router, then (after verify) the old ones.
@@ -226,12 +231,12 @@ TEST_F(StackBlueGreenTest, ANewModelGoesLiveUnder200RequestsWithoutANon2xxAnswer
   EXPECT_EQ(router->action, "update");
   EXPECT_LE(endpoint->finished_ms, router->started_ms);
 
-  EXPECT_EQ(count_processes("--model m-blue"), 0);
-  EXPECT_EQ(count_processes("--model m-green"), 2);
+  EXPECT_EQ(count_processes("--model " + kBlue), 0);
+  EXPECT_EQ(count_processes("--model " + kGreen), 2);
   StackStatus green = stack_status(*client_, "bg");
   EXPECT_EQ(master_pid(green), master);  // reloaded, never restarted
   EXPECT_EQ(green.outputs["router"]["port"], port);
-  EXPECT_EQ(green.outputs["economy"]["model"], "m-green");
+  EXPECT_EQ(green.outputs["economy"]["model"], kGreen);
   for (const auto& [p, old_url] : blue.outputs["economy"]["urls"].items()) {
     std::string url = old_url;
     EXPECT_TRUE(await_until([&] { return port_free(std::stoi(url.substr(url.rfind(':') + 1))); }))
@@ -247,13 +252,12 @@ TEST_F(StackBlueGreenTest, NewReplicasFailingHealthRollBackWhileTheOldOnesKeepSe
   const int running_before = running_processes();  // two replicas and the haproxy master
 
   Load load(port);
-  load.after_model_ = "m-blue";
+  load.after_model_ = kBlue;
   load.start(2);
   ASSERT_TRUE(await_until([&] { return load.done_.load() >= 20; }, 30s));
 
   // --threads 1 is refused by cairn-model-endpoint: every new replica exits at start.
-  StackAccepted a =
-      submit("bg", apply_request(bluegreen_stack("m-green", R"(["--threads", "1"])")));
+  StackAccepted a = submit("bg", apply_request(bluegreen_stack(kGreen, R"(["--threads", "1"])")));
   DeployRecord d = wait_deploy("bg", a.deploy_id, 120s);
   load.mark_after();
   ASSERT_EQ(d.state, "rolled_back") << dump(d) << worker_logs();
@@ -263,20 +267,20 @@ TEST_F(StackBlueGreenTest, NewReplicasFailingHealthRollBackWhileTheOldOnesKeepSe
 
   EXPECT_EQ(load.failures_.load(), 0) << load.first_failure();
   std::map<std::string, int> models = load.models();
-  EXPECT_EQ(models["m-blue"], load.done_.load());
-  EXPECT_EQ(models.count("m-green"), 0u);
+  EXPECT_EQ(models[kBlue], load.done_.load());
+  EXPECT_EQ(models.count(kGreen), 0u);
   EXPECT_EQ(load.after_wrong_.load(), 0);
   // The router was never switched.
   const ResourceProgress* router = progress_of(d, "router");
   EXPECT_TRUE(router == nullptr || router->state == "pending" || router->state == "skipped")
       << dump(d);
 
-  EXPECT_EQ(count_processes("--model m-green"), 0);
-  EXPECT_EQ(count_processes("--model m-blue"), 2);
+  EXPECT_EQ(count_processes("--model " + kGreen), 0);
+  EXPECT_EQ(count_processes("--model " + kBlue), 2);
   EXPECT_EQ(running_processes(), running_before);  // nothing of the failed create left
   StackStatus after = stack_status(*client_, "bg");
   EXPECT_EQ(master_pid(after), master);
-  EXPECT_EQ(after.outputs["economy"]["model"], "m-blue");
+  EXPECT_EQ(after.outputs["economy"]["model"], kBlue);
   EXPECT_EQ(after.outputs["economy"]["urls"], blue.outputs["economy"]["urls"]);
   EXPECT_EQ(resource(after, "router")->state.inputs, resource(blue, "router")->state.inputs);
 }

@@ -1,0 +1,326 @@
+// In-process retries: a timer whose firing fails, a transfer (outbox) task that fails and a task
+// start that fails are each redone after a backoff in the same process — not left for a restart
+// or dropped — bounded, and counted. The real engine and handlers on the memory store behind a
+// store that refuses chosen commits, with a ManualClock (so backoffs pass by advance()).
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "history/history_store.h"
+#include "scheduler/clock.h"
+#include "server/engine.h"
+#include "server/handlers/handlers.h"
+#include "server/handlers/transfer.h"
+#include "server/retry_queue.h"
+
+namespace cairn {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int64_t kMinute = 60'000;
+constexpr int64_t kStart = 1'796'644'800'000;  // 2026-12-07T12:00:00Z
+
+// The memory store, except that commits can be refused: after `pass` more commits succeed, the
+// next `fail` answer kUnavailable and write nothing (a disk that refuses writes for a while).
+class RefusingStore final : public HistoryStore {
+ public:
+  explicit RefusingStore(std::unique_ptr<HistoryStore> inner) : inner_(std::move(inner)) {}
+  void refuse(int pass, int fail) {
+    pass_ = pass;
+    fail_ = fail;
+  }
+  int refused() const { return refused_; }
+
+  int32_t shard_count() const override { return inner_->shard_count(); }
+  Result<v1::RunState> load_run(const RunKey& key) override { return inner_->load_run(key); }
+  Result<v1::CurrentRun> load_current(const WorkflowKey& key) override {
+    return inner_->load_current(key);
+  }
+  Status commit(const Transition& t) override {
+    if (pass_.load() > 0) {
+      --pass_;
+    } else if (fail_.load() > 0) {
+      --fail_;
+      ++refused_;
+      return unavailable("test: the disk refuses writes");
+    }
+    return inner_->commit(t);
+  }
+  Result<EventPage> read_events(const RunKey& key, EventId from, int limit) override {
+    return inner_->read_events(key, from, limit);
+  }
+  Result<TaskPage> scan_tasks(ShardId shard, int64_t after, int limit) override {
+    return inner_->scan_tasks(shard, after, limit);
+  }
+  Result<TimerPage> scan_timers(ShardId shard, int64_t after_ms, int64_t after_seq,
+                                int limit) override {
+    return inner_->scan_timers(shard, after_ms, after_seq, limit);
+  }
+  Result<int64_t> max_sequence() override { return inner_->max_sequence(); }
+  Status forget_timers(const std::vector<v1::TimerRecord>& timers) override {
+    return inner_->forget_timers(timers);
+  }
+  Status put_namespace(const v1::NamespaceRecord& ns) override { return inner_->put_namespace(ns); }
+  Result<v1::NamespaceRecord> get_namespace(const std::string& name) override {
+    return inner_->get_namespace(name);
+  }
+  Result<std::vector<v1::NamespaceRecord>> list_namespaces() override {
+    return inner_->list_namespaces();
+  }
+  Result<VisibilityPage> scan_visibility(const VisibilityScan& scan) override {
+    return inner_->scan_visibility(scan);
+  }
+  Status delete_run(const RunKey& key) override { return inner_->delete_run(key); }
+  Result<std::vector<RunKey>> list_runs_for_testing() override {
+    return inner_->list_runs_for_testing();
+  }
+
+ private:
+  std::unique_ptr<HistoryStore> inner_;
+  std::atomic<int> pass_{0};
+  std::atomic<int> fail_{0};
+  std::atomic<int> refused_{0};
+};
+
+class NullWaiter final : public PollWaiter {
+ public:
+  void deliver(v1::TaskRecord) override {}
+};
+
+class EngineRetryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    EngineOptions options;
+    options.timer_thread = false;
+    options.worker_threads = 2;
+    options.seed = 11;
+    options.retries.initial_ms = 100;
+    options.retries.maximum_ms = 400;
+    options.retries.max_attempts = 4;
+    engine_ = std::make_unique<Engine>(&store_, &clock_, options);
+    engine_->set_transfer_executor(handlers::execute_transfer);
+    ASSERT_TRUE(engine_->start().ok());
+  }
+  void TearDown() override {
+    settle();
+    engine_->stop();
+  }
+  void settle() { ASSERT_TRUE(engine_->pool().wait_idle(10s)) << "engine pool did not drain"; }
+  void advance(int64_t ms) {
+    clock_.advance(ms);
+    settle();
+    settle();
+  }
+
+  void create_every_minute(const std::string& id) {
+    v1::CreateScheduleRequest req;
+    req.set_schedule_id(id);
+    v1::Schedule* s = req.mutable_schedule();
+    s->mutable_spec()->add_intervals()->set_every_ms(kMinute);
+    s->mutable_action()->mutable_workflow_type()->set_name("job");
+    s->mutable_action()->set_task_queue("jobs");
+    v1::CreateScheduleResponse resp;
+    ASSERT_TRUE(handlers::create_schedule(*engine_, req, &resp).ok());
+    settle();
+  }
+  // Workflow ids of the runs a schedule started.
+  std::vector<std::string> started(const std::string& prefix) {
+    std::vector<std::string> out;
+    auto keys = store_.list_runs_for_testing();
+    EXPECT_TRUE(keys.ok());
+    for (const RunKey& k : *keys) {
+      if (k.workflow_id.rfind(prefix, 0) == 0) {
+        out.push_back(k.workflow_id);
+      }
+    }
+    return out;
+  }
+  int64_t action_count(const std::string& id) {
+    v1::DescribeScheduleRequest req;
+    req.set_schedule_id(id);
+    v1::DescribeScheduleResponse resp;
+    EXPECT_TRUE(handlers::describe_schedule(*engine_, req, &resp).ok());
+    return resp.info().action_count();
+  }
+
+  RefusingStore store_{make_memory_store(4)};
+  ManualClock clock_{kStart};
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST(RetryQueueTest, BackoffDoublesToTheMaximumAndGivesUpAtTheBound) {
+  ManualClock clock(0);
+  ThreadPool pool(1);
+  RetryQueue q(&clock, &pool, RetryQueueOptions{100, 350, 4});
+  q.start(/*use_thread=*/false);
+  EXPECT_EQ(q.backoff_ms(1), 100);
+  EXPECT_EQ(q.backoff_ms(2), 200);
+  EXPECT_EQ(q.backoff_ms(3), 350);
+  EXPECT_EQ(q.backoff_ms(10), 350);
+
+  std::vector<int> runs;
+  std::function<void(int)> again = [&](int attempt) {
+    runs.push_back(attempt);
+    q.retry("x", "work", "UNAVAILABLE", attempt, again);
+  };
+  ASSERT_TRUE(q.retry("x", "work", "UNAVAILABLE", 1, again));
+  EXPECT_EQ(q.counts("x").pending, 1);
+  clock.advance(99);
+  EXPECT_TRUE(runs.empty()) << "ran before its backoff";
+  clock.advance(1);
+  EXPECT_EQ(runs, (std::vector<int>{2}));
+  clock.advance(199);
+  EXPECT_EQ(runs.size(), 1u);
+  clock.advance(1);
+  EXPECT_EQ(runs, (std::vector<int>{2, 3}));
+  clock.advance(350);
+  EXPECT_EQ(runs, (std::vector<int>{2, 3, 4}));  // attempt 4 failed: the bound, given up
+  clock.advance(10'000);
+  EXPECT_EQ(runs.size(), 3u);
+  RetryQueue::Counts c = q.counts("x");
+  EXPECT_EQ(c.retried, 3);
+  EXPECT_EQ(c.gave_up, 1);
+  EXPECT_EQ(c.pending, 0);
+  EXPECT_EQ(q.counts("other").retried, 0);
+  EXPECT_EQ(q.counts().retried, 3);
+}
+
+TEST(RetryQueueTest, StopDropsWaitingWorkAndRefusesMore) {
+  ManualClock clock(0);
+  ThreadPool pool(1);
+  RetryQueue q(&clock, &pool, RetryQueueOptions{100, 100, 10});
+  q.start(false);
+  int ran = 0;
+  ASSERT_TRUE(q.retry("x", "work", "UNAVAILABLE", 1, [&](int) { ++ran; }));
+  q.stop();
+  clock.advance(1000);
+  EXPECT_EQ(ran, 0);
+  EXPECT_FALSE(q.retry("x", "work", "UNAVAILABLE", 1, [&](int) { ++ran; }));
+  EXPECT_EQ(q.counts("x").pending, 0);
+}
+
+TEST(RetryQueueTest, WithAThreadDueWorkRunsOnThePool) {
+  SystemClock clock;
+  ThreadPool pool(2);
+  RetryQueue q(&clock, &pool, RetryQueueOptions{5, 5, 10});
+  q.start(/*use_thread=*/true);
+  std::atomic<int> ran{0};
+  ASSERT_TRUE(q.retry("x", "work", "UNAVAILABLE", 1, [&](int attempt) { ran = attempt; }));
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (ran.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE(pool.wait_idle(100ms));
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(ran.load(), 2);
+  q.stop();
+}
+
+// The schedule's fire timer: its transition is refused twice; the timer fires after the two
+// backoffs (100 + 200 ms), once, and the action starts.
+TEST_F(EngineRetryTest, ATimerWhoseFiringIsRefusedFiresAfterTheBackoff) {
+  create_every_minute("tm");
+  store_.refuse(/*pass=*/0, /*fail=*/2);
+  advance(kMinute);
+  EXPECT_EQ(store_.refused(), 1);
+  EXPECT_TRUE(started("tm-").empty());
+  advance(99);
+  EXPECT_EQ(store_.refused(), 1) << "retried before the backoff";
+  advance(1);
+  EXPECT_EQ(store_.refused(), 2);
+  EXPECT_TRUE(started("tm-").empty());
+  advance(200);
+  EXPECT_EQ(started("tm-").size(), 1u) << "the timer did not fire after its retries";
+  EXPECT_EQ(action_count("tm"), 1);
+  EXPECT_EQ(engine_->retries().counts("timer").retried, 2);
+  EXPECT_EQ(engine_->retries().counts("timer").pending, 0);
+}
+
+// The fire commits, then the outbox task's start of the workflow is refused: the transfer is
+// redone in process after the backoff and starts the action exactly once.
+TEST_F(EngineRetryTest, ATransferTaskThatFailsIsRedoneWithoutARestart) {
+  create_every_minute("tr");
+  store_.refuse(/*pass=*/1, /*fail=*/1);  // the timer's commit passes, the start is refused
+  advance(kMinute);
+  EXPECT_EQ(store_.refused(), 1);
+  EXPECT_TRUE(started("tr-").empty());
+  EXPECT_EQ(engine_->retries().counts("transfer").pending, 1);
+  advance(100);
+  EXPECT_EQ(started("tr-").size(), 1u) << "the transfer waited for a restart";
+  EXPECT_EQ(action_count("tr"), 1);
+  EXPECT_EQ(engine_->retries().counts("transfer").retried, 1);
+  // No transfer is left on disk.
+  for (int32_t shard = 0; shard < store_.shard_count(); ++shard) {
+    auto page = store_.scan_tasks(ShardId{shard}, 0, 1000);
+    ASSERT_TRUE(page.ok());
+    for (const auto& t : page->tasks) {
+      EXPECT_NE(t.kind(), v1::TASK_KIND_TRANSFER) << t.DebugString();
+    }
+  }
+}
+
+// A store that refuses every write: the transfer is retried up to the bound, then given up in
+// memory (counted); it is still on disk for a restart.
+TEST_F(EngineRetryTest, RetriesStopAtTheBoundAndTheTaskStaysOnDisk) {
+  create_every_minute("gu");
+  store_.refuse(/*pass=*/1, /*fail=*/1000);
+  advance(kMinute);
+  for (int i = 0; i < 10; ++i) {
+    advance(400);
+  }
+  RetryQueue::Counts c = engine_->retries().counts("transfer");
+  EXPECT_EQ(c.retried, 3);  // attempts 2, 3, 4 (max_attempts 4)
+  EXPECT_EQ(c.gave_up, 1);
+  EXPECT_EQ(c.pending, 0);
+  EXPECT_EQ(store_.refused(), 4);
+  bool on_disk = false;
+  for (int32_t shard = 0; shard < store_.shard_count(); ++shard) {
+    auto page = store_.scan_tasks(ShardId{shard}, 0, 1000);
+    ASSERT_TRUE(page.ok());
+    for (const auto& t : page->tasks) {
+      on_disk = on_disk || t.kind() == v1::TASK_KIND_TRANSFER;
+    }
+  }
+  EXPECT_TRUE(on_disk);
+  store_.refuse(0, 0);
+}
+
+// A poller took a workflow task but its start was refused: the task goes back to its queue after
+// the backoff (not before), and the next poll starts it.
+TEST_F(EngineRetryTest, ATaskWhoseStartFailsReturnsToItsQueueAfterTheBackoff) {
+  create_every_minute("ts");
+  advance(kMinute);
+  ASSERT_EQ(started("ts-").size(), 1u);
+  QueueKey queue{"default", "jobs", v1::TASK_KIND_WORKFLOW};
+  auto task = engine_->matcher().poll(queue, std::make_shared<NullWaiter>(), clock_.now_ms());
+  ASSERT_TRUE(task.has_value());
+  v1::PollWorkflowTaskQueueRequest poll;
+  poll.set_task_queue("jobs");
+  poll.set_identity("test-worker");
+  v1::PollWorkflowTaskQueueResponse polled;
+  store_.refuse(0, 1);
+  Status st = handlers::start_workflow_task(*engine_, *task, poll, &polled);
+  ASSERT_EQ(st.code(), StatusCode::kUnavailable) << st.to_string();
+  engine_->retry_task_start(queue, *task, st);  // what the poll call does with the failure
+
+  EXPECT_EQ(engine_->matcher().stats(queue).backlog, 0) << "offered again before the backoff";
+  advance(99);
+  EXPECT_EQ(engine_->matcher().stats(queue).backlog, 0) << "offered again before the backoff";
+  advance(1);
+  EXPECT_EQ(engine_->matcher().stats(queue).backlog, 1) << "the task was dropped";
+  auto again = engine_->matcher().poll(queue, std::make_shared<NullWaiter>(), clock_.now_ms());
+  ASSERT_TRUE(again.has_value()) << "the task was dropped";
+  EXPECT_EQ(again->task_id(), task->task_id());
+  polled.Clear();
+  EXPECT_TRUE(handlers::start_workflow_task(*engine_, *again, poll, &polled).ok());
+  EXPECT_FALSE(polled.task_token().empty());
+  engine_->task_start_succeeded(again->task_id());
+  EXPECT_EQ(engine_->retries().counts("task").retried, 1);
+}
+
+}  // namespace
+}  // namespace cairn
