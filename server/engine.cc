@@ -233,7 +233,16 @@ Status Engine::transition_impl(const RunKey& key, bool create, const Body& body)
   const bool closed = appended && ms_closed(t.state);
   const std::string normal_queue = t.state.task_queue();
   // Durability: nothing is cached, dispatched or acknowledged before the write is synced.
-  CAIRN_RETURN_IF_ERROR(store_->commit(t));
+  if (Status committed = store_->commit(t); !committed.ok()) {
+    // The write may have landed anyway (an unknown outcome): the next transition of this run
+    // reads the store instead of building on the state from before it.
+    std::lock_guard cache_lock(cache_mu_);
+    if (auto it = cache_.find(run_cache_key(key)); it != cache_.end()) {
+      lru_.erase(it->second.lru);
+      cache_.erase(it);
+    }
+    return committed;
+  }
   cache_put(run_cache_key(key), std::make_shared<const v1::RunState>(std::move(t.state)));
 
   // Dispatch only after commit: a task handed to a worker is always on disk first.

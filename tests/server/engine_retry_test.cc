@@ -30,9 +30,10 @@ constexpr int64_t kStart = 1'796'644'800'000;  // 2026-12-07T12:00:00Z
 class RefusingStore final : public HistoryStore {
  public:
   explicit RefusingStore(std::unique_ptr<HistoryStore> inner) : inner_(std::move(inner)) {}
-  void refuse(int pass, int fail) {
+  void refuse(int pass, int fail, bool after_write = false) {
     pass_ = pass;
     fail_ = fail;
+    after_write_ = after_write;
   }
   int refused() const { return refused_; }
 
@@ -47,6 +48,10 @@ class RefusingStore final : public HistoryStore {
     } else if (fail_.load() > 0) {
       --fail_;
       ++refused_;
+      if (after_write_.load()) {
+        Status written = inner_->commit(t);  // durable, but the caller hears of a failure
+        (void)written;
+      }
       return unavailable("test: the disk refuses writes");
     }
     return inner_->commit(t);
@@ -85,6 +90,7 @@ class RefusingStore final : public HistoryStore {
   std::atomic<int> pass_{0};
   std::atomic<int> fail_{0};
   std::atomic<int> refused_{0};
+  std::atomic<bool> after_write_{false};
 };
 
 class NullWaiter final : public PollWaiter {
@@ -238,6 +244,30 @@ TEST_F(EngineRetryTest, ATimerWhoseFiringIsRefusedFiresAfterTheBackoff) {
   EXPECT_EQ(action_count("tm"), 1);
   EXPECT_EQ(engine_->retries().counts("timer").retried, 2);
   EXPECT_EQ(engine_->retries().counts("timer").pending, 0);
+}
+
+// The fire's commit lands but is answered as failed (an unknown outcome): the retry reads the
+// run from the store, not the engine's cache from before, so the fire is not applied twice.
+TEST_F(EngineRetryTest, ARetryAfterAnUnknownOutcomeDoesNotApplyTheFireTwice) {
+  create_every_minute("uo");
+  store_.refuse(/*pass=*/0, /*fail=*/1, /*after_write=*/true);
+  advance(kMinute);
+  EXPECT_EQ(store_.refused(), 1);
+  advance(100);
+  advance(kMinute - 200);  // short of the next fire
+  EXPECT_EQ(action_count("uo"), 1) << "the fire was applied twice";
+  // The start it decided is in the outbox on disk, once. (Not yet dispatched in process: the
+  // engine hands out an unknown outcome's outbox only at the next restart.)
+  int transfers = 0;
+  for (int32_t shard = 0; shard < store_.shard_count(); ++shard) {
+    auto page = store_.scan_tasks(ShardId{shard}, 0, 1000);
+    ASSERT_TRUE(page.ok());
+    for (const auto& t : page->tasks) {
+      transfers += t.kind() == v1::TASK_KIND_TRANSFER ? 1 : 0;
+    }
+  }
+  EXPECT_EQ(transfers, 1);
+  EXPECT_LE(started("uo-").size(), 1u);
 }
 
 // The fire commits, then the outbox task's start of the workflow is refused: the transfer is
