@@ -449,13 +449,19 @@ class StackEntity {
   // Destroys the old instances of replaced resources, in parallel. The deploy is proven and
   // the state already records the new instances, so a failure here cannot roll back: the deploy
   // still succeeds, and the error names what may be left running.
-  void retire(DeployRecord& rec, const std::vector<ResourceStatus>& retired) {
+  // Starts the destroy of every instance in `old`, in parallel, and waits for all of them.
+  std::vector<Future<json>> destroy_all(const std::vector<ResourceStatus>& old) {
     std::vector<Future<json>> gone;
-    for (const auto& old : retired) {
-      gone.push_back(ctx_.activity<json>(
-          kDestroyActivity, call_input(old.name, old.state.type, old), destroy_options()));
+    for (const auto& o : old) {
+      gone.push_back(ctx_.activity<json>(kDestroyActivity, call_input(o.name, o.state.type, o),
+                                         destroy_options()));
     }
     all_of(gone);
+    return gone;
+  }
+
+  void retire(DeployRecord& rec, const std::vector<ResourceStatus>& retired) {
+    std::vector<Future<json>> gone = destroy_all(retired);
     for (size_t i = 0; i < gone.size(); ++i) {
       try {
         gone[i].get();
@@ -750,14 +756,8 @@ class StackEntity {
     }
     if (!retired.empty() && !ctx_.patched(kRetireAfterVerifyPatch)) {
       // A run recorded before the patch destroyed the old instances here, before verify.
-      std::vector<Future<json>> gone;
-      for (const auto& old : retired) {
-        gone.push_back(ctx_.activity<json>(
-            kDestroyActivity, call_input(old.name, old.state.type, old), destroy_options()));
-      }
-      all_of(gone);
-      for (size_t i = 0; i < gone.size(); ++i) {
-        gone[i].get();
+      for (Future<json>& f : destroy_all(retired)) {
+        f.get();
       }
       retired.clear();
     }
