@@ -46,6 +46,17 @@ bool reuse_allowed(v1::WorkflowIdReusePolicy policy, v1::WorkflowExecutionStatus
   }
 }
 
+// The child has its own workflow id (another lock, usually another shard), so its start cannot
+// share the parent's write (HistoryStore's multi-run rule is one workflow id per transition).
+// The hand-off is this outbox task, written with StartChildWorkflowExecutionInitiated and
+// removed only by the parent's ChildWorkflowExecutionStarted / StartChildWorkflowExecutionFailed.
+// Crash window: between the child's start and that parent event. The task is then redone after
+// restart; the child's current-run pointer carries the task's request id, so the redo finds the
+// child it started and records that same run: the same outcome as without the crash. (If the
+// child has meanwhile closed and its workflow id been reused by an unrelated start, the pointer
+// no longer carries the request id and the redo records START_CHILD failed with
+// WORKFLOW_ALREADY_EXISTS, although the child ran; the parent still receives the child's close
+// through the child's own CHILD_CLOSED task.)
 Status start_child(Engine& e, const v1::TaskRecord& task) {
   const v1::TransferTask& t = task.transfer();
   const int64_t initiated = t.initiated_event_id();
@@ -171,14 +182,18 @@ Status parent_close_policy(Engine& e, const v1::TaskRecord& task) {
   return record_on_source(e, task, nullptr);
 }
 
+// CONTINUE_AS_NEW records are no longer written: the engine starts the successor in the write
+// that closes the run (Engine::run_multi_locked). This finishes records a data directory of an
+// older version still holds. While the closed run is still current, the successor is started
+// and the task consumed in one write. Otherwise the old two-write path already lost the race
+// it had (a start slipped in between the close and this task): nothing can start the successor
+// now without replacing that run, so the task is consumed, and the log says what was lost.
 Status continue_as_new(Engine& e, const v1::TaskRecord& task) {
   const v1::TransferTask& t = task.transfer();
   WorkflowKey wk = e.workflow_key(task.namespace_(), task.workflow_id());
   auto lock = e.lock_workflow(wk);
   CAIRN_ASSIGN_OR_RETURN(v1::CurrentRun current, e.store().load_current(wk));
   if (current.run_id() == task.run_id()) {
-    // The closed run is still current: start its successor and consume the task in one write
-    // (same workflow id, so the same shard).
     RunKey key{wk.shard, wk.ns, wk.workflow_id, RunId{t.target_run_id()}};
     return e.create_run(key, [&](Engine::Scope& s) {
       CAIRN_RETURN_IF_ERROR(start_run_from(t.new_run(), key, s.env, s.ms, &s.effects));
@@ -190,9 +205,9 @@ Status continue_as_new(Engine& e, const v1::TaskRecord& task) {
     });
   }
   if (current.run_id() != t.target_run_id()) {
-    spdlog::warn("workflow {}: run {} continued as new, but run {} started meanwhile; the new run "
-                 "{} is not started", task.workflow_id(), task.run_id(), current.run_id(),
-                 t.target_run_id());
+    spdlog::error("workflow {}: run {} continued as new under an older version, and run {} "
+                  "started before its successor {}: the successor is not started",
+                  task.workflow_id(), task.run_id(), current.run_id(), t.target_run_id());
   }
   return e.run_transition_locked(source_key(task), [&](Engine::Scope& s) {
     s.effects.remove_tasks.push_back(task);
