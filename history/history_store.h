@@ -1,7 +1,8 @@
 // HistoryStore: the durable home of runs, events, pending tasks and timers — the persistence seam.
 // Implementations are thread-safe. commit() is atomic (all of the transition or none of it) and
-// durable on OK (WAL synced) unless the transition asks only to be buffered. A failed sync puts the store in a failed, read-only state: every
-// later write answers kUnavailable/kDataLoss. Nothing storage-engine shaped crosses this seam.
+// durable on OK (WAL synced) unless the transition asks only to be buffered. A failed sync puts the
+// store in a failed, read-only state: every later write answers kUnavailable/kDataLoss. Nothing
+// storage-engine shaped crosses this seam.
 #pragma once
 
 #include <cstdint>
@@ -57,8 +58,8 @@ struct Transition {
   // When set, the workflow id's current-run pointer is replaced (starts, closes). One pointer
   // per workflow id, so one per transition, however many runs it carries.
   std::optional<v1::CurrentRun> current;
-  std::vector<v1::TaskRecord> add_tasks;       // outbox: tasks to put on task queues
-  std::vector<v1::TaskRecord> remove_tasks;    // tasks consumed by this transition (by task_id)
+  std::vector<v1::TaskRecord> add_tasks;     // outbox: tasks to put on task queues
+  std::vector<v1::TaskRecord> remove_tasks;  // tasks consumed by this transition (by task_id)
   std::vector<v1::TimerRecord> add_timers;
   std::vector<v1::TimerRecord> remove_timers;  // by (shard, fire_time_ms, timer_seq)
   Durability durability = Durability::kSynced;
@@ -170,10 +171,11 @@ class HistoryStore {
 };
 
 struct RocksStoreOptions {
-  std::string path;             // the data directory; created if missing
-  int32_t shard_count = 16;     // used only when the directory is created; later opens use the stored value
-  bool sync = true;             // WAL fsync on every commit; false only for labelled benchmarks
-  bool group_commit = true;     // concurrent synced commits share a write (GroupCommitter)
+  std::string path;  // the data directory; created if missing
+  int32_t shard_count =
+      16;            // used only when the directory is created; later opens use the stored value
+  bool sync = true;  // WAL fsync on every commit; false only for labelled benchmarks
+  bool group_commit = true;  // concurrent synced commits share a write (GroupCommitter)
   size_t block_cache_bytes = 64 << 20;
 };
 

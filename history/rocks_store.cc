@@ -151,7 +151,7 @@ class RocksHistoryStore final : public HistoryStore {
   std::unique_ptr<rocksdb::DB> db_;
   const std::vector<rocksdb::ColumnFamilyHandle*> families_;
   std::unique_ptr<GroupCommitter> group_;  // null: each synced write syncs on its own
-  int32_t shard_count_ = 0;  // set by init(), then constant
+  int32_t shard_count_ = 0;                // set by init(), then constant
   // Highest task_id / timer_seq durably written; raised only after the write that carries it.
   std::atomic<int64_t> max_sequence_{0};
 
@@ -349,11 +349,11 @@ Status RocksHistoryStore::add_delete(rocksdb::WriteBatch* batch, const Transitio
   const std::string events = keys::events_prefix(key.shard, key.run_id.value);
   record(batch->DeleteRange(family(kEventsCf), events, keys::prefix_end(events)));
   record(batch->Delete(family(kVisibilityCf),
-                       keys::visibility_key(keys::kVisibilityByStart, key.ns,
-                                            state.start_time_ms(), key.run_id.value)));
+                       keys::visibility_key(keys::kVisibilityByStart, key.ns, state.start_time_ms(),
+                                            key.run_id.value)));
   record(batch->Delete(family(kVisibilityCf),
-                       keys::visibility_key(keys::kVisibilityByClose, key.ns,
-                                            state.close_time_ms(), key.run_id.value)));
+                       keys::visibility_key(keys::kVisibilityByClose, key.ns, state.close_time_ms(),
+                                            key.run_id.value)));
   record(batch->Delete(family(kVisibilityCf),
                        keys::visibility_key(keys::kVisibilityOpen, key.ns, state.start_time_ms(),
                                             key.run_id.value)));
@@ -606,9 +606,8 @@ Result<std::unique_ptr<HistoryStore>> open_rocks_store_on_env(const RocksStoreOp
       rocksdb::DB::Open(rocks_db_options(env.get()), options.path,
                         rocks_family_descriptors(options.block_cache_bytes), &handles, &raw),
       options.path + ": open history store"));
-  auto store = std::make_unique<RocksHistoryStore>(options.path, options.sync,
-                                                   options.group_commit, std::move(env), raw,
-                                                   std::move(handles));
+  auto store = std::make_unique<RocksHistoryStore>(options.path, options.sync, options.group_commit,
+                                                   std::move(env), raw, std::move(handles));
   CAIRN_RETURN_IF_ERROR(store->init(options.shard_count));
   return std::unique_ptr<HistoryStore>(std::move(store));
 }

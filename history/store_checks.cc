@@ -47,10 +47,9 @@ Status check_events(const RunKey& key, const v1::RunState& state,
     }
   }
   if (!events.empty() && state.next_event_id() != events.back().event_id() + 1) {
-    return invalid_argument(name + ": state.next_event_id " +
-                            std::to_string(state.next_event_id()) +
-                            " is not one past the last event " +
-                            std::to_string(events.back().event_id()));
+    return invalid_argument(
+        name + ": state.next_event_id " + std::to_string(state.next_event_id()) +
+        " is not one past the last event " + std::to_string(events.back().event_id()));
   }
   return Status::ok_status();
 }

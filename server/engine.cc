@@ -1,14 +1,14 @@
 #include "server/engine.h"
 
-#include "history/transitions_child.h"
-#include "history/visibility.h"
-#include "proto/uuid.h"
-
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <iterator>
 #include <shared_mutex>
+
+#include <spdlog/spdlog.h>
+
+#include "history/transitions_child.h"
+#include "history/visibility.h"
+#include "proto/uuid.h"
 
 namespace cairn {
 namespace {
@@ -102,7 +102,8 @@ Status Engine::recover() {
     int64_t after_time = -1;
     int64_t after_seq = -1;
     for (;;) {
-      CAIRN_ASSIGN_OR_RETURN(auto page, store_->scan_timers(shard, after_time, after_seq, kScanPage));
+      CAIRN_ASSIGN_OR_RETURN(auto page,
+                             store_->scan_timers(shard, after_time, after_seq, kScanPage));
       for (auto& timer : page.timers) {
         after_time = timer.fire_time_ms();
         after_seq = timer.timer_seq();
@@ -114,9 +115,10 @@ Status Engine::recover() {
       }
     }
   }
-  spdlog::info("recovered {} pending tasks and {} timers from disk ({} workflow tasks of sticky "
-               "queues moved to their normal queue)",
-               tasks, timers, rerouted);
+  spdlog::info(
+      "recovered {} pending tasks and {} timers from disk ({} workflow tasks of sticky "
+      "queues moved to their normal queue)",
+      tasks, timers, rerouted);
   return Status();
 }
 
@@ -210,15 +212,14 @@ void Engine::follow_continue_as_new(Prepared& p, std::vector<RunStep>* steps) {
     CAIRN_CHECK(transfer.target_workflow_id() == p.key.workflow_id &&
                 transfer.target_namespace() == p.key.ns);
     RunKey next{p.key.shard, p.key.ns, p.key.workflow_id, RunId{transfer.target_run_id()}};
-    steps->push_back(RunStep{next, /*create=*/true,
-                             [transfer = std::move(transfer), next](Scope& s) -> Status {
-                               CAIRN_RETURN_IF_ERROR(start_run_from(transfer.new_run(), next,
-                                                                    s.env, s.ms, &s.effects));
-                               if (transfer.has_scheduled_by()) {
-                                 s.ms->set_scheduled_by(transfer.scheduled_by());
-                               }
-                               return Status();
-                             }});
+    steps->push_back(RunStep{
+        next, /*create=*/true, [transfer = std::move(transfer), next](Scope& s) -> Status {
+          CAIRN_RETURN_IF_ERROR(start_run_from(transfer.new_run(), next, s.env, s.ms, &s.effects));
+          if (transfer.has_scheduled_by()) {
+            s.ms->set_scheduled_by(transfer.scheduled_by());
+          }
+          return Status();
+        }});
     it = tasks.erase(it);
   }
 }
@@ -250,10 +251,11 @@ Status Engine::transition_impl(std::vector<RunStep> steps) {
         spdlog::warn("run {}: terminated: history of {} events / {} bytes is over the limit",
                      p->key.debug_string(), limits.events, limits.bytes);
       } else if (limits.crossed_warning) {
-        spdlog::warn("run {}: history has {} events / {} bytes, over 80% of the limit ({} events "
-                     "/ {} bytes); the run will be terminated past it: continue as new",
-                     p->key.debug_string(), limits.events, limits.bytes,
-                     options_.limits.history_max_events, options_.limits.history_max_bytes);
+        spdlog::warn(
+            "run {}: history has {} events / {} bytes, over 80% of the limit ({} events "
+            "/ {} bytes); the run will be terminated past it: continue as new",
+            p->key.debug_string(), limits.events, limits.bytes, options_.limits.history_max_events,
+            options_.limits.history_max_bytes);
       }
     }
     if (!scope.skip_commit && !scope.delete_run) {
@@ -315,8 +317,7 @@ Status Engine::transition_impl(std::vector<RunStep> steps) {
     t.add_tasks.insert(t.add_tasks.end(), fx.add_tasks.begin(), fx.add_tasks.end());
     t.remove_tasks.insert(t.remove_tasks.end(), fx.remove_tasks.begin(), fx.remove_tasks.end());
     t.add_timers.insert(t.add_timers.end(), fx.add_timers.begin(), fx.add_timers.end());
-    t.remove_timers.insert(t.remove_timers.end(), fx.remove_timers.begin(),
-                           fx.remove_timers.end());
+    t.remove_timers.insert(t.remove_timers.end(), fx.remove_timers.begin(), fx.remove_timers.end());
     any_synced = any_synced || p.scope.durability == Durability::kSynced;
     if (i == 0) {
       t.key = p.key;
@@ -465,7 +466,8 @@ Result<RunKey> Engine::resolve(const std::string& ns, const std::string& workflo
 Status Engine::check_namespace(const std::string& ns) {
   std::shared_lock lock(ns_mu_);
   if (namespaces_.count(ns) == 0) {
-    return not_found("namespace " + ns + " not found: register it first (RegisterNamespace) or use \"default\"");
+    return not_found("namespace " + ns +
+                     " not found: register it first (RegisterNamespace) or use \"default\"");
   }
   return Status();
 }
@@ -577,7 +579,8 @@ void Engine::on_timer(const v1::TimerRecord& timer) {
 }
 
 Status Engine::fire_timer_now(const v1::TimerRecord& timer) {
-  RunKey key{ShardId{timer.shard()}, timer.namespace_(), timer.workflow_id(), RunId{timer.run_id()}};
+  RunKey key{ShardId{timer.shard()}, timer.namespace_(), timer.workflow_id(),
+             RunId{timer.run_id()}};
   Status st = run_transition(key, [&](Scope& s) -> Status {
     CAIRN_ASSIGN_OR_RETURN(bool applied, fire_timer(s.ms, timer, s.env, &s.effects));
     s.skip_commit = !applied;

@@ -29,11 +29,11 @@ namespace cairn {
 struct EngineOptions {
   Limits limits;
   size_t state_cache_runs = 100'000;  // cached mutable states (LRU)
-  int worker_threads = 16;           // blocking transitions run here
-  int64_t max_poll_ms = 60'000;      // a long-poll is answered empty after this
-  uint64_t seed = 0;                 // run-id generator seed; 0: random
-  bool timer_thread = true;          // false with a ManualClock: timers fire inside advance()
-  int32_t stripes = 1024;            // per-workflow-id lock stripes
+  int worker_threads = 16;            // blocking transitions run here
+  int64_t max_poll_ms = 60'000;       // a long-poll is answered empty after this
+  uint64_t seed = 0;                  // run-id generator seed; 0: random
+  bool timer_thread = true;           // false with a ManualClock: timers fire inside advance()
+  int32_t stripes = 1024;             // per-workflow-id lock stripes
   // Crash tests: transfer tasks are written but never executed by this process (a restart
   // without the flag runs them from disk).
   bool hold_transfers_for_testing = false;
@@ -143,7 +143,9 @@ class Engine {
   // pool after the transition that wrote them commits, and again after a restart (recover()).
   // It must be idempotent and remove the task record when done. Set before start().
   using TransferExecutor = std::function<void(Engine&, const v1::TaskRecord&)>;
-  void set_transfer_executor(TransferExecutor executor) { transfer_executor_ = std::move(executor); }
+  void set_transfer_executor(TransferExecutor executor) {
+    transfer_executor_ = std::move(executor);
+  }
   HistoryStore& store() { return *store_; }
   Clock& clock() { return *clock_; }
   Matcher& matcher() { return matcher_; }
@@ -201,7 +203,7 @@ class Engine {
 
   std::mutex cache_mu_;
   std::unordered_map<std::string, CacheEntry> cache_;  // guarded by cache_mu_
-  std::list<std::string> lru_;                          // guarded by cache_mu_, front = newest
+  std::list<std::string> lru_;                         // guarded by cache_mu_, front = newest
 
   // Held by namespace writes, across their sync; no RPC takes it.
   std::mutex ns_write_mu_;

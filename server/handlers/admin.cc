@@ -1,10 +1,9 @@
 // Handlers: ResetWorkflowExecution, VerifyWorkflowExecution.
+#include <algorithm>
+#include <sstream>
+
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/util/message_differencer.h>
-
-#include <algorithm>
-
-#include <sstream>
 
 #include "server/handlers/handlers.h"
 
@@ -18,7 +17,8 @@ Result<std::vector<v1::HistoryEvent>> read_events(Engine& e, const RunKey& key, 
   std::vector<v1::HistoryEvent> events;
   int64_t from = 1;
   while (upto == 0 || from <= upto) {
-    int limit = upto == 0 ? kReadBatch : static_cast<int>(std::min<int64_t>(kReadBatch, upto - from + 1));
+    int limit =
+        upto == 0 ? kReadBatch : static_cast<int>(std::min<int64_t>(kReadBatch, upto - from + 1));
     CAIRN_ASSIGN_OR_RETURN(EventPage page, e.store().read_events(key, EventId{from}, limit));
     for (auto& event : page.events) {
       events.push_back(std::move(event));
@@ -44,8 +44,7 @@ class DifferenceLines final : public google::protobuf::util::MessageDifferencer:
   }
   void ReportDeleted(const google::protobuf::Message& stored, const google::protobuf::Message&,
                      const std::vector<SpecificField>& path) override {
-    out_->push_back(path_of(path) + ": stored " + value_of(stored, path) +
-                    ", absent from events");
+    out_->push_back(path_of(path) + ": stored " + value_of(stored, path) + ", absent from events");
   }
   void ReportModified(const google::protobuf::Message& stored,
                       const google::protobuf::Message& rebuilt,
@@ -78,7 +77,8 @@ class DifferenceLines final : public google::protobuf::util::MessageDifferencer:
     const google::protobuf::Message* m = &root;
     for (size_t i = 0; i + 1 < path.size(); ++i) {
       const auto& f = path[i];
-      if (f.field == nullptr || f.field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (f.field == nullptr ||
+          f.field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
         return "?";
       }
       const auto* refl = m->GetReflection();

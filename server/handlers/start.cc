@@ -103,8 +103,8 @@ Result<StartOutcome> start_impl(Engine& e, const v1::StartWorkflowExecutionReque
     if (signal_name != nullptr && !existing->started) {
       RunKey key{wk.shard, wk.ns, wk.workflow_id, RunId{existing->run_id}};
       CAIRN_RETURN_IF_ERROR(e.run_transition_locked(key, [&](Engine::Scope& s) {
-        return cairn::signal_workflow(s.ms, *signal_name, *signal_input, req.identity(), req.request_id(),
-                               s.env, &s.effects);
+        return cairn::signal_workflow(s.ms, *signal_name, *signal_input, req.identity(),
+                                      req.request_id(), s.env, &s.effects);
       }));
     }
     return *existing;
@@ -148,7 +148,8 @@ Status start_workflow(Engine& e, const v1::StartWorkflowExecutionRequest& req,
   return Status();
 }
 
-Result<std::string> start_scheduled_workflow(Engine& e, const v1::StartWorkflowExecutionRequest& req,
+Result<std::string> start_scheduled_workflow(Engine& e,
+                                             const v1::StartWorkflowExecutionRequest& req,
                                              const v1::ScheduledBy& scheduled_by) {
   CAIRN_ASSIGN_OR_RETURN(auto outcome, start_impl(e, req, nullptr, nullptr, &scheduled_by));
   return outcome.run_id;

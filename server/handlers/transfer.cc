@@ -5,9 +5,9 @@
 // request id / initiated event id make the redo a no-op where it already happened.
 #include "server/handlers/transfer.h"
 
-#include <spdlog/spdlog.h>
-
 #include <functional>
+
+#include <spdlog/spdlog.h>
 
 #include "history/schedule_rules.h"
 #include "history/transitions_child.h"
@@ -113,9 +113,9 @@ Status child_closed(Engine& e, const v1::TaskRecord& task) {
   RunKey parent{shard_for(t.target_namespace(), t.target_workflow_id(), e.shard_count()),
                 t.target_namespace(), t.target_workflow_id(), RunId{t.target_run_id()}};
   Status st = e.run_transition(parent, [&](Engine::Scope& s) -> Status {
-    CAIRN_ASSIGN_OR_RETURN(bool applied, record_child_closed(s.ms, t.initiated_event_id(),
-                                                             task.run_id(), t.event(), s.env,
-                                                             &s.effects));
+    CAIRN_ASSIGN_OR_RETURN(
+        bool applied, record_child_closed(s.ms, t.initiated_event_id(), task.run_id(), t.event(),
+                                          s.env, &s.effects));
     s.skip_commit = !applied;  // the parent closed, or already knows
     return Status();
   });
@@ -172,8 +172,11 @@ Status parent_close_policy(Engine& e, const v1::TaskRecord& task) {
                                               "parent " + parent + " closed", s.env, &s.effects);
       }
       v1::Payloads none;
-      return cairn::terminate_workflow(s.ms, "parent " + parent + " closed (parent close policy "
-                                       "TERMINATE)", none, parent, s.env, &s.effects);
+      return cairn::terminate_workflow(s.ms,
+                                       "parent " + parent +
+                                           " closed (parent close policy "
+                                           "TERMINATE)",
+                                       none, parent, s.env, &s.effects);
     });
   }
   if (!st.ok() && st.code() != StatusCode::kNotFound) {
@@ -205,9 +208,10 @@ Status continue_as_new(Engine& e, const v1::TaskRecord& task) {
     });
   }
   if (current.run_id() != t.target_run_id()) {
-    spdlog::error("workflow {}: run {} continued as new under an older version, and run {} "
-                  "started before its successor {}: the successor is not started",
-                  task.workflow_id(), task.run_id(), current.run_id(), t.target_run_id());
+    spdlog::error(
+        "workflow {}: run {} continued as new under an older version, and run {} "
+        "started before its successor {}: the successor is not started",
+        task.workflow_id(), task.run_id(), current.run_id(), t.target_run_id());
   }
   return e.run_transition_locked(source_key(task), [&](Engine::Scope& s) {
     s.effects.remove_tasks.push_back(task);
@@ -235,8 +239,8 @@ Status schedule_start(Engine& e, const v1::TaskRecord& task) {
     return started.status();  // unavailable: the task stays and runs again
   }
   return record_on_source(e, task, [&](Engine::Scope& s) -> Result<bool> {
-    return record_schedule_action_started(s.ms, t.target_workflow_id(), run_id, start_error,
-                                          s.env, &s.effects);
+    return record_schedule_action_started(s.ms, t.target_workflow_id(), run_id, start_error, s.env,
+                                          &s.effects);
   });
 }
 
@@ -246,10 +250,10 @@ Status schedule_action_closed(Engine& e, const v1::TaskRecord& task) {
   auto entity = e.resolve(t.target_namespace(), t.target_workflow_id(), "");
   if (entity.ok()) {
     Status st = e.run_transition(*entity, [&](Engine::Scope& s) -> Status {
-      CAIRN_ASSIGN_OR_RETURN(bool applied,
-                             record_schedule_action_closed(s.ms, task.workflow_id(), task.run_id(),
-                                                           t.closed_status(), t.close_time_ms(),
-                                                           s.env, &s.effects));
+      CAIRN_ASSIGN_OR_RETURN(
+          bool applied,
+          record_schedule_action_closed(s.ms, task.workflow_id(), task.run_id(), t.closed_status(),
+                                        t.close_time_ms(), s.env, &s.effects));
       s.skip_commit = !applied;  // a redo, or the schedule was deleted
       return Status();
     });
@@ -268,8 +272,8 @@ Status schedule_stop_action(Engine& e, const v1::TaskRecord& task) {
   auto target = e.resolve(t.target_namespace(), t.target_workflow_id(), t.target_run_id());
   Status st = target.status();
   if (st.ok()) {
-    const std::string who = "schedule " + task.workflow_id().substr(
-                                              std::string(schedule::kEntityPrefix).size());
+    const std::string who =
+        "schedule " + task.workflow_id().substr(std::string(schedule::kEntityPrefix).size());
     st = e.run_transition(*target, [&](Engine::Scope& s) {
       if (t.terminate()) {
         v1::Payloads none;
@@ -325,10 +329,11 @@ void execute_transfer(Engine& e, const v1::TaskRecord& task) {
       break;
   }
   if (!st.ok()) {
-    spdlog::warn("run {}: transfer task {} ({}) not done: {}; it stays on disk and runs again "
-                 "after a restart",
-                 source_key(task).debug_string(), task.task_id(),
-                 v1::TransferType_Name(task.transfer().type()), st.to_string());
+    spdlog::warn(
+        "run {}: transfer task {} ({}) not done: {}; it stays on disk and runs again "
+        "after a restart",
+        source_key(task).debug_string(), task.task_id(),
+        v1::TransferType_Name(task.transfer().type()), st.to_string());
   }
 }
 

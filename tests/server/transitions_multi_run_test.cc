@@ -3,8 +3,6 @@
 // UNAVAILABLE; a bad search attribute writes nothing; deleting a closed run is a transition;
 // namespace writes never hold the lock RPCs read the registry under. Through the real engine and
 // handlers on the memory store with a ManualClock, behind a counting store decorator.
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -14,6 +12,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "history/history_store.h"
 #include "scheduler/clock.h"
@@ -210,7 +210,8 @@ class MultiRunTransitionTest : public ::testing::Test {
   static v1::Command continue_as_new() {
     v1::Command c;
     c.set_command_type(v1::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION);
-    c.mutable_continue_as_new_workflow_execution_command_attributes()->mutable_input()
+    c.mutable_continue_as_new_workflow_execution_command_attributes()
+        ->mutable_input()
         ->add_payloads()
         ->set_data("next");
     return c;
