@@ -1,7 +1,8 @@
 // HistoryStore: the durable home of runs, events, pending tasks and timers — the persistence seam.
 // Implementations are thread-safe. commit() is atomic (all of the transition or none of it) and
-// durable on OK (WAL synced) unless the transition asks only to be buffered. A failed sync puts the store in a failed, read-only state: every
-// later write answers kUnavailable/kDataLoss. Nothing storage-engine shaped crosses this seam.
+// durable on OK (WAL synced) unless the transition asks only to be buffered. A failed sync puts the
+// store in a failed, read-only state: every later write answers kUnavailable/kDataLoss. Nothing
+// storage-engine shaped crosses this seam.
 #pragma once
 
 #include <cstdint>
@@ -29,26 +30,53 @@ enum class Durability {
   kBuffered,
 };
 
-// Everything one transition writes, in one batch.
+// Another run of the transition's workflow id, written in the same batch (see Transition).
+struct RunWrite {
+  RunKey key;  // REQUIRES: same shard, namespace and workflow id as Transition::key; another run id
+  // The run's new mutable state. REQUIRES: state.next_event_id is one past the last event.
+  v1::RunState state;
+  // Appended to the run's history. REQUIRES: ids consecutive, continuing the stored history.
+  std::vector<v1::HistoryEvent> events;
+  bool update_visibility = false;  // as Transition::update_visibility, for this run
+};
+
+// Everything one transition writes, in one batch: one decision, one write.
+//
+// Multi-run rule: a transition may carry more than one run of the same workflow id (which is
+// the same shard by construction: shard_for() hashes only the namespace and the workflow id).
+// Reset (close the current run, start the reset run), start with TERMINATE_EXISTING (terminate
+// the old run, start the new one) and continue-as-new (close the run, start its successor) each
+// write both runs in one batch, so no crash and no concurrent start can observe one half. Runs
+// of different workflow ids never share a transition (their locks and, usually, their shards
+// differ): those hand-offs go through an outbox task (TASK_KIND_TRANSFER).
 struct Transition {
   RunKey key;
   // The run's new mutable state. REQUIRES: state.next_event_id is one past the last event.
   v1::RunState state;
   // Appended to the run's history. REQUIRES: ids consecutive, continuing the stored history.
   std::vector<v1::HistoryEvent> events;
-  // When set, the workflow id's current-run pointer is replaced (starts, closes).
+  // When set, the workflow id's current-run pointer is replaced (starts, closes). One pointer
+  // per workflow id, so one per transition, however many runs it carries.
   std::optional<v1::CurrentRun> current;
-  std::vector<v1::TaskRecord> add_tasks;       // outbox: tasks to put on task queues
-  std::vector<v1::TaskRecord> remove_tasks;    // tasks consumed by this transition (by task_id)
+  std::vector<v1::TaskRecord> add_tasks;     // outbox: tasks to put on task queues
+  std::vector<v1::TaskRecord> remove_tasks;  // tasks consumed by this transition (by task_id)
   std::vector<v1::TimerRecord> add_timers;
   std::vector<v1::TimerRecord> remove_timers;  // by (shard, fire_time_ms, timer_seq)
   Durability durability = Durability::kSynced;
   // The run's visibility record (history/visibility.h) is rewritten from `state` in the same
   // batch: set by starts, closes and search-attribute upserts.
   bool update_visibility = false;
+  // Further runs of the same workflow id written in the same batch (the multi-run rule above).
+  std::vector<RunWrite> other_runs;
+  // The run `key` is deleted for good instead of written: its state, events and visibility
+  // records (found from `state`, which must be the stored state), and the current-run pointer
+  // when it names this run and `current` is not set. REQUIRES: state is closed (else
+  // kFailedPrecondition, nothing written), events empty. Deleting a run that is gone is a no-op.
+  // REQUIRES: the caller holds the workflow id's lock (the pointer is read, then replaced).
+  bool delete_run = false;
   // REQUIRES: every task and timer record has shard == key.shard (no cross-shard transactions),
   // task_id / timer_seq >= 1 and fire_time_ms >= 0. commit() checks these (and the event ids
-  // above) and answers kInvalidArgument, writing nothing, when one is broken.
+  // above, for every run) and answers kInvalidArgument, writing nothing, when one is broken.
 };
 
 struct EventPage {
@@ -102,7 +130,8 @@ class HistoryStore {
 
   // Writes one transition atomically; durably unless transition.durability is kBuffered (see
   // Durability). kUnavailable when the store has failed.
-  // kInvalidArgument (nothing written) when a REQUIRES of Transition is broken.
+  // kInvalidArgument (nothing written) when a REQUIRES of Transition is broken, for any of its
+  // runs; kFailedPrecondition (nothing written) for a delete_run of an open run.
   virtual Status commit(const Transition& transition) = 0;
 
   // Events with id >= from, ascending, at most `limit`. An unknown run gives an empty page.
@@ -127,7 +156,8 @@ class HistoryStore {
   // Every call taking a shard or a run key answers kInvalidArgument when the shard is outside
   // [0, shard_count()), and every call taking a limit when limit < 1.
 
-  // Namespaces (a small registry, synced writes).
+  // Namespaces (a small registry, synced writes). The engine is the only writer; it serialises
+  // its writes and never holds a lock that RPCs take while put_namespace() syncs.
   virtual Status put_namespace(const v1::NamespaceRecord& ns) = 0;
   virtual Result<v1::NamespaceRecord> get_namespace(const std::string& name) = 0;  // kNotFound
   virtual Result<std::vector<v1::NamespaceRecord>> list_namespaces() = 0;
@@ -136,21 +166,16 @@ class HistoryStore {
   // for a malformed cursor.
   virtual Result<VisibilityPage> scan_visibility(const VisibilityScan& scan) = 0;
 
-  // Deletes a run for good: its state, events and visibility records, and the workflow id's
-  // current-run pointer when it names this run. Synced. kNotFound when the run does not exist;
-  // kFailedPrecondition (nothing deleted) while it is open. REQUIRES: the caller holds the
-  // workflow id's lock, so no transition of the run or a new start races the delete.
-  virtual Status delete_run(const RunKey& key) = 0;
-
   // Every run of every shard, for tooling and tests (admin verify, crash tests). Order unspecified.
   virtual Result<std::vector<RunKey>> list_runs_for_testing() = 0;
 };
 
 struct RocksStoreOptions {
-  std::string path;             // the data directory; created if missing
-  int32_t shard_count = 16;     // used only when the directory is created; later opens use the stored value
-  bool sync = true;             // WAL fsync on every commit; false only for labelled benchmarks
-  bool group_commit = true;     // concurrent synced commits share a write (GroupCommitter)
+  std::string path;  // the data directory; created if missing
+  int32_t shard_count =
+      16;            // used only when the directory is created; later opens use the stored value
+  bool sync = true;  // WAL fsync on every commit; false only for labelled benchmarks
+  bool group_commit = true;  // concurrent synced commits share a write (GroupCommitter)
   size_t block_cache_bytes = 64 << 20;
 };
 

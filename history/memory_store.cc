@@ -53,11 +53,14 @@ class MemoryHistoryStore final : public HistoryStore {
 
   Status commit(const Transition& t) override {
     CAIRN_RETURN_IF_ERROR(check_transition(t, shard_count_));
+    // One critical section for every run of the transition: readers see all of it or none.
     std::lock_guard lock(mu_);
-    runs_[run_tuple(t.key)] = t.state;
-    auto& events = events_[EventsKey{t.key.shard.value, t.key.run_id.value}];
-    for (const auto& event : t.events) {
-      events[event.event_id()] = event;
+    if (t.delete_run) {
+      erase_run(t);
+    } else {
+      for (const RunView& run : runs_of(t)) {
+        put_run(run);
+      }
     }
     if (t.current) {
       current_[WorkflowTuple{t.key.shard.value, t.key.ns, t.key.workflow_id}] = *t.current;
@@ -74,29 +77,6 @@ class MemoryHistoryStore final : public HistoryStore {
     }
     for (const auto& timer : t.add_timers) {
       timers_[timer.shard()][TimerPosition{timer.fire_time_ms(), timer.timer_seq()}] = timer;
-    }
-    if (t.update_visibility && t.state.has_schedule()) {
-      const std::string key = keys::visibility_key(keys::kVisibilitySchedules,
-                                                   t.state.namespace_(), t.state.start_time_ms(),
-                                                   t.state.run_id());
-      if (t.state.status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING) {
-        visibility_[key] = visibility_record(t.state, t.key.shard);
-      } else {
-        visibility_.erase(key);
-      }
-    } else if (t.update_visibility) {
-      const v1::VisibilityRecord vis = visibility_record(t.state, t.key.shard);
-      visibility_[keys::visibility_key(keys::kVisibilityByStart, vis.namespace_(),
-                                       vis.start_time_ms(), vis.run_id())] = vis;
-      const std::string open_key = keys::visibility_key(
-          keys::kVisibilityOpen, vis.namespace_(), vis.start_time_ms(), vis.run_id());
-      if (vis.close_time_ms() > 0) {
-        visibility_[keys::visibility_key(keys::kVisibilityByClose, vis.namespace_(),
-                                         vis.close_time_ms(), vis.run_id())] = vis;
-        visibility_.erase(open_key);
-      } else {
-        visibility_[open_key] = vis;
-      }
     }
     max_sequence_ = std::max(max_sequence_, max_sequence_of(t));
     return Status::ok_status();
@@ -147,32 +127,6 @@ class MemoryHistoryStore final : public HistoryStore {
       }
     }
     return page;
-  }
-
-  Status delete_run(const RunKey& key) override {
-    CAIRN_RETURN_IF_ERROR(check_shard(key.shard, shard_count_, "delete run " + key.debug_string()));
-    std::lock_guard lock(mu_);
-    auto it = runs_.find(run_tuple(key));
-    if (it == runs_.end()) {
-      return not_found("run " + key.debug_string() + " not found");
-    }
-    const v1::RunState& state = it->second;
-    if (state.status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING) {
-      return failed_precondition("run " + key.debug_string() + " is still open");
-    }
-    visibility_.erase(keys::visibility_key(keys::kVisibilityByStart, key.ns, state.start_time_ms(),
-                                           key.run_id.value));
-    visibility_.erase(keys::visibility_key(keys::kVisibilityByClose, key.ns, state.close_time_ms(),
-                                           key.run_id.value));
-    visibility_.erase(keys::visibility_key(keys::kVisibilityOpen, key.ns, state.start_time_ms(),
-                                           key.run_id.value));
-    auto current = current_.find(WorkflowTuple{key.shard.value, key.ns, key.workflow_id});
-    if (current != current_.end() && current->second.run_id() == key.run_id.value) {
-      current_.erase(current);
-    }
-    events_.erase(EventsKey{key.shard.value, key.run_id.value});
-    runs_.erase(it);
-    return Status::ok_status();
   }
 
   Result<EventPage> read_events(const RunKey& key, EventId from, int limit) override {
@@ -276,6 +230,57 @@ class MemoryHistoryStore final : public HistoryStore {
   }
 
  private:
+  // REQUIRES: mu_ held.
+  void put_run(const RunView& run) {
+    const RunKey& key = *run.key;
+    const v1::RunState& state = *run.state;
+    runs_[run_tuple(key)] = state;
+    auto& events = events_[EventsKey{key.shard.value, key.run_id.value}];
+    for (const auto& event : *run.events) {
+      events[event.event_id()] = event;
+    }
+    if (run.update_visibility && state.has_schedule()) {
+      const std::string vkey = keys::visibility_key(keys::kVisibilitySchedules, state.namespace_(),
+                                                    state.start_time_ms(), state.run_id());
+      if (state.status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING) {
+        visibility_[vkey] = visibility_record(state, key.shard);
+      } else {
+        visibility_.erase(vkey);
+      }
+    } else if (run.update_visibility) {
+      const v1::VisibilityRecord vis = visibility_record(state, key.shard);
+      visibility_[keys::visibility_key(keys::kVisibilityByStart, vis.namespace_(),
+                                       vis.start_time_ms(), vis.run_id())] = vis;
+      const std::string open_key = keys::visibility_key(keys::kVisibilityOpen, vis.namespace_(),
+                                                        vis.start_time_ms(), vis.run_id());
+      if (vis.close_time_ms() > 0) {
+        visibility_[keys::visibility_key(keys::kVisibilityByClose, vis.namespace_(),
+                                         vis.close_time_ms(), vis.run_id())] = vis;
+        visibility_.erase(open_key);
+      } else {
+        visibility_[open_key] = vis;
+      }
+    }
+  }
+
+  // Transition::delete_run. REQUIRES: mu_ held.
+  void erase_run(const Transition& t) {
+    const RunKey& key = t.key;
+    const v1::RunState& state = t.state;
+    visibility_.erase(keys::visibility_key(keys::kVisibilityByStart, key.ns, state.start_time_ms(),
+                                           key.run_id.value));
+    visibility_.erase(keys::visibility_key(keys::kVisibilityByClose, key.ns, state.close_time_ms(),
+                                           key.run_id.value));
+    visibility_.erase(keys::visibility_key(keys::kVisibilityOpen, key.ns, state.start_time_ms(),
+                                           key.run_id.value));
+    auto current = current_.find(WorkflowTuple{key.shard.value, key.ns, key.workflow_id});
+    if (!t.current && current != current_.end() && current->second.run_id() == key.run_id.value) {
+      current_.erase(current);
+    }
+    events_.erase(EventsKey{key.shard.value, key.run_id.value});
+    runs_.erase(run_tuple(key));
+  }
+
   const int32_t shard_count_;
   std::mutex mu_;
   // All below guarded by mu_.

@@ -102,7 +102,6 @@ class RocksHistoryStore final : public HistoryStore {
   Result<v1::NamespaceRecord> get_namespace(const std::string& name) override;
   Result<std::vector<v1::NamespaceRecord>> list_namespaces() override;
   Result<VisibilityPage> scan_visibility(const VisibilityScan& scan) override;
-  Status delete_run(const RunKey& key) override;
   Result<std::vector<RunKey>> list_runs_for_testing() override;
 
  private:
@@ -138,6 +137,10 @@ class RocksHistoryStore final : public HistoryStore {
                   return Status::ok_status();
                 });
   }
+  // Adds the run's state, events and visibility records to the batch (the first error in *s).
+  void add_run(rocksdb::WriteBatch* batch, const RunView& run, rocksdb::Status* s);
+  // Adds the deletion of t.key's run (Transition::delete_run) to the batch.
+  Status add_delete(rocksdb::WriteBatch* batch, const Transition& t, rocksdb::Status* s);
   // Writes the batch. Any failure puts the store in the failed state (below).
   Status write(rocksdb::WriteBatch* batch, bool sync, const std::string& what);
 
@@ -148,7 +151,7 @@ class RocksHistoryStore final : public HistoryStore {
   std::unique_ptr<rocksdb::DB> db_;
   const std::vector<rocksdb::ColumnFamilyHandle*> families_;
   std::unique_ptr<GroupCommitter> group_;  // null: each synced write syncs on its own
-  int32_t shard_count_ = 0;  // set by init(), then constant
+  int32_t shard_count_ = 0;                // set by init(), then constant
   // Highest task_id / timer_seq durably written; raised only after the write that carries it.
   std::atomic<int64_t> max_sequence_{0};
 
@@ -287,6 +290,90 @@ Result<v1::CurrentRun> RocksHistoryStore::load_current(const WorkflowKey& key) {
   return parse<v1::CurrentRun>(*value, name("current run of " + what));
 }
 
+void RocksHistoryStore::add_run(rocksdb::WriteBatch* batch, const RunView& run,
+                                rocksdb::Status* s) {
+  auto record = [s](rocksdb::Status put) {
+    if (s->ok()) {
+      *s = std::move(put);
+    }
+  };
+  const RunKey& key = *run.key;
+  const v1::RunState& state = *run.state;
+  record(batch->Put(family(kRunsCf), keys::run_key(key), state.SerializeAsString()));
+  for (const auto& event : *run.events) {
+    record(batch->Put(family(kEventsCf),
+                      keys::event_key(key.shard, key.run_id.value, event.event_id()),
+                      event.SerializeAsString()));
+  }
+  if (run.update_visibility && state.has_schedule()) {
+    // A schedule's entity: its own index only, while the schedule exists.
+    const std::string vkey = keys::visibility_key(keys::kVisibilitySchedules, state.namespace_(),
+                                                  state.start_time_ms(), state.run_id());
+    if (state.status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING) {
+      record(batch->Put(family(kVisibilityCf), vkey,
+                        visibility_record(state, key.shard).SerializeAsString()));
+    } else {
+      record(batch->Delete(family(kVisibilityCf), vkey));
+    }
+  } else if (run.update_visibility) {
+    const v1::VisibilityRecord vis = visibility_record(state, key.shard);
+    const std::string value = vis.SerializeAsString();
+    record(batch->Put(family(kVisibilityCf),
+                      keys::visibility_key(keys::kVisibilityByStart, vis.namespace_(),
+                                           vis.start_time_ms(), vis.run_id()),
+                      value));
+    const std::string open_key = keys::visibility_key(keys::kVisibilityOpen, vis.namespace_(),
+                                                      vis.start_time_ms(), vis.run_id());
+    if (vis.close_time_ms() > 0) {
+      record(batch->Put(family(kVisibilityCf),
+                        keys::visibility_key(keys::kVisibilityByClose, vis.namespace_(),
+                                             vis.close_time_ms(), vis.run_id()),
+                        value));
+      record(batch->Delete(family(kVisibilityCf), open_key));
+    } else {
+      record(batch->Put(family(kVisibilityCf), open_key, value));
+    }
+  }
+}
+
+Status RocksHistoryStore::add_delete(rocksdb::WriteBatch* batch, const Transition& t,
+                                     rocksdb::Status* s) {
+  auto record = [s](rocksdb::Status op) {
+    if (s->ok()) {
+      *s = std::move(op);
+    }
+  };
+  const RunKey& key = t.key;
+  const v1::RunState& state = t.state;
+  record(batch->Delete(family(kRunsCf), keys::run_key(key)));
+  const std::string events = keys::events_prefix(key.shard, key.run_id.value);
+  record(batch->DeleteRange(family(kEventsCf), events, keys::prefix_end(events)));
+  record(batch->Delete(family(kVisibilityCf),
+                       keys::visibility_key(keys::kVisibilityByStart, key.ns, state.start_time_ms(),
+                                            key.run_id.value)));
+  record(batch->Delete(family(kVisibilityCf),
+                       keys::visibility_key(keys::kVisibilityByClose, key.ns, state.close_time_ms(),
+                                            key.run_id.value)));
+  record(batch->Delete(family(kVisibilityCf),
+                       keys::visibility_key(keys::kVisibilityOpen, key.ns, state.start_time_ms(),
+                                            key.run_id.value)));
+  if (t.current) {
+    return Status::ok_status();  // the transition replaces the pointer itself
+  }
+  // Read, then deleted in the batch: the caller holds the workflow id's lock, so no start
+  // replaces the pointer in between.
+  const WorkflowKey workflow{key.shard, key.ns, key.workflow_id};
+  const std::string what = "delete run " + key.debug_string();
+  CAIRN_ASSIGN_OR_RETURN(auto current, get(kCurrentCf, keys::current_key(workflow), what));
+  if (current) {
+    CAIRN_ASSIGN_OR_RETURN(auto pointer, parse<v1::CurrentRun>(*current, name(what)));
+    if (pointer.run_id() == key.run_id.value) {
+      record(batch->Delete(family(kCurrentCf), keys::current_key(workflow)));
+    }
+  }
+  return Status::ok_status();
+}
+
 Status RocksHistoryStore::commit(const Transition& t) {
   CAIRN_RETURN_IF_ERROR(check_transition(t, shard_count_));
   const ShardId shard = t.key.shard;
@@ -297,11 +384,13 @@ Status RocksHistoryStore::commit(const Transition& t) {
       s = std::move(put);
     }
   };
-  record(batch.Put(family(kRunsCf), keys::run_key(t.key), t.state.SerializeAsString()));
-  for (const auto& event : t.events) {
-    record(batch.Put(family(kEventsCf),
-                     keys::event_key(shard, t.key.run_id.value, event.event_id()),
-                     event.SerializeAsString()));
+  if (t.delete_run) {
+    CAIRN_RETURN_IF_ERROR(add_delete(&batch, t, &s));
+  } else {
+    // Every run of the transition in the same batch (the multi-run rule): all or none.
+    for (const RunView& run : runs_of(t)) {
+      add_run(&batch, run, &s);
+    }
   }
   if (t.current) {
     WorkflowKey workflow{shard, t.key.ns, t.key.workflow_id};
@@ -331,35 +420,6 @@ Status RocksHistoryStore::commit(const Transition& t) {
   if (sequence > max_sequence_.load()) {
     record(batch.Merge(family(kMetaCf), slice(keys::kMaxSequenceKey),
                        keys::encode_u64(static_cast<uint64_t>(sequence))));
-  }
-  if (t.update_visibility && t.state.has_schedule()) {
-    // A schedule's entity: its own index only, while the schedule exists.
-    const std::string key = keys::visibility_key(keys::kVisibilitySchedules, t.state.namespace_(),
-                                                 t.state.start_time_ms(), t.state.run_id());
-    if (t.state.status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING) {
-      record(batch.Put(family(kVisibilityCf), key,
-                       visibility_record(t.state, shard).SerializeAsString()));
-    } else {
-      record(batch.Delete(family(kVisibilityCf), key));
-    }
-  } else if (t.update_visibility) {
-    const v1::VisibilityRecord vis = visibility_record(t.state, shard);
-    const std::string value = vis.SerializeAsString();
-    record(batch.Put(family(kVisibilityCf),
-                     keys::visibility_key(keys::kVisibilityByStart, vis.namespace_(),
-                                          vis.start_time_ms(), vis.run_id()),
-                     value));
-    const std::string open_key = keys::visibility_key(keys::kVisibilityOpen, vis.namespace_(),
-                                                      vis.start_time_ms(), vis.run_id());
-    if (vis.close_time_ms() > 0) {
-      record(batch.Put(family(kVisibilityCf),
-                       keys::visibility_key(keys::kVisibilityByClose, vis.namespace_(),
-                                            vis.close_time_ms(), vis.run_id()),
-                       value));
-      record(batch.Delete(family(kVisibilityCf), open_key));
-    } else {
-      record(batch.Put(family(kVisibilityCf), open_key, value));
-    }
   }
   const std::string what = "commit of run " + t.key.debug_string();
   CAIRN_RETURN_IF_ERROR(from_rocks(s, name(what)));
@@ -514,50 +574,6 @@ Result<VisibilityPage> RocksHistoryStore::scan_visibility(const VisibilityScan& 
   return page;
 }
 
-Status RocksHistoryStore::delete_run(const RunKey& key) {
-  const std::string what = "delete run " + key.debug_string();
-  CAIRN_RETURN_IF_ERROR(check_shard(key.shard, shard_count_, what));
-  CAIRN_ASSIGN_OR_RETURN(auto value, get(kRunsCf, keys::run_key(key), what));
-  if (!value) {
-    return not_found("run " + key.debug_string() + " not found");
-  }
-  CAIRN_ASSIGN_OR_RETURN(auto state, parse<v1::RunState>(*value, name(what)));
-  if (state.status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING) {
-    return failed_precondition("run " + key.debug_string() + " is still open");
-  }
-  const WorkflowKey workflow{key.shard, key.ns, key.workflow_id};
-  CAIRN_ASSIGN_OR_RETURN(auto current, get(kCurrentCf, keys::current_key(workflow), what));
-  bool drop_current = false;
-  if (current) {
-    CAIRN_ASSIGN_OR_RETURN(auto pointer, parse<v1::CurrentRun>(*current, name(what)));
-    drop_current = pointer.run_id() == key.run_id.value;
-  }
-  rocksdb::WriteBatch batch;
-  rocksdb::Status s;
-  auto record = [&s](rocksdb::Status op) {
-    if (s.ok()) {
-      s = std::move(op);
-    }
-  };
-  record(batch.Delete(family(kRunsCf), keys::run_key(key)));
-  const std::string events = keys::events_prefix(key.shard, key.run_id.value);
-  record(batch.DeleteRange(family(kEventsCf), events, keys::prefix_end(events)));
-  record(batch.Delete(family(kVisibilityCf),
-                      keys::visibility_key(keys::kVisibilityByStart, key.ns,
-                                           state.start_time_ms(), key.run_id.value)));
-  record(batch.Delete(family(kVisibilityCf),
-                      keys::visibility_key(keys::kVisibilityByClose, key.ns,
-                                           state.close_time_ms(), key.run_id.value)));
-  record(batch.Delete(family(kVisibilityCf),
-                      keys::visibility_key(keys::kVisibilityOpen, key.ns, state.start_time_ms(),
-                                           key.run_id.value)));
-  if (drop_current) {
-    record(batch.Delete(family(kCurrentCf), keys::current_key(workflow)));
-  }
-  CAIRN_RETURN_IF_ERROR(from_rocks(s, name(what)));
-  return write(&batch, sync_, what);
-}
-
 Result<std::vector<RunKey>> RocksHistoryStore::list_runs_for_testing() {
   std::vector<RunKey> out;
   CAIRN_RETURN_IF_ERROR(
@@ -590,9 +606,8 @@ Result<std::unique_ptr<HistoryStore>> open_rocks_store_on_env(const RocksStoreOp
       rocksdb::DB::Open(rocks_db_options(env.get()), options.path,
                         rocks_family_descriptors(options.block_cache_bytes), &handles, &raw),
       options.path + ": open history store"));
-  auto store = std::make_unique<RocksHistoryStore>(options.path, options.sync,
-                                                   options.group_commit, std::move(env), raw,
-                                                   std::move(handles));
+  auto store = std::make_unique<RocksHistoryStore>(options.path, options.sync, options.group_commit,
+                                                   std::move(env), raw, std::move(handles));
   CAIRN_RETURN_IF_ERROR(store->init(options.shard_count));
   return std::unique_ptr<HistoryStore>(std::move(store));
 }

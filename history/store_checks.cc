@@ -35,7 +35,58 @@ Status check_timer(const Transition& t, const v1::TimerRecord& timer) {
   return Status::ok_status();
 }
 
+Status check_events(const RunKey& key, const v1::RunState& state,
+                    const std::vector<v1::HistoryEvent>& events) {
+  const std::string name = "run " + key.debug_string();
+  for (size_t i = 0; i < events.size(); ++i) {
+    int64_t id = events[i].event_id();
+    int64_t expected = i == 0 ? std::max<int64_t>(id, 1) : events[i - 1].event_id() + 1;
+    if (id != expected) {
+      return invalid_argument(name + ": event ids are not consecutive from 1 (event " +
+                              std::to_string(id) + " at position " + std::to_string(i) + ")");
+    }
+  }
+  if (!events.empty() && state.next_event_id() != events.back().event_id() + 1) {
+    return invalid_argument(
+        name + ": state.next_event_id " + std::to_string(state.next_event_id()) +
+        " is not one past the last event " + std::to_string(events.back().event_id()));
+  }
+  return Status::ok_status();
+}
+
+// Another run of the transition: same workflow id (hence shard), a run id of its own.
+Status check_other_run(const Transition& t, const RunWrite& run, size_t index) {
+  const RunKey& k = run.key;
+  if (k.shard != t.key.shard || k.ns != t.key.ns || k.workflow_id != t.key.workflow_id) {
+    return invalid_argument(run_name(t) + ": other run " + std::to_string(index) + " (" +
+                            k.debug_string() + ", shard " + std::to_string(k.shard.value) +
+                            ") is not of the same workflow id and shard: a transition carries "
+                            "runs of one workflow id only");
+  }
+  if (k.run_id == t.key.run_id) {
+    return invalid_argument(run_name(t) + ": other run " + std::to_string(index) +
+                            " repeats the run id");
+  }
+  for (size_t j = 0; j < index; ++j) {
+    if (t.other_runs[j].key.run_id == k.run_id) {
+      return invalid_argument(run_name(t) + ": other run " + std::to_string(index) +
+                              " repeats the run id of other run " + std::to_string(j));
+    }
+  }
+  return check_events(k, run.state, run.events);
+}
+
 }  // namespace
+
+std::vector<RunView> runs_of(const Transition& t) {
+  std::vector<RunView> out;
+  out.reserve(1 + t.other_runs.size());
+  out.push_back(RunView{&t.key, &t.state, &t.events, t.update_visibility});
+  for (const auto& run : t.other_runs) {
+    out.push_back(RunView{&run.key, &run.state, &run.events, run.update_visibility});
+  }
+  return out;
+}
 
 Status check_shard(ShardId shard, int32_t shard_count, std::string_view what) {
   if (shard.value < 0 || shard.value >= shard_count) {
@@ -47,18 +98,17 @@ Status check_shard(ShardId shard, int32_t shard_count, std::string_view what) {
 
 Status check_transition(const Transition& t, int32_t shard_count) {
   CAIRN_RETURN_IF_ERROR(check_shard(t.key.shard, shard_count, run_name(t)));
-  for (size_t i = 0; i < t.events.size(); ++i) {
-    int64_t id = t.events[i].event_id();
-    int64_t expected = i == 0 ? std::max<int64_t>(id, 1) : t.events[i - 1].event_id() + 1;
-    if (id != expected) {
-      return invalid_argument(run_name(t) + ": event ids are not consecutive from 1 (event " +
-                              std::to_string(id) + " at position " + std::to_string(i) + ")");
-    }
+  CAIRN_RETURN_IF_ERROR(check_events(t.key, t.state, t.events));
+  for (size_t i = 0; i < t.other_runs.size(); ++i) {
+    CAIRN_RETURN_IF_ERROR(check_other_run(t, t.other_runs[i], i));
   }
-  if (!t.events.empty() && t.state.next_event_id() != t.events.back().event_id() + 1) {
-    return invalid_argument(
-        run_name(t) + ": state.next_event_id " + std::to_string(t.state.next_event_id()) +
-        " is not one past the last event " + std::to_string(t.events.back().event_id()));
+  if (t.delete_run) {
+    if (!t.events.empty() || !t.other_runs.empty()) {
+      return invalid_argument(run_name(t) + ": a delete carries no events and no other runs");
+    }
+    if (t.state.status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING) {
+      return failed_precondition(run_name(t) + " is still open: only a closed run is deleted");
+    }
   }
   for (const auto* tasks : {&t.add_tasks, &t.remove_tasks}) {
     for (const auto& task : *tasks) {

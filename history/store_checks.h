@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "history/history_store.h"
 
@@ -12,10 +13,24 @@ namespace cairn {
 // kInvalidArgument unless 0 <= shard < shard_count. `what` names the object for the message.
 Status check_shard(ShardId shard, int32_t shard_count, std::string_view what);
 
+// One run a transition writes: its main run or one of other_runs. Views into the transition,
+// valid while it lives.
+struct RunView {
+  const RunKey* key;
+  const v1::RunState* state;
+  const std::vector<v1::HistoryEvent>* events;
+  bool update_visibility;
+};
+
+// The transition's runs, the main run first.
+std::vector<RunView> runs_of(const Transition& transition);
+
 // kInvalidArgument (and nothing may be written) when the transition breaks a REQUIRES of
-// Transition: the run's shard is out of range; events are not consecutive ids >= 1 ending at
-// state.next_event_id - 1; a task or timer is in another shard than the run (no cross-shard
-// transactions) or has a task_id/timer_seq < 1 or a negative fire time.
+// Transition: the run's shard is out of range; for any run, events are not consecutive ids >= 1
+// ending at state.next_event_id - 1; another run is of another workflow id (or shard) or repeats
+// a run id; a task or timer is in another shard than the run (no cross-shard transactions) or
+// has a task_id/timer_seq < 1 or a negative fire time; a delete carries events or other runs.
+// kFailedPrecondition for a delete of an open run.
 Status check_transition(const Transition& transition, int32_t shard_count);
 
 // kInvalidArgument unless limit >= 1.

@@ -1,13 +1,14 @@
 #include "server/engine.h"
 
-#include "history/transitions_child.h"
-#include "history/visibility.h"
-#include "proto/uuid.h"
+#include <algorithm>
+#include <iterator>
+#include <shared_mutex>
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <iterator>
+#include "history/transitions_child.h"
+#include "history/visibility.h"
+#include "proto/uuid.h"
 
 namespace cairn {
 namespace {
@@ -52,7 +53,7 @@ Engine::~Engine() { stop(); }
 Status Engine::start() {
   CAIRN_ASSIGN_OR_RETURN(auto namespaces, store_->list_namespaces());
   {
-    std::lock_guard lock(ns_mu_);
+    std::unique_lock lock(ns_mu_);
     for (auto& ns : namespaces) {
       namespaces_[ns.name()] = ns;
     }
@@ -63,9 +64,8 @@ Status Engine::start() {
     def.set_description("the default namespace");
     def.set_retention_ms(kDefaultRetentionMs);
     def.set_created_time_ms(clock_->now_ms());
-    CAIRN_RETURN_IF_ERROR(store_->put_namespace(def));
-    std::lock_guard lock(ns_mu_);
-    namespaces_["default"] = def;
+    std::lock_guard writer(ns_write_mu_);
+    CAIRN_RETURN_IF_ERROR(store_namespace(def));
   }
   retries_->start(options_.timer_thread);
   CAIRN_RETURN_IF_ERROR(recover());
@@ -104,7 +104,8 @@ Status Engine::recover() {
     int64_t after_time = -1;
     int64_t after_seq = -1;
     for (;;) {
-      CAIRN_ASSIGN_OR_RETURN(auto page, store_->scan_timers(shard, after_time, after_seq, kScanPage));
+      CAIRN_ASSIGN_OR_RETURN(auto page,
+                             store_->scan_timers(shard, after_time, after_seq, kScanPage));
       for (auto& timer : page.timers) {
         after_time = timer.fire_time_ms();
         after_seq = timer.timer_seq();
@@ -116,9 +117,10 @@ Status Engine::recover() {
       }
     }
   }
-  spdlog::info("recovered {} pending tasks and {} timers from disk ({} workflow tasks of sticky "
-               "queues moved to their normal queue)",
-               tasks, timers, rerouted);
+  spdlog::info(
+      "recovered {} pending tasks and {} timers from disk ({} workflow tasks of sticky "
+      "queues moved to their normal queue)",
+      tasks, timers, rerouted);
   return Status();
 }
 
@@ -160,119 +162,243 @@ std::unique_lock<std::mutex> Engine::lock_workflow(const WorkflowKey& key) {
 
 Status Engine::run_transition(const RunKey& key, const Body& body) {
   auto lock = lock_workflow(WorkflowKey{key.shard, key.ns, key.workflow_id});
-  return transition_impl(key, /*create=*/false, body);
+  return transition_impl({RunStep{key, /*create=*/false, body}});
 }
 
 Status Engine::run_transition_locked(const RunKey& key, const Body& body) {
-  return transition_impl(key, /*create=*/false, body);
+  return transition_impl({RunStep{key, /*create=*/false, body}});
 }
 
 Status Engine::create_run(const RunKey& key, const Body& body) {
-  return transition_impl(key, /*create=*/true, body);
+  return transition_impl({RunStep{key, /*create=*/true, body}});
 }
 
-Status Engine::transition_impl(const RunKey& key, bool create, const Body& body) {
-  MutableState ms;
-  std::shared_ptr<const v1::RunState> base;
-  if (!create) {
-    CAIRN_ASSIGN_OR_RETURN(base, load_cached(key));
-    ms = MutableState(*base);  // the body works on a copy: an error leaves the cache untouched
+Status Engine::run_multi_locked(std::vector<RunStep> steps) {
+  if (steps.empty()) {
+    return invalid_argument("a transition needs at least one run");
   }
-  Scope scope;
-  scope.ms = &ms;
-  scope.env.now_ms = clock_->now_ms();
-  scope.env.seq = &seq_;
-  scope.env.limits = &options_.limits;
-  scope.env.shard = key.shard.value;
-  CAIRN_RETURN_IF_ERROR(body(scope));
-  if (!scope.skip_commit && ms.is_open()) {
-    CAIRN_ASSIGN_OR_RETURN(HistoryLimitCheck limits,
-                           enforce_history_limits(&ms, scope.env, &scope.effects));
-    if (limits.terminated) {
-      spdlog::warn("run {}: terminated: history of {} events / {} bytes is over the limit",
-                   key.debug_string(), limits.events, limits.bytes);
-    } else if (limits.crossed_warning) {
-      spdlog::warn("run {}: history has {} events / {} bytes, over 80% of the limit ({} events / "
-                   "{} bytes); the run will be terminated past it: continue as new",
-                   key.debug_string(), limits.events, limits.bytes,
-                   options_.limits.history_max_events, options_.limits.history_max_bytes);
+  for (const auto& step : steps) {
+    const RunKey& first = steps.front().key;
+    if (step.key.shard != first.shard || step.key.ns != first.ns ||
+        step.key.workflow_id != first.workflow_id) {
+      return invalid_argument("run " + step.key.debug_string() + " is not of workflow " + first.ns +
+                              "/" + first.workflow_id +
+                              ": one transition carries runs of one workflow id only");
     }
   }
-  if (scope.skip_commit) {
-    if (!scope.effects.remove_timers.empty()) {
-      Status st = store_->forget_timers(scope.effects.remove_timers);
-      if (!st.ok()) {
-        spdlog::warn("run {}: could not forget stale timers: {}", key.debug_string(), st.to_string());
+  return transition_impl(std::move(steps));
+}
+
+struct Engine::Prepared {
+  RunKey key;
+  bool create = false;
+  std::shared_ptr<const v1::RunState> base;  // the committed state; null for a new run
+  MutableState ms;
+  Scope scope;
+  std::string normal_queue;  // the run's own task queue, for sticky dispatch
+  bool appended = false;     // the commit appends events to the run
+  bool closed = false;       // ... and the run is closed after it
+};
+
+void Engine::follow_continue_as_new(Prepared& p, std::vector<RunStep>* steps) {
+  auto& tasks = p.scope.effects.add_tasks;
+  for (auto it = tasks.begin(); it != tasks.end();) {
+    if (it->kind() != v1::TASK_KIND_TRANSFER ||
+        it->transfer().type() != v1::TRANSFER_TYPE_CONTINUE_AS_NEW) {
+      ++it;
+      continue;
+    }
+    // Same workflow id, hence the same shard and the lock already held: the successor starts in
+    // this write, so no start can slip in between the close and the successor (which the
+    // transfer task used to allow), and no crash leaves a closed run with no successor.
+    v1::TransferTask transfer = it->transfer();
+    CAIRN_CHECK(transfer.target_workflow_id() == p.key.workflow_id &&
+                transfer.target_namespace() == p.key.ns);
+    RunKey next{p.key.shard, p.key.ns, p.key.workflow_id, RunId{transfer.target_run_id()}};
+    steps->push_back(RunStep{
+        next, /*create=*/true, [transfer = std::move(transfer), next](Scope& s) -> Status {
+          CAIRN_RETURN_IF_ERROR(start_run_from(transfer.new_run(), next, s.env, s.ms, &s.effects));
+          if (transfer.has_scheduled_by()) {
+            s.ms->set_scheduled_by(transfer.scheduled_by());
+          }
+          return Status();
+        }});
+    it = tasks.erase(it);
+  }
+}
+
+Status Engine::transition_impl(std::vector<RunStep> steps) {
+  const int64_t now_ms = clock_->now_ms();
+  std::vector<std::unique_ptr<Prepared>> runs;
+  // Bodies first, each on its own copy: an error in any of them leaves every cache entry and
+  // the store untouched. `steps` grows while we walk it (continue-as-new successors).
+  for (size_t i = 0; i < steps.size(); ++i) {
+    auto p = std::make_unique<Prepared>();
+    p->key = steps[i].key;
+    p->create = steps[i].create;
+    if (!p->create) {
+      CAIRN_ASSIGN_OR_RETURN(p->base, load_cached(p->key));
+      p->ms = MutableState(*p->base);
+    }
+    Scope& scope = p->scope;
+    scope.ms = &p->ms;
+    scope.env.now_ms = now_ms;
+    scope.env.seq = &seq_;
+    scope.env.limits = &options_.limits;
+    scope.env.shard = p->key.shard.value;
+    CAIRN_RETURN_IF_ERROR(steps[i].body(scope));
+    if (!scope.skip_commit && !scope.delete_run && p->ms.is_open()) {
+      CAIRN_ASSIGN_OR_RETURN(HistoryLimitCheck limits,
+                             enforce_history_limits(&p->ms, scope.env, &scope.effects));
+      if (limits.terminated) {
+        spdlog::warn("run {}: terminated: history of {} events / {} bytes is over the limit",
+                     p->key.debug_string(), limits.events, limits.bytes);
+      } else if (limits.crossed_warning) {
+        spdlog::warn(
+            "run {}: history has {} events / {} bytes, over 80% of the limit ({} events "
+            "/ {} bytes); the run will be terminated past it: continue as new",
+            p->key.debug_string(), limits.events, limits.bytes, options_.limits.history_max_events,
+            options_.limits.history_max_bytes);
       }
     }
+    if (!scope.skip_commit && !scope.delete_run) {
+      follow_continue_as_new(*p, &steps);
+    }
+    runs.push_back(std::move(p));
+  }
+
+  std::vector<Prepared*> written;
+  for (auto& p : runs) {
+    if (!p->scope.skip_commit) {
+      written.push_back(p.get());
+      continue;
+    }
+    if (!p->scope.effects.remove_timers.empty()) {
+      Status st = store_->forget_timers(p->scope.effects.remove_timers);
+      if (!st.ok()) {
+        spdlog::warn("run {}: could not forget stale timers: {}", p->key.debug_string(),
+                     st.to_string());
+      }
+    }
+  }
+  if (written.empty()) {
     return Status();
   }
 
+  // One Transition for every run written: the first is the main run, the others ride along.
   Transition t;
-  t.key = key;
-  t.state = std::move(ms).release();
-  t.state.set_db_version(t.state.db_version() + 1);
-  t.events = std::move(scope.effects.events);
-  t.current = scope.effects.current;
-  t.add_tasks = scope.effects.add_tasks;
-  t.remove_tasks = std::move(scope.effects.remove_tasks);
-  t.add_timers = scope.effects.add_timers;
-  t.remove_timers = std::move(scope.effects.remove_timers);
-  t.durability = scope.durability;
-  // Visibility follows what listing shows: the start, the close (both replace the current-run
-  // pointer), upserted search attributes and a change in why workflow tasks fail; other steps
-  // leave the record as it is.
-  t.update_visibility =
-      create || t.current.has_value() || t.state.has_schedule() ||
-      std::any_of(t.events.begin(), t.events.end(),
-                  [](const v1::HistoryEvent& e) {
-                    return e.event_type() == v1::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES;
-                  }) ||
-      (base != nullptr && task_failure_visibility_changed(*base, t.state));
-  bool appended = !t.events.empty();
-  const bool closed = appended && ms_closed(t.state);
-  const std::string normal_queue = t.state.task_queue();
+  bool any_synced = false;
+  for (size_t i = 0; i < written.size(); ++i) {
+    Prepared& p = *written[i];
+    Effects& fx = p.scope.effects;
+    if (p.scope.delete_run && written.size() > 1) {
+      return internal_error("run " + p.key.debug_string() +
+                            ": a delete cannot share a transition with other runs");
+    }
+    v1::RunState state = std::move(p.ms).release();
+    std::vector<v1::HistoryEvent> events = std::move(fx.events);
+    bool update_visibility = false;
+    if (!p.scope.delete_run) {
+      state.set_db_version(state.db_version() + 1);
+      // Visibility follows what listing shows: the start, the close (both replace the
+      // current-run pointer), upserted search attributes and a change in why workflow tasks
+      // fail; other steps leave the record as it is.
+      update_visibility =
+          p.create || fx.current.has_value() || state.has_schedule() ||
+          std::any_of(events.begin(), events.end(),
+                      [](const v1::HistoryEvent& e) {
+                        return e.event_type() == v1::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES;
+                      }) ||
+          (p.base != nullptr && task_failure_visibility_changed(*p.base, state));
+    }
+    p.appended = !events.empty();
+    p.closed = p.appended && ms_closed(state);
+    p.normal_queue = state.task_queue();
+    if (fx.current) {
+      t.current = fx.current;  // the last run to set the pointer owns it (the new run)
+    }
+    t.add_tasks.insert(t.add_tasks.end(), fx.add_tasks.begin(), fx.add_tasks.end());
+    t.remove_tasks.insert(t.remove_tasks.end(), fx.remove_tasks.begin(), fx.remove_tasks.end());
+    t.add_timers.insert(t.add_timers.end(), fx.add_timers.begin(), fx.add_timers.end());
+    t.remove_timers.insert(t.remove_timers.end(), fx.remove_timers.begin(), fx.remove_timers.end());
+    any_synced = any_synced || p.scope.durability == Durability::kSynced;
+    if (i == 0) {
+      t.key = p.key;
+      t.state = std::move(state);
+      t.events = std::move(events);
+      t.update_visibility = update_visibility;
+      t.delete_run = p.scope.delete_run;
+    } else {
+      t.other_runs.push_back(
+          RunWrite{p.key, std::move(state), std::move(events), update_visibility});
+    }
+    fx.events.clear();
+  }
+  // The strictest durability any run asked for.
+  t.durability = any_synced ? Durability::kSynced : Durability::kBuffered;
   // Durability: nothing is cached, dispatched or acknowledged before the write is synced.
   if (Status committed = store_->commit(t); !committed.ok()) {
-    // The write may have landed anyway (an unknown outcome): the next transition of this run
+    // The write may have landed anyway (an unknown outcome): the next transition of each run
     // reads the store instead of building on the state from before it.
     std::lock_guard cache_lock(cache_mu_);
-    if (auto it = cache_.find(run_cache_key(key)); it != cache_.end()) {
-      lru_.erase(it->second.lru);
-      cache_.erase(it);
+    for (const Prepared* p : written) {
+      if (auto it = cache_.find(run_cache_key(p->key)); it != cache_.end()) {
+        lru_.erase(it->second.lru);
+        cache_.erase(it);
+      }
     }
     return committed;
   }
-  cache_put(run_cache_key(key), std::make_shared<const v1::RunState>(std::move(t.state)));
+
+  finish_run(*written[0], std::move(t.state), t.delete_run);
+  for (size_t i = 1; i < written.size(); ++i) {
+    finish_run(*written[i], std::move(t.other_runs[i - 1].state), /*deleted=*/false);
+  }
+  return Status();
+}
+
+void Engine::finish_run(Prepared& p, v1::RunState state, bool deleted) {
+  const std::string cache_key = run_cache_key(p.key);
+  if (deleted) {
+    std::lock_guard cache_lock(cache_mu_);
+    auto it = cache_.find(cache_key);
+    if (it != cache_.end()) {
+      lru_.erase(it->second.lru);
+      cache_.erase(it);
+    }
+    return;
+  }
+  cache_put(cache_key, std::make_shared<const v1::RunState>(std::move(state)));
 
   // Dispatch only after commit: a task handed to a worker is always on disk first.
-  for (auto& task : scope.effects.add_tasks) {
+  for (auto& task : p.scope.effects.add_tasks) {
     if (task.kind() == v1::TASK_KIND_TRANSFER) {
       submit_transfer(task);
       continue;
     }
     QueueKey queue{task.namespace_(), task.task_queue(), task.kind()};
-    if (task.kind() == v1::TASK_KIND_WORKFLOW && task.task_queue() != normal_queue &&
-        sticky_worker_gone(queue, scope.env.now_ms)) {
+    if (task.kind() == v1::TASK_KIND_WORKFLOW && task.task_queue() != p.normal_queue &&
+        sticky_worker_gone(queue, p.scope.env.now_ms)) {
       // Nobody polls the sticky queue (the worker is gone, or this server restarted since it
       // last polled): the normal queue gets the task now, with the full history, instead of
       // after the sticky schedule-to-start timeout. The record on disk keeps its queue; the
       // timeout's fallback finds the task started and does nothing.
-      task.set_task_queue(normal_queue);
-      queue.name = normal_queue;
+      task.set_task_queue(p.normal_queue);
+      queue.name = p.normal_queue;
     }
     matcher_.offer(queue, task);
   }
-  if (!scope.effects.add_timers.empty()) {
-    timers_->add_all(scope.effects.add_timers);
+  if (!p.scope.effects.add_timers.empty()) {
+    timers_->add_all(p.scope.effects.add_timers);
   }
-  if (appended) {
+  if (p.appended) {
     std::vector<std::shared_ptr<HistoryWatcher>> to_notify;
     {
       std::lock_guard lock(watch_mu_);
-      auto it = watchers_.find(run_cache_key(key));
+      auto it = watchers_.find(cache_key);
       if (it != watchers_.end()) {
         auto& waiting = it->second;
+        const bool closed = p.closed;
         auto keep = std::partition(waiting.begin(), waiting.end(),
                                    [&](const auto& w) { return w->close_only() && !closed; });
         to_notify.assign(std::make_move_iterator(keep), std::make_move_iterator(waiting.end()));
@@ -286,7 +412,6 @@ Status Engine::transition_impl(const RunKey& key, bool create, const Body& body)
       w->notify();
     }
   }
-  return Status();
 }
 
 Result<std::shared_ptr<const v1::RunState>> Engine::load_cached(const RunKey& key) {
@@ -353,25 +478,36 @@ Result<RunKey> Engine::resolve(const std::string& ns, const std::string& workflo
 }
 
 Status Engine::check_namespace(const std::string& ns) {
-  std::lock_guard lock(ns_mu_);
+  std::shared_lock lock(ns_mu_);
   if (namespaces_.count(ns) == 0) {
-    return not_found("namespace " + ns + " not found: register it first (RegisterNamespace) or use \"default\"");
+    return not_found("namespace " + ns +
+                     " not found: register it first (RegisterNamespace) or use \"default\"");
   }
   return Status();
 }
 
-Status Engine::register_namespace(const v1::NamespaceRecord& record) {
-  std::lock_guard lock(ns_mu_);
-  if (namespaces_.count(record.name()) != 0) {
-    return already_exists("namespace " + record.name() + " already exists");
-  }
+Status Engine::store_namespace(const v1::NamespaceRecord& record) {
+  // The synced write runs under ns_write_mu_ only: RPCs reading the registry (under ns_mu_)
+  // go on meanwhile and see the old record until the new one is durable.
   CAIRN_RETURN_IF_ERROR(store_->put_namespace(record));
+  std::unique_lock lock(ns_mu_);
   namespaces_[record.name()] = record;
   return Status();
 }
 
+Status Engine::register_namespace(const v1::NamespaceRecord& record) {
+  std::lock_guard writer(ns_write_mu_);
+  {
+    std::shared_lock lock(ns_mu_);
+    if (namespaces_.count(record.name()) != 0) {
+      return already_exists("namespace " + record.name() + " already exists");
+    }
+  }
+  return store_namespace(record);
+}
+
 Result<v1::NamespaceRecord> Engine::describe_namespace(const std::string& ns) {
-  std::lock_guard lock(ns_mu_);
+  std::shared_lock lock(ns_mu_);
   auto it = namespaces_.find(ns);
   if (it == namespaces_.end()) {
     return not_found("namespace " + ns + " not found");
@@ -380,10 +516,12 @@ Result<v1::NamespaceRecord> Engine::describe_namespace(const std::string& ns) {
 }
 
 std::vector<v1::NamespaceRecord> Engine::list_namespaces() {
-  std::lock_guard lock(ns_mu_);
   std::vector<v1::NamespaceRecord> out;
-  for (auto& [name, rec] : namespaces_) {
-    out.push_back(rec);
+  {
+    std::shared_lock lock(ns_mu_);
+    for (auto& [name, rec] : namespaces_) {
+      out.push_back(rec);
+    }
   }
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.name() < b.name(); });
@@ -392,28 +530,24 @@ std::vector<v1::NamespaceRecord> Engine::list_namespaces() {
 
 Status Engine::update_namespace(const std::string& ns,
                                 const std::function<Status(v1::NamespaceRecord*)>& edit) {
-  std::lock_guard lock(ns_mu_);
-  auto it = namespaces_.find(ns);
-  if (it == namespaces_.end()) {
-    return not_found("namespace " + ns + " not found");
-  }
-  v1::NamespaceRecord copy = it->second;
+  // Writers are serialised, so the copy edited here is still the registry's record when it is
+  // swapped in: no lost update between two concurrent edits.
+  std::lock_guard writer(ns_write_mu_);
+  CAIRN_ASSIGN_OR_RETURN(v1::NamespaceRecord copy, describe_namespace(ns));
   CAIRN_RETURN_IF_ERROR(edit(&copy));
-  CAIRN_RETURN_IF_ERROR(store_->put_namespace(copy));
-  it->second = std::move(copy);
-  return Status();
+  return store_namespace(copy);
 }
 
 Status Engine::delete_closed_run(const RunKey& key) {
   auto lock = lock_workflow(WorkflowKey{key.shard, key.ns, key.workflow_id});
-  CAIRN_RETURN_IF_ERROR(store_->delete_run(key));
-  std::lock_guard cache_lock(cache_mu_);
-  auto it = cache_.find(run_cache_key(key));
-  if (it != cache_.end()) {
-    lru_.erase(it->second.lru);
-    cache_.erase(it);
-  }
-  return Status();
+  return transition_impl({RunStep{key, /*create=*/false, [&](Scope& s) -> Status {
+                                    if (s.ms->is_open()) {
+                                      return failed_precondition("run " + key.debug_string() +
+                                                                 " is still open");
+                                    }
+                                    s.delete_run = true;
+                                    return Status();
+                                  }}});
 }
 
 void Engine::watch(const RunKey& key, std::shared_ptr<HistoryWatcher> watcher) {
@@ -520,7 +654,8 @@ void Engine::task_start_succeeded(int64_t task_id) {
 }
 
 Status Engine::fire_timer_now(const v1::TimerRecord& timer) {
-  RunKey key{ShardId{timer.shard()}, timer.namespace_(), timer.workflow_id(), RunId{timer.run_id()}};
+  RunKey key{ShardId{timer.shard()}, timer.namespace_(), timer.workflow_id(),
+             RunId{timer.run_id()}};
   Status st = run_transition(key, [&](Scope& s) -> Status {
     CAIRN_ASSIGN_OR_RETURN(bool applied, fire_timer(s.ms, timer, s.env, &s.effects));
     s.skip_commit = !applied;

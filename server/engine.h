@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -29,11 +30,11 @@ namespace cairn {
 struct EngineOptions {
   Limits limits;
   size_t state_cache_runs = 100'000;  // cached mutable states (LRU)
-  int worker_threads = 16;           // blocking transitions run here
-  int64_t max_poll_ms = 60'000;      // a long-poll is answered empty after this
-  uint64_t seed = 0;                 // run-id generator seed; 0: random
-  bool timer_thread = true;          // false with a ManualClock: timers fire inside advance()
-  int32_t stripes = 1024;            // per-workflow-id lock stripes
+  int worker_threads = 16;            // blocking transitions run here
+  int64_t max_poll_ms = 60'000;       // a long-poll is answered empty after this
+  uint64_t seed = 0;                  // run-id generator seed; 0: random
+  bool timer_thread = true;           // false with a ManualClock: timers fire inside advance()
+  int32_t stripes = 1024;             // per-workflow-id lock stripes
   // Crash tests: transfer tasks are written but never executed by this process (a restart
   // without the flag runs them from disk).
   bool hold_transfers_for_testing = false;
@@ -76,8 +77,18 @@ class Engine {
     bool skip_commit = false;  // the body found nothing to write
     // kBuffered only for records recovery does not need (a task's start): see Durability.
     Durability durability = Durability::kSynced;
+    // The body asks for the (closed) run to be deleted for good: Transition::delete_run.
+    bool delete_run = false;
   };
   using Body = std::function<Status(Scope&)>;
+
+  // One run of a multi-run transition: `body` runs on a copy of the run `key` (create: on an
+  // empty state, for a new run).
+  struct RunStep {
+    RunKey key;
+    bool create = false;
+    Body body;
+  };
 
   // The single write path for an existing run: lock, load, run `body` on a copy, commit, cache,
   // dispatch. kNotFound when the run does not exist. On error nothing is written.
@@ -88,6 +99,16 @@ class Engine {
   Status run_transition_locked(const RunKey& key, const Body& body);
   // Creates a new run: `body` fills an empty state. REQUIRES: lock_workflow(key) held.
   Status create_run(const RunKey& key, const Body& body);
+  // Several runs of one workflow id in one write (HistoryStore's multi-run rule): each step's
+  // body runs in order on its own copy, and all of them commit together or none does. The
+  // current-run pointer is the last one a step set (so "close the old run, start the new one"
+  // leaves the new one current). On any body's error, or a failed commit, nothing is written or
+  // cached, and that error is answered. kInvalidArgument when the steps are not all of one
+  // workflow id. REQUIRES: lock_workflow() of that workflow id held.
+  //
+  // Every transition, single-run or not, also starts the successor of a run that continues as
+  // new in the same write: the close and the start are one decision.
+  Status run_multi_locked(std::vector<RunStep> steps);
 
   // The run's state as of the last commit (a copy). kNotFound when absent.
   Result<v1::RunState> read_state(const RunKey& key);
@@ -104,11 +125,14 @@ class Engine {
   std::vector<v1::NamespaceRecord> list_namespaces();
   // Changes a namespace's record: `edit` works on a copy, which is stored (synced) and replaces
   // the registry entry only when edit returns OK. kNotFound when unknown.
+  // Namespace writes are serialised among themselves; reads (check_namespace() on every RPC)
+  // never wait for their sync: the registry is swapped only after the durable write.
   Status update_namespace(const std::string& ns,
                           const std::function<Status(v1::NamespaceRecord*)>& edit);
 
-  // Deletes a closed run with its history and visibility (retention). kFailedPrecondition while
-  // it is open, kNotFound when gone already.
+  // Deletes a closed run with its history and visibility (retention), as a transition through
+  // the same committer as every other write (Transition::delete_run). kFailedPrecondition while
+  // it is open, kNotFound when gone already; on an error nothing is deleted.
   Status delete_closed_run(const RunKey& key);
 
   // History long-polls: watch(key, w) then re-read; notify() is called once after a commit that
@@ -157,7 +181,15 @@ class Engine {
     std::list<std::string>::iterator lru;
   };
 
-  Status transition_impl(const RunKey& key, bool create, const Body& body);
+  struct Prepared;  // one run of a transition, between its body and the commit
+  Status transition_impl(std::vector<RunStep> steps);
+  // Adds to `steps` the start of the successor of each continue-as-new in p's effects, and takes
+  // the CONTINUE_AS_NEW transfer task out of them (the successor is started in this write).
+  void follow_continue_as_new(Prepared& p, std::vector<RunStep>* steps);
+  // After the commit: cache, dispatch the tasks and timers, notify history watchers.
+  void finish_run(Prepared& p, v1::RunState state, bool deleted);
+  // Stores a namespace record durably, then swaps it into the registry. REQUIRES: ns_write_mu_.
+  Status store_namespace(const v1::NamespaceRecord& record);
   Result<std::shared_ptr<const v1::RunState>> load_cached(const RunKey& key);
   void cache_put(const std::string& cache_key, std::shared_ptr<const v1::RunState> state);
   void dispatch(const RunKey& key, const Effects& effects);
@@ -189,9 +221,13 @@ class Engine {
 
   std::mutex cache_mu_;
   std::unordered_map<std::string, CacheEntry> cache_;  // guarded by cache_mu_
-  std::list<std::string> lru_;                          // guarded by cache_mu_, front = newest
+  std::list<std::string> lru_;                         // guarded by cache_mu_, front = newest
 
-  std::mutex ns_mu_;
+  // Held by namespace writes, across their sync; no RPC takes it.
+  std::mutex ns_write_mu_;
+  // Shared by reads (every RPC checks its namespace), exclusive only to swap in a record that
+  // is already durable: never held across a sync.
+  std::shared_mutex ns_mu_;
   std::unordered_map<std::string, v1::NamespaceRecord> namespaces_;  // guarded by ns_mu_
 
   std::mutex watch_mu_;

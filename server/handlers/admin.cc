@@ -1,10 +1,9 @@
 // Handlers: ResetWorkflowExecution, VerifyWorkflowExecution.
+#include <algorithm>
+#include <sstream>
+
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/util/message_differencer.h>
-
-#include <algorithm>
-
-#include <sstream>
 
 #include "server/handlers/handlers.h"
 
@@ -18,7 +17,8 @@ Result<std::vector<v1::HistoryEvent>> read_events(Engine& e, const RunKey& key, 
   std::vector<v1::HistoryEvent> events;
   int64_t from = 1;
   while (upto == 0 || from <= upto) {
-    int limit = upto == 0 ? kReadBatch : static_cast<int>(std::min<int64_t>(kReadBatch, upto - from + 1));
+    int limit =
+        upto == 0 ? kReadBatch : static_cast<int>(std::min<int64_t>(kReadBatch, upto - from + 1));
     CAIRN_ASSIGN_OR_RETURN(EventPage page, e.store().read_events(key, EventId{from}, limit));
     for (auto& event : page.events) {
       events.push_back(std::move(event));
@@ -44,8 +44,7 @@ class DifferenceLines final : public google::protobuf::util::MessageDifferencer:
   }
   void ReportDeleted(const google::protobuf::Message& stored, const google::protobuf::Message&,
                      const std::vector<SpecificField>& path) override {
-    out_->push_back(path_of(path) + ": stored " + value_of(stored, path) +
-                    ", absent from events");
+    out_->push_back(path_of(path) + ": stored " + value_of(stored, path) + ", absent from events");
   }
   void ReportModified(const google::protobuf::Message& stored,
                       const google::protobuf::Message& rebuilt,
@@ -78,7 +77,8 @@ class DifferenceLines final : public google::protobuf::util::MessageDifferencer:
     const google::protobuf::Message* m = &root;
     for (size_t i = 0; i + 1 < path.size(); ++i) {
       const auto& f = path[i];
-      if (f.field == nullptr || f.field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (f.field == nullptr ||
+          f.field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
         return "?";
       }
       const auto* refl = m->GetReflection();
@@ -206,40 +206,30 @@ Status reset_workflow(Engine& e, const v1::ResetWorkflowExecutionRequest& req,
                                  " has no completed workflow task to reset to");
     }
   }
-  // Check the reset point on a scratch state first: nothing is terminated for a reset that
-  // cannot be made.
+  // One write (the multi-run rule): the open run's termination and the reset run's start
+  // commit together or not at all, so an error answer (a bad reset point, a failed sync)
+  // changes nothing, and no crash leaves the old run terminated without the new one. The
+  // termination comes first; the new run's start then takes the current-run pointer.
   RunKey new_key{key.shard, key.ns, key.workflow_id, RunId{e.new_run_id()}};
-  {
-    MutableState scratch;
-    Effects scratch_effects;
-    TransitionEnv env{e.clock().now_ms(), nullptr, &e.options().limits, key.shard.value};
-    struct NoSequence final : SequenceAllocator {
-      int64_t next() override { return ++n; }
-      int64_t n = 0;
-    } seq;
-    env.seq = &seq;
-    CAIRN_RETURN_IF_ERROR(reset_run(events, point,
-                                    req.reset_reapply_type() != v1::RESET_REAPPLY_TYPE_NONE,
-                                    req.reason(), req.request_id(), new_key, env, &scratch,
-                                    &scratch_effects));
-  }
-  // Two commits, the open run's termination first (it replaces the current-run pointer, which the
-  // new run's start then takes). A crash between them leaves the old run terminated and no new
-  // one; the same reset again (same run, point and request id) completes it, since the reset is
-  // computed from the old run's events up to the point, which the termination did not change.
+  const bool reapply = req.reset_reapply_type() != v1::RESET_REAPPLY_TYPE_NONE;
+  std::vector<Engine::RunStep> steps;
   if (current->status() == v1::WORKFLOW_EXECUTION_STATUS_RUNNING) {
     RunKey open{key.shard, key.ns, key.workflow_id, RunId{current->run_id()}};
-    v1::Payloads none;
-    CAIRN_RETURN_IF_ERROR(e.run_transition_locked(open, [&](Engine::Scope& s) {
-      return cairn::terminate_workflow(s.ms, "reset to run " + new_key.run_id.value +
-                                       (req.reason().empty() ? "" : ": " + req.reason()),
-                                       none, req.identity(), s.env, &s.effects);
-    }));
+    steps.push_back(Engine::RunStep{open, /*create=*/false, [&](Engine::Scope& s) {
+                                      v1::Payloads none;
+                                      return cairn::terminate_workflow(
+                                          s.ms,
+                                          "reset to run " + new_key.run_id.value +
+                                              (req.reason().empty() ? "" : ": " + req.reason()),
+                                          none, req.identity(), s.env, &s.effects);
+                                    }});
   }
-  CAIRN_RETURN_IF_ERROR(e.create_run(new_key, [&](Engine::Scope& s) {
-    return reset_run(events, point, req.reset_reapply_type() != v1::RESET_REAPPLY_TYPE_NONE,
-                     req.reason(), req.request_id(), new_key, s.env, s.ms, &s.effects);
-  }));
+  steps.push_back(Engine::RunStep{new_key, /*create=*/true, [&](Engine::Scope& s) {
+                                    return reset_run(events, point, reapply, req.reason(),
+                                                     req.request_id(), new_key, s.env, s.ms,
+                                                     &s.effects);
+                                  }});
+  CAIRN_RETURN_IF_ERROR(e.run_multi_locked(std::move(steps)));
   resp->set_run_id(new_key.run_id.value);
   return Status();
 }

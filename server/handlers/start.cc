@@ -19,11 +19,13 @@ struct StartOutcome {
 };
 
 // What to do about an existing run of the same workflow id. Returns the outcome when the request
-// is answered by an existing run, nullopt when a new run must be created.
-// REQUIRES: the workflow id's lock is held.
+// is answered by an existing run, nullopt when a new run must be created; *terminate is set when
+// that new run replaces a running one (TERMINATE_EXISTING), which the start then terminates in
+// its own write. Changes nothing. REQUIRES: the workflow id's lock is held.
 Result<std::optional<StartOutcome>> apply_policies(Engine& e, const WorkflowKey& wk,
                                                    const v1::StartWorkflowExecutionRequest& req,
-                                                   bool signal_with_start) {
+                                                   bool signal_with_start,
+                                                   std::optional<RunKey>* terminate) {
   auto current = e.store().load_current(wk);
   if (!current.ok()) {
     if (current.status().code() == StatusCode::kNotFound) {
@@ -42,15 +44,9 @@ Result<std::optional<StartOutcome>> apply_policies(Engine& e, const WorkflowKey&
     switch (req.workflow_id_conflict_policy()) {
       case v1::WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
         return std::optional<StartOutcome>(StartOutcome{cur.run_id(), false});
-      case v1::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING: {
-        RunKey old{wk.shard, wk.ns, wk.workflow_id, RunId{cur.run_id()}};
-        CAIRN_RETURN_IF_ERROR(e.run_transition_locked(old, [&](Engine::Scope& s) {
-          v1::Payloads none;
-          return cairn::terminate_workflow(s.ms, "terminated by a new start (TERMINATE_EXISTING)", none,
-                                    req.identity(), s.env, &s.effects);
-        }));
+      case v1::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
+        *terminate = RunKey{wk.shard, wk.ns, wk.workflow_id, RunId{cur.run_id()}};
         return std::optional<StartOutcome>();
-      }
       default:
         return already_exists("workflow " + wk.workflow_id + " is already running (run " +
                               cur.run_id() +
@@ -100,13 +96,15 @@ Result<StartOutcome> start_impl(Engine& e, const v1::StartWorkflowExecutionReque
   }
   WorkflowKey wk = e.workflow_key(req.namespace_(), req.workflow_id());
   auto lock = e.lock_workflow(wk);
-  CAIRN_ASSIGN_OR_RETURN(auto existing, apply_policies(e, wk, req, signal_name != nullptr));
+  std::optional<RunKey> terminate;
+  CAIRN_ASSIGN_OR_RETURN(auto existing,
+                         apply_policies(e, wk, req, signal_name != nullptr, &terminate));
   if (existing.has_value()) {
     if (signal_name != nullptr && !existing->started) {
       RunKey key{wk.shard, wk.ns, wk.workflow_id, RunId{existing->run_id}};
       CAIRN_RETURN_IF_ERROR(e.run_transition_locked(key, [&](Engine::Scope& s) {
-        return cairn::signal_workflow(s.ms, *signal_name, *signal_input, req.identity(), req.request_id(),
-                               s.env, &s.effects);
+        return cairn::signal_workflow(s.ms, *signal_name, *signal_input, req.identity(),
+                                      req.request_id(), s.env, &s.effects);
       }));
     }
     return *existing;
@@ -116,14 +114,26 @@ Result<StartOutcome> start_impl(Engine& e, const v1::StartWorkflowExecutionReque
   if (signal_name != nullptr) {
     sig = *signal_name;
   }
-  CAIRN_RETURN_IF_ERROR(e.create_run(key, [&](Engine::Scope& s) {
-    CAIRN_RETURN_IF_ERROR(
-        cairn::start_workflow(req, key, sig, signal_input, s.env, s.ms, &s.effects));
-    if (scheduled_by != nullptr) {
-      s.ms->set_scheduled_by(*scheduled_by);
-    }
-    return Status();
-  }));
+  std::vector<Engine::RunStep> steps;
+  if (terminate) {
+    // TERMINATE_EXISTING: the old run's termination and the new run's start are one write
+    // (the multi-run rule), so an error answer leaves the old run running.
+    steps.push_back(Engine::RunStep{*terminate, /*create=*/false, [&](Engine::Scope& s) {
+                                      v1::Payloads none;
+                                      return cairn::terminate_workflow(
+                                          s.ms, "terminated by a new start (TERMINATE_EXISTING)",
+                                          none, req.identity(), s.env, &s.effects);
+                                    }});
+  }
+  steps.push_back(Engine::RunStep{key, /*create=*/true, [&](Engine::Scope& s) {
+                                    CAIRN_RETURN_IF_ERROR(cairn::start_workflow(
+                                        req, key, sig, signal_input, s.env, s.ms, &s.effects));
+                                    if (scheduled_by != nullptr) {
+                                      s.ms->set_scheduled_by(*scheduled_by);
+                                    }
+                                    return Status();
+                                  }});
+  CAIRN_RETURN_IF_ERROR(e.run_multi_locked(std::move(steps)));
   spdlog::debug("started {} ({})", key.debug_string(), req.workflow_type().name());
   return StartOutcome{key.run_id.value, true};
 }
@@ -138,7 +148,8 @@ Status start_workflow(Engine& e, const v1::StartWorkflowExecutionRequest& req,
   return Status();
 }
 
-Result<std::string> start_scheduled_workflow(Engine& e, const v1::StartWorkflowExecutionRequest& req,
+Result<std::string> start_scheduled_workflow(Engine& e,
+                                             const v1::StartWorkflowExecutionRequest& req,
                                              const v1::ScheduledBy& scheduled_by) {
   CAIRN_ASSIGN_OR_RETURN(auto outcome, start_impl(e, req, nullptr, nullptr, &scheduled_by));
   return outcome.run_id;

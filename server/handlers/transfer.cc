@@ -5,9 +5,9 @@
 // request id / initiated event id make the redo a no-op where it already happened.
 #include "server/handlers/transfer.h"
 
-#include <spdlog/spdlog.h>
-
 #include <functional>
+
+#include <spdlog/spdlog.h>
 
 #include "history/schedule_rules.h"
 #include "history/transitions_child.h"
@@ -46,6 +46,17 @@ bool reuse_allowed(v1::WorkflowIdReusePolicy policy, v1::WorkflowExecutionStatus
   }
 }
 
+// The child has its own workflow id (another lock, usually another shard), so its start cannot
+// share the parent's write (HistoryStore's multi-run rule is one workflow id per transition).
+// The hand-off is this outbox task, written with StartChildWorkflowExecutionInitiated and
+// removed only by the parent's ChildWorkflowExecutionStarted / StartChildWorkflowExecutionFailed.
+// Crash window: between the child's start and that parent event. The task is then redone after
+// restart; the child's current-run pointer carries the task's request id, so the redo finds the
+// child it started and records that same run: the same outcome as without the crash. (If the
+// child has meanwhile closed and its workflow id been reused by an unrelated start, the pointer
+// no longer carries the request id and the redo records START_CHILD failed with
+// WORKFLOW_ALREADY_EXISTS, although the child ran; the parent still receives the child's close
+// through the child's own CHILD_CLOSED task.)
 Status start_child(Engine& e, const v1::TaskRecord& task) {
   const v1::TransferTask& t = task.transfer();
   const int64_t initiated = t.initiated_event_id();
@@ -102,9 +113,9 @@ Status child_closed(Engine& e, const v1::TaskRecord& task) {
   RunKey parent{shard_for(t.target_namespace(), t.target_workflow_id(), e.shard_count()),
                 t.target_namespace(), t.target_workflow_id(), RunId{t.target_run_id()}};
   Status st = e.run_transition(parent, [&](Engine::Scope& s) -> Status {
-    CAIRN_ASSIGN_OR_RETURN(bool applied, record_child_closed(s.ms, t.initiated_event_id(),
-                                                             task.run_id(), t.event(), s.env,
-                                                             &s.effects));
+    CAIRN_ASSIGN_OR_RETURN(
+        bool applied, record_child_closed(s.ms, t.initiated_event_id(), task.run_id(), t.event(),
+                                          s.env, &s.effects));
     s.skip_commit = !applied;  // the parent closed, or already knows
     return Status();
   });
@@ -161,8 +172,11 @@ Status parent_close_policy(Engine& e, const v1::TaskRecord& task) {
                                               "parent " + parent + " closed", s.env, &s.effects);
       }
       v1::Payloads none;
-      return cairn::terminate_workflow(s.ms, "parent " + parent + " closed (parent close policy "
-                                       "TERMINATE)", none, parent, s.env, &s.effects);
+      return cairn::terminate_workflow(s.ms,
+                                       "parent " + parent +
+                                           " closed (parent close policy "
+                                           "TERMINATE)",
+                                       none, parent, s.env, &s.effects);
     });
   }
   if (!st.ok() && st.code() != StatusCode::kNotFound) {
@@ -171,14 +185,18 @@ Status parent_close_policy(Engine& e, const v1::TaskRecord& task) {
   return record_on_source(e, task, nullptr);
 }
 
+// CONTINUE_AS_NEW records are no longer written: the engine starts the successor in the write
+// that closes the run (Engine::run_multi_locked). This finishes records a data directory of an
+// older version still holds. While the closed run is still current, the successor is started
+// and the task consumed in one write. Otherwise the old two-write path already lost the race
+// it had (a start slipped in between the close and this task): nothing can start the successor
+// now without replacing that run, so the task is consumed, and the log says what was lost.
 Status continue_as_new(Engine& e, const v1::TaskRecord& task) {
   const v1::TransferTask& t = task.transfer();
   WorkflowKey wk = e.workflow_key(task.namespace_(), task.workflow_id());
   auto lock = e.lock_workflow(wk);
   CAIRN_ASSIGN_OR_RETURN(v1::CurrentRun current, e.store().load_current(wk));
   if (current.run_id() == task.run_id()) {
-    // The closed run is still current: start its successor and consume the task in one write
-    // (same workflow id, so the same shard).
     RunKey key{wk.shard, wk.ns, wk.workflow_id, RunId{t.target_run_id()}};
     return e.create_run(key, [&](Engine::Scope& s) {
       CAIRN_RETURN_IF_ERROR(start_run_from(t.new_run(), key, s.env, s.ms, &s.effects));
@@ -190,9 +208,10 @@ Status continue_as_new(Engine& e, const v1::TaskRecord& task) {
     });
   }
   if (current.run_id() != t.target_run_id()) {
-    spdlog::warn("workflow {}: run {} continued as new, but run {} started meanwhile; the new run "
-                 "{} is not started", task.workflow_id(), task.run_id(), current.run_id(),
-                 t.target_run_id());
+    spdlog::error(
+        "workflow {}: run {} continued as new under an older version, and run {} "
+        "started before its successor {}: the successor is not started",
+        task.workflow_id(), task.run_id(), current.run_id(), t.target_run_id());
   }
   return e.run_transition_locked(source_key(task), [&](Engine::Scope& s) {
     s.effects.remove_tasks.push_back(task);
@@ -220,8 +239,8 @@ Status schedule_start(Engine& e, const v1::TaskRecord& task) {
     return started.status();  // unavailable: the task stays and runs again
   }
   return record_on_source(e, task, [&](Engine::Scope& s) -> Result<bool> {
-    return record_schedule_action_started(s.ms, t.target_workflow_id(), run_id, start_error,
-                                          s.env, &s.effects);
+    return record_schedule_action_started(s.ms, t.target_workflow_id(), run_id, start_error, s.env,
+                                          &s.effects);
   });
 }
 
@@ -231,10 +250,10 @@ Status schedule_action_closed(Engine& e, const v1::TaskRecord& task) {
   auto entity = e.resolve(t.target_namespace(), t.target_workflow_id(), "");
   if (entity.ok()) {
     Status st = e.run_transition(*entity, [&](Engine::Scope& s) -> Status {
-      CAIRN_ASSIGN_OR_RETURN(bool applied,
-                             record_schedule_action_closed(s.ms, task.workflow_id(), task.run_id(),
-                                                           t.closed_status(), t.close_time_ms(),
-                                                           s.env, &s.effects));
+      CAIRN_ASSIGN_OR_RETURN(
+          bool applied,
+          record_schedule_action_closed(s.ms, task.workflow_id(), task.run_id(), t.closed_status(),
+                                        t.close_time_ms(), s.env, &s.effects));
       s.skip_commit = !applied;  // a redo, or the schedule was deleted
       return Status();
     });
@@ -253,8 +272,8 @@ Status schedule_stop_action(Engine& e, const v1::TaskRecord& task) {
   auto target = e.resolve(t.target_namespace(), t.target_workflow_id(), t.target_run_id());
   Status st = target.status();
   if (st.ok()) {
-    const std::string who = "schedule " + task.workflow_id().substr(
-                                              std::string(schedule::kEntityPrefix).size());
+    const std::string who =
+        "schedule " + task.workflow_id().substr(std::string(schedule::kEntityPrefix).size());
     st = e.run_transition(*target, [&](Engine::Scope& s) {
       if (t.terminate()) {
         v1::Payloads none;

@@ -500,10 +500,19 @@ TEST_P(StoreConformanceTest, VisibilityRecordFollowsTheRunAndCloseIndexHasOnlyCl
   EXPECT_THAT(run_ids(*page), ElementsAre("r2"));
 }
 
+// A transition deleting the run `stored` wrote (Transition::delete_run).
+Transition deletion(const Transition& stored) {
+  Transition t;
+  t.key = stored.key;
+  t.state = stored.state;
+  t.delete_run = true;
+  return t;
+}
+
 TEST_P(StoreConformanceTest, DeleteRunRemovesAClosedRunEverywhereButNotAnOpenOne) {
   Transition open = visible_run("default", "w1", "r1", 100, 0);
   ASSERT_TRUE(store_->commit(open).ok());
-  EXPECT_EQ(store_->delete_run(open.key).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->commit(deletion(open)).code(), StatusCode::kFailedPrecondition);
   EXPECT_TRUE(store_->load_run(open.key).ok());
 
   Transition closed = visible_run("default", "w1", "r1", 100, 500);
@@ -511,7 +520,7 @@ TEST_P(StoreConformanceTest, DeleteRunRemovesAClosedRunEverywhereButNotAnOpenOne
   // A newer run of the same workflow id keeps its current pointer when the old one goes.
   Transition newer = visible_run("default", "w2", "r2", 600, 700);
   ASSERT_TRUE(store_->commit(newer).ok());
-  ASSERT_TRUE(store_->delete_run(closed.key).ok());
+  ASSERT_TRUE(store_->commit(deletion(closed)).ok());
   EXPECT_EQ(store_->load_run(closed.key).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(store_->load_current(workflow_of(closed.key)).status().code(), StatusCode::kNotFound);
   auto events = store_->read_events(closed.key, EventId{1}, 10);
@@ -531,7 +540,7 @@ TEST_P(StoreConformanceTest, DeleteRunRemovesAClosedRunEverywhereButNotAnOpenOne
     }
   }
   EXPECT_TRUE(store_->load_run(newer.key).ok());
-  EXPECT_EQ(store_->delete_run(closed.key).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store_->commit(deletion(closed)).ok());  // gone already: a no-op
 }
 
 TEST_P(StoreConformanceTest, DeletingAnOldRunKeepsTheCurrentPointerOfTheNewerRun) {
@@ -539,10 +548,134 @@ TEST_P(StoreConformanceTest, DeletingAnOldRunKeepsTheCurrentPointerOfTheNewerRun
   ASSERT_TRUE(store_->commit(old_run).ok());
   Transition new_run = visible_run("default", "w1", "r2", 300, 0);
   ASSERT_TRUE(store_->commit(new_run).ok());
-  ASSERT_TRUE(store_->delete_run(old_run.key).ok());
+  ASSERT_TRUE(store_->commit(deletion(old_run)).ok());
   auto current = store_->load_current(workflow_of(new_run.key));
   ASSERT_TRUE(current.ok()) << current.status().to_string();
   EXPECT_EQ(current->run_id(), "r2");
+}
+
+TEST_P(StoreConformanceTest, ADeleteCarryingEventsIsRefused) {
+  Transition closed = visible_run("default", "w1", "r1", 100, 500);
+  ASSERT_TRUE(store_->commit(closed).ok());
+  Transition bad = deletion(closed);
+  bad.events.push_back(event(2));
+  bad.state.set_next_event_id(3);
+  EXPECT_EQ(store_->commit(bad).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(store_->load_run(closed.key).ok());
+}
+
+// A run of `base`'s workflow id: the same shard, namespace and workflow id, another run id.
+RunWrite sibling(const RunKey& base, const std::string& run_id, int64_t first_event, int64_t count,
+                 int64_t start_ms) {
+  RunKey key = base;
+  key.run_id.value = run_id;
+  Transition t = transition(key, first_event, count);
+  t.state.set_start_time_ms(start_ms);
+  return RunWrite{key, t.state, t.events, /*update_visibility=*/true};
+}
+
+TEST_P(StoreConformanceTest, MultiRunTransitionWritesEveryRunInOneCommit) {
+  // As reset and continue-as-new do: close the old run and start the next in one transition.
+  Transition old_run = visible_run("default", "w1", "r1", 100, 0);
+  old_run.add_tasks.push_back(task(old_run.key, 5));
+  ASSERT_TRUE(store_->commit(old_run).ok());
+
+  Transition close = transition(old_run.key, 2, 2);
+  close.state.set_start_time_ms(100);
+  close.state.set_status(v1::WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW);
+  close.state.set_close_time_ms(400);
+  close.update_visibility = true;
+  close.remove_tasks.push_back(task(old_run.key, 5));
+  close.other_runs.push_back(sibling(old_run.key, "r2", 1, 2, 400));
+  close.add_tasks.push_back(task(close.other_runs[0].key, 6));
+  close.add_timers.push_back(timer(close.other_runs[0].key, 9000, 7));
+  close.current.emplace();
+  close.current->set_run_id("r2");
+  close.current->set_status(v1::WORKFLOW_EXECUTION_STATUS_RUNNING);
+  ASSERT_TRUE(store_->commit(close).ok());
+
+  auto first = store_->load_run(old_run.key);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->status(), v1::WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW);
+  bool more = false;
+  EXPECT_THAT(read_ids(old_run.key, 1, 10, &more), ElementsAre(1, 2, 3));
+  const RunKey& next = close.other_runs[0].key;
+  auto second = store_->load_run(next);
+  ASSERT_TRUE(second.ok()) << second.status().to_string();
+  EXPECT_TRUE(same(*second, close.other_runs[0].state));
+  EXPECT_THAT(read_ids(next, 1, 10, &more), ElementsAre(1, 2));
+  auto current = store_->load_current(workflow_of(old_run.key));
+  ASSERT_TRUE(current.ok());
+  EXPECT_EQ(current->run_id(), "r2");
+  auto tasks = store_->scan_tasks(old_run.key.shard, 0, 10);
+  ASSERT_TRUE(tasks.ok());
+  EXPECT_THAT(ids(*tasks), ElementsAre(6));
+  auto timers = store_->scan_timers(old_run.key.shard, -1, -1, 10);
+  ASSERT_TRUE(timers.ok());
+  EXPECT_THAT(positions(*timers), ElementsAre(std::make_pair(int64_t{9000}, int64_t{7})));
+  VisibilityScan scan;
+  scan.ns = "default";
+  scan.index = VisibilityIndex::kOpenStartTime;
+  auto open = store_->scan_visibility(scan);
+  ASSERT_TRUE(open.ok());
+  EXPECT_THAT(run_ids(*open), ElementsAre("r2"));
+  scan.index = VisibilityIndex::kCloseTime;
+  auto closed = store_->scan_visibility(scan);
+  ASSERT_TRUE(closed.ok());
+  EXPECT_THAT(run_ids(*closed), ElementsAre("r1"));
+}
+
+TEST_P(StoreConformanceTest, MultiRunTransitionWithABadSecondRunWritesNothing) {
+  Transition old_run = visible_run("default", "w1", "r1", 100, 0);
+  ASSERT_TRUE(store_->commit(old_run).ok());
+  const auto before = store_->load_run(old_run.key);
+  ASSERT_TRUE(before.ok());
+
+  auto attempt = [&](const std::function<void(Transition*)>& spoil) {
+    Transition t = transition(old_run.key, 2, 1);
+    t.state.set_status(v1::WORKFLOW_EXECUTION_STATUS_TERMINATED);
+    t.update_visibility = true;
+    t.add_tasks.push_back(task(old_run.key, 11));
+    t.other_runs.push_back(sibling(old_run.key, "r2", 1, 2, 400));
+    t.current.emplace();
+    t.current->set_run_id("r2");
+    spoil(&t);
+    return store_->commit(t);
+  };
+  // Events of the second run not consecutive.
+  EXPECT_EQ(attempt([](Transition* t) { t->other_runs[0].events[1].set_event_id(5); }).code(),
+            StatusCode::kInvalidArgument);
+  // The second run's state not one past its last event.
+  EXPECT_EQ(attempt([](Transition* t) { t->other_runs[0].state.set_next_event_id(9); }).code(),
+            StatusCode::kInvalidArgument);
+  // Another workflow id (another shard, here), or the same workflow id in another shard.
+  EXPECT_EQ(attempt([&](Transition* t) { t->other_runs[0].key = run_b_; }).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(attempt([](Transition* t) {
+              t->other_runs[0].key.shard.value = (t->key.shard.value + 1) % kShards;
+            }).code(),
+            StatusCode::kInvalidArgument);
+  // The main run's id again, or twice the same other run.
+  EXPECT_EQ(attempt([](Transition* t) { t->other_runs[0].key.run_id = t->key.run_id; }).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(attempt([](Transition* t) { t->other_runs.push_back(t->other_runs[0]); }).code(),
+            StatusCode::kInvalidArgument);
+
+  auto after = store_->load_run(old_run.key);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(same(*after, *before));
+  RunKey second = old_run.key;
+  second.run_id.value = "r2";
+  EXPECT_EQ(store_->load_run(second).status().code(), StatusCode::kNotFound);
+  bool more = false;
+  EXPECT_THAT(read_ids(second, 1, 10, &more), IsEmpty());
+  EXPECT_THAT(read_ids(old_run.key, 1, 10, &more), ElementsAre(1));
+  auto current = store_->load_current(workflow_of(old_run.key));
+  ASSERT_TRUE(current.ok());
+  EXPECT_EQ(current->run_id(), "r1");
+  auto tasks = store_->scan_tasks(old_run.key.shard, 0, 10);
+  ASSERT_TRUE(tasks.ok());
+  EXPECT_THAT(ids(*tasks), IsEmpty());
 }
 
 Result<std::unique_ptr<HistoryStore>> open_rocks(const std::string& dir, int32_t shards) {

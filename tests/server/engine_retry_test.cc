@@ -80,7 +80,6 @@ class RefusingStore final : public HistoryStore {
   Result<VisibilityPage> scan_visibility(const VisibilityScan& scan) override {
     return inner_->scan_visibility(scan);
   }
-  Status delete_run(const RunKey& key) override { return inner_->delete_run(key); }
   Result<std::vector<RunKey>> list_runs_for_testing() override {
     return inner_->list_runs_for_testing();
   }
