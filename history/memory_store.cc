@@ -54,8 +54,10 @@ class MemoryHistoryStore final : public HistoryStore {
   Status commit(const Transition& t) override {
     CAIRN_RETURN_IF_ERROR(check_transition(t, shard_count_));
     std::lock_guard lock(mu_);
-    runs_[run_tuple(t.key)] = t.state;
     auto& events = events_[EventsKey{t.key.shard.value, t.key.run_id.value}];
+    CAIRN_RETURN_IF_ERROR(check_events_not_stored(
+        t, !t.events.empty() && events.count(t.events.front().event_id()) > 0));
+    runs_[run_tuple(t.key)] = t.state;
     for (const auto& event : t.events) {
       events[event.event_id()] = event;
     }

@@ -205,6 +205,11 @@ Status RocksHistoryStore::write(rocksdb::WriteBatch* batch, bool sync, const std
     written = db_->Write(options, batch);
   }
   Status status = from_rocks(written, name(what));
+  if (!status.ok() && status.code() != StatusCode::kDataLoss) {
+    // A full disk too: the caller cannot tell whether the batch reached the disk, and no write
+    // is taken until a restart, so this is not a quota to wait out (kResourceExhausted).
+    status = unavailable(status.message());
+  }
   if (!status.ok()) {
     std::lock_guard lock(failure_mu_);
     if (!failed_.exchange(true)) {
@@ -290,6 +295,15 @@ Result<v1::CurrentRun> RocksHistoryStore::load_current(const WorkflowKey& key) {
 Status RocksHistoryStore::commit(const Transition& t) {
   CAIRN_RETURN_IF_ERROR(check_transition(t, shard_count_));
   const ShardId shard = t.key.shard;
+  if (!t.events.empty()) {
+    // A point read, not a transaction: the caller serialises the writers of one run (the
+    // engine holds the workflow id's lock), so the answer holds until the write below.
+    CAIRN_ASSIGN_OR_RETURN(
+        auto stored, get(kEventsCf,
+                         keys::event_key(shard, t.key.run_id.value, t.events.front().event_id()),
+                         "check events of run " + t.key.debug_string()));
+    CAIRN_RETURN_IF_ERROR(check_events_not_stored(t, stored.has_value()));
+  }
   rocksdb::WriteBatch batch;
   rocksdb::Status s;
   auto record = [&s](rocksdb::Status put) {

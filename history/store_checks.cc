@@ -92,4 +92,13 @@ int64_t max_sequence_of(const Transition& t) {
   return max;
 }
 
+Status check_events_not_stored(const Transition& t, bool stored) {
+  if (!stored) {
+    return Status::ok_status();
+  }
+  return aborted(run_name(t) + ": event " + std::to_string(t.events.front().event_id()) +
+                 " is already stored (the transition was written before, or raced another " +
+                 "writer of the run); nothing written: reload the run and decide again");
+}
+
 }  // namespace cairn

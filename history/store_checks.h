@@ -24,4 +24,9 @@ Status check_limit(int limit, std::string_view what);
 // The highest task_id / timer_seq the transition adds; 0 when it adds none.
 int64_t max_sequence_of(const Transition& transition);
 
+// kAborted when the transition's first event is already stored (`stored` says so): a retry of a
+// transition that was written but not answered (an unknown outcome), or one that raced another
+// writer of the run. Nothing may be written; the caller reloads the run and decides again.
+Status check_events_not_stored(const Transition& transition, bool stored);
+
 }  // namespace cairn
