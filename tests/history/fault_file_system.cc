@@ -389,19 +389,40 @@ rocksdb::IOStatus FaultFileSystem::drop_unsynced() {
     power_off_ = false;
   }
   rocksdb::IOStatus first;
+  uint64_t bytes = 0;
+  int64_t deleted = 0;
   for (const auto& [name, state] : files) {
     std::error_code error;
+    if (!std::filesystem::exists(name, error)) {
+      continue;
+    }
+    const uint64_t size = std::filesystem::file_size(name, error);
     if (!state.name_durable) {
       std::filesystem::remove(name, error);
-    } else if (std::filesystem::exists(name, error) &&
-               std::filesystem::file_size(name, error) > state.synced) {
+      bytes += size;
+      ++deleted;
+    } else if (size > state.synced) {
       std::filesystem::resize_file(name, state.synced, error);
+      bytes += size - state.synced;
     }
     if (error && first.ok()) {
       first = rocksdb::IOStatus::IOError("drop_unsynced " + name + ": " + error.message());
     }
   }
+  std::lock_guard lock(mu_);
+  dropped_bytes_ = bytes;
+  dropped_files_ = deleted;
   return first;
+}
+
+uint64_t FaultFileSystem::dropped_bytes() const {
+  std::lock_guard lock(mu_);
+  return dropped_bytes_;
+}
+
+int64_t FaultFileSystem::dropped_files() const {
+  std::lock_guard lock(mu_);
+  return dropped_files_;
 }
 
 }  // namespace cairn::store_test

@@ -46,6 +46,9 @@ class FaultFileSystem final : public rocksdb::FileSystemWrapper {
   // last synced are deleted. Power then returns, and tracking starts again. REQUIRES: no database
   // is open on these files. Returns the first file-system error, if any.
   rocksdb::IOStatus drop_unsynced();
+  // What the last drop_unsynced() took away: bytes cut off files, and files deleted.
+  uint64_t dropped_bytes() const;
+  int64_t dropped_files() const;
 
   // Disk faults: appends and syncs of files of `kind` answer `error` (IOStatus::IOError(...) or
   // IOStatus::NoSpace(...)) until clear_disk_faults(); nothing of a failed append is written.
@@ -100,6 +103,8 @@ class FaultFileSystem final : public rocksdb::FileSystemWrapper {
   FileKind fault_kind_ = FileKind::kAny;    // guarded by mu_
   rocksdb::IOStatus fault_error_;           // guarded by mu_
   int64_t failed_by_disk_faults_ = 0;       // guarded by mu_
+  uint64_t dropped_bytes_ = 0;              // guarded by mu_
+  int64_t dropped_files_ = 0;               // guarded by mu_
 };
 
 }  // namespace cairn::store_test
