@@ -225,7 +225,7 @@ TEST_F(MutableStateTest, BufferedEventsApplyNowAndTakeTheirIdLater) {
   int64_t size = ms_.state().history_size_bytes();
   v1::HistoryEvent done = activity_completed(a, /*id=*/0);
   ASSERT_TRUE(ms_.apply(done).ok());
-  EXPECT_EQ(ms_.activity(a), nullptr);   // the effect is immediate
+  EXPECT_EQ(ms_.activity(a), nullptr);  // the effect is immediate
   EXPECT_EQ(ms_.next_event_id(), next);  // no id consumed
   EXPECT_EQ(ms_.state().history_size_bytes(), size);
 

@@ -82,7 +82,7 @@ TEST(RetryPolicyTest, BackoffGrowsByTheCoefficientUpToTheCap) {
   EXPECT_EQ(retry_backoff_ms(p, 1), 1000);
   EXPECT_EQ(retry_backoff_ms(p, 2), 3000);
   EXPECT_EQ(retry_backoff_ms(p, 3), 9000);
-  EXPECT_EQ(retry_backoff_ms(p, 4), 20'000);    // 27 s capped
+  EXPECT_EQ(retry_backoff_ms(p, 4), 20'000);   // 27 s capped
   EXPECT_EQ(retry_backoff_ms(p, 500), 20'000);  // no overflow far out
 }
 

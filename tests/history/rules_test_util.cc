@@ -73,9 +73,7 @@ void RulesTest::check_commit(const MutableState& next, const Effects& out) {
   v1::RunState want = event_derived(next.state());
   v1::RunState got = event_derived(rebuilt->state());
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(want, got))
-      << "live:\n"
-      << want.DebugString() << "rebuilt:\n"
-      << got.DebugString();
+      << "live:\n" << want.DebugString() << "rebuilt:\n" << got.DebugString();
 }
 
 void RulesTest::start(const v1::StartWorkflowExecutionRequest& request) {
@@ -88,8 +86,7 @@ void RulesTest::start(const v1::StartWorkflowExecutionRequest& request) {
 
 v1::TaskRecord RulesTest::pending_task(v1::TaskKind kind, int64_t scheduled_event_id) const {
   for (const auto& [id, t] : tasks_) {
-    if (t.kind() == kind &&
-        (scheduled_event_id == 0 || t.scheduled_event_id() == scheduled_event_id)) {
+    if (t.kind() == kind && (scheduled_event_id == 0 || t.scheduled_event_id() == scheduled_event_id)) {
       return t;
     }
   }
@@ -131,8 +128,7 @@ v1::TaskToken RulesTest::start_wft(const std::string& identity) {
   return token;
 }
 
-Status RulesTest::complete_wft(const v1::TaskToken& token,
-                               const std::vector<v1::Command>& commands) {
+Status RulesTest::complete_wft(const v1::TaskToken& token, const std::vector<v1::Command>& commands) {
   google::protobuf::RepeatedPtrField<v1::Command> list(commands.begin(), commands.end());
   return transact([&](MutableState* ms, const TransitionEnv& env, Effects* out) {
     return complete_workflow_task(ms, token, list, "worker-1", env, out);

@@ -171,10 +171,8 @@ class ActivityRulesTest : public RulesTest {
 TEST_F(ActivityRulesTest, ScheduleWritesEventTaskAndScheduleTimers) {
   now_ += 700;
   int64_t t0 = now_;
-  int64_t id = schedule({.schedule_to_close = 60'000,
-                         .schedule_to_start = 5'000,
-                         .start_to_close = 10'000,
-                         .heartbeat = 2'000});
+  int64_t id = schedule({.schedule_to_close = 60'000, .schedule_to_start = 5'000,
+                         .start_to_close = 10'000, .heartbeat = 2'000});
   ASSERT_EQ(id, 5);
   const auto& a = event(5).activity_task_scheduled_event_attributes();
   EXPECT_EQ(a.activity_id(), "a1");
@@ -215,18 +213,10 @@ TEST_F(ActivityRulesTest, TimeoutsAreResolvedAgainstScheduleToClose) {
   std::vector<Case> cases = {
       // Defaults from schedule-to-close; a heartbeat longer than an attempt is clamped.
       {{.schedule_to_close = 30'000, .start_to_close = 0, .heartbeat = 90'000},
-       30'000,
-       30'000,
-       30'000,
-       false,
-       true},
+       30'000, 30'000, 30'000, false, true},
       // Nothing exceeds schedule-to-close; schedule-to-start equal to it needs no timer.
       {{.schedule_to_close = 4'000, .schedule_to_start = 9'000, .start_to_close = 9'000},
-       4'000,
-       4'000,
-       0,
-       false,
-       true},
+       4'000, 4'000, 0, false, true},
       // Start-to-close alone: no schedule timers at all.
       {{.start_to_close = 10'000}, 0, 10'000, 0, false, false},
       {{.schedule_to_start = 500, .start_to_close = 10'000}, 500, 10'000, 0, true, false},
@@ -290,16 +280,14 @@ TEST_F(ActivityRulesTest, InvalidScheduleCommandsNameTheFieldAndChangeNothing) {
     });
     EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << c.expect;
     const std::string id = o.id.size() > 100 ? o.id.substr(0, 100) + "..." : o.id;
-    EXPECT_TRUE(
-        contains(st, "command 1 (ScheduleActivityTask, activity \"" + id + "\"): " + c.expect))
+    EXPECT_TRUE(contains(st, "command 1 (ScheduleActivityTask, activity \"" + id + "\"): " + c.expect))
         << st.message();
   }
   // Two commands with the same id in one task: the second one is named.
   Status dup = rejected([&] {
     return complete_wft(token, {schedule_activity({.id = "b"}), schedule_activity({.id = "b"})});
   });
-  EXPECT_TRUE(contains(
-      dup, "command 1 (ScheduleActivityTask, activity \"b\"): activity_id b is already used"))
+  EXPECT_TRUE(contains(dup, "command 1 (ScheduleActivityTask, activity \"b\"): activity_id b is already used"))
       << dup.message();
   // The task still takes a valid answer.
   EXPECT_TRUE(complete_wft(token, {schedule_activity({.id = "a2"})}).ok());
@@ -389,7 +377,8 @@ TEST_F(ActivityRulesTest, StaleTokensAreNotFoundAndWriteNothing) {
   EXPECT_EQ(rejected([&] { return complete(other_run); }).code(), StatusCode::kNotFound);
   v1::TaskToken workflow_kind = a.token;
   workflow_kind.set_kind(v1::TASK_KIND_WORKFLOW);
-  EXPECT_EQ(rejected([&] { return complete(workflow_kind); }).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(rejected([&] { return complete(workflow_kind); }).code(),
+            StatusCode::kInvalidArgument);
 
   ASSERT_TRUE(complete(a.token).ok());
   // Answered twice, or answered otherwise after the first answer: all stale.
@@ -452,7 +441,8 @@ TEST_F(ActivityRulesTest, ResultsJoinAScheduledWorkflowTaskOrWaitForAStartedOne)
             (std::vector<T>{kWftCompleted, kStarted, kCompleted, kWftScheduled}));
   EXPECT_EQ(event(15).activity_task_started_event_attributes().scheduled_event_id(), 7);
   EXPECT_EQ(event(16).activity_task_completed_event_attributes().started_event_id(), 15);
-  EXPECT_EQ(data_of(event(16).activity_task_completed_event_attributes().result()), "third");
+  EXPECT_EQ(data_of(event(16).activity_task_completed_event_attributes().result()),
+            "third");
   EXPECT_EQ(event(16).event_time_ms(), arrived);
 }
 
@@ -554,7 +544,7 @@ TEST_F(ActivityRulesTest, HeartbeatsPushTheDeadlineAndTheirTimeoutRetriesWithLas
   ASSERT_TRUE(heartbeat(a.token, "progress-40%").ok());
   fire_at(kHeartbeat, id, 1, t0 + 3500);
   EXPECT_EQ(ms_.activity(id)->started_time_ms(), t0);  // still running
-  fire_at(kHeartbeat, id, 1, t0 + 5000);               // no heartbeat since: the attempt timed out
+  fire_at(kHeartbeat, id, 1, t0 + 5000);  // no heartbeat since: the attempt timed out
   EXPECT_TRUE(last_events().empty());
   EXPECT_FALSE(timer_for(kHeartbeat, id, 1).has_value());
   const v1::ActivityInfo* info = ms_.activity(id);
@@ -654,8 +644,8 @@ TEST_F(ActivityRulesTest, ScheduleToCloseTimeoutIsFinalWhileRunning) {
 }
 
 TEST_F(ActivityRulesTest, ScheduleToCloseTimeoutEndsABackoff) {
-  int64_t id = schedule(
-      {.schedule_to_close = 10'000, .start_to_close = 1'000, .retry = retry_policy(8'000, 2.0, 0)});
+  int64_t id = schedule({.schedule_to_close = 10'000, .start_to_close = 1'000,
+                         .retry = retry_policy(8'000, 2.0, 0)});
   int64_t t0 = now_;
   ActivityStart a = start_activity(id);
   ASSERT_TRUE(fail(a.token, app_failure("flaky")).ok());  // retry at t0 + 8000 < t0 + 10000
@@ -670,8 +660,8 @@ TEST_F(ActivityRulesTest, ScheduleToCloseTimeoutEndsABackoff) {
 }
 
 TEST_F(ActivityRulesTest, ScheduleToCloseStopsRetriesWhileAttemptsRemain) {
-  int64_t id = schedule(
-      {.schedule_to_close = 5'000, .start_to_close = 1'000, .retry = retry_policy(1'000, 2.0, 10)});
+  int64_t id = schedule({.schedule_to_close = 5'000, .start_to_close = 1'000,
+                         .retry = retry_policy(1'000, 2.0, 10)});
   int64_t t0 = now_;
   ActivityStart a = start_activity(id);
   now_ = t0 + 100;
@@ -712,10 +702,8 @@ TEST_F(ActivityRulesTest, TimeoutDuringAStartedWorkflowTaskIsBuffered) {
 }
 
 TEST_F(ActivityRulesTest, TimersOfEarlierAttemptsAreStale) {
-  int64_t id = schedule({.schedule_to_close = 60'000,
-                         .schedule_to_start = 2'000,
-                         .heartbeat = 1'000,
-                         .retry = retry_policy(100, 2.0, 0)});
+  int64_t id = schedule({.schedule_to_close = 60'000, .schedule_to_start = 2'000,
+                         .heartbeat = 1'000, .retry = retry_policy(100, 2.0, 0)});
   ActivityStart a = start_activity(id);
   auto s2s1 = timer_for(kScheduleToStart, id, 1);
   auto s2c1 = timer_for(kStartToClose, id, 1);
@@ -807,8 +795,8 @@ TEST_F(ActivityRulesTest, CancelOfARunningActivityIsDeliveredByHeartbeat) {
 TEST_F(ActivityRulesTest, CancelOfAnActivityWhoseResultArrivedMeanwhileRerunsTheWorkflow) {
   int64_t id = schedule();
   ActivityStart a = start_activity(id);
-  wake();                               // 6, 7
-  v1::TaskToken wft = start_wft();      // 8
+  wake();                           // 6, 7
+  v1::TaskToken wft = start_wft();  // 8
   ASSERT_TRUE(complete(a.token).ok());  // buffered: the workflow code has not seen it
   ASSERT_TRUE(complete_wft(wft, {request_cancel_activity(id)}).ok());
   // The commands are dropped, the result is flushed and a new task shows it to the workflow.

@@ -1,10 +1,9 @@
 // Rules for child workflows, signals / cancel requests to other runs, continue-as-new and the
 // history limits: the events, the transfer tasks (the outbox of cross-run effects), dedup of
 // redone transfers, and the pending limits.
-#include "history/transitions_child.h"
-
 #include <gtest/gtest.h>
 
+#include "history/transitions_child.h"
 #include "tests/history/rules_test_util.h"
 
 namespace cairn::rules_test {
@@ -65,8 +64,7 @@ class ChildRulesTest : public RulesTest {
   Result<bool> child_closed(int64_t initiated, const v1::HistoryEvent& close) {
     bool applied = false;
     Status st = transact([&](MutableState* ms, const TransitionEnv& env, Effects* out) -> Status {
-      CAIRN_ASSIGN_OR_RETURN(applied,
-                             record_child_closed(ms, initiated, "child-run", close, env, out));
+      CAIRN_ASSIGN_OR_RETURN(applied, record_child_closed(ms, initiated, "child-run", close, env, out));
       return Status();
     });
     if (!st.ok()) {
@@ -91,7 +89,7 @@ TEST_F(ChildRulesTest, StartChildWritesInitiatedEventAndATransferTaskInTheSameTr
   int64_t initiated = last_events()[1].event_id();
   const auto& a = last_events()[1].start_child_workflow_execution_initiated_event_attributes();
   EXPECT_EQ(a.parent_close_policy(), v1::PARENT_CLOSE_POLICY_TERMINATE);  // the default
-  EXPECT_EQ(a.task_queue(), ms_.state().task_queue());                    // the parent's
+  EXPECT_EQ(a.task_queue(), ms_.state().task_queue());                   // the parent's
   auto t = transfers(v1::TRANSFER_TYPE_START_CHILD);
   ASSERT_EQ(t.size(), 1u);
   EXPECT_EQ(t[0].target_workflow_id(), "kid-1");
@@ -109,9 +107,8 @@ TEST_F(ChildRulesTest, ChildStartAndCloseReachTheParentOnceEach) {
   auto started = child_started(initiated, "child-run");
   ASSERT_TRUE(started.ok()) << started.status().to_string();
   EXPECT_TRUE(*started);
-  EXPECT_EQ(types_of(last_events()),
-            (std::vector<T>{v1::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED,
-                            v1::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED}));
+  EXPECT_EQ(types_of(last_events()), (std::vector<T>{v1::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED,
+                                                     v1::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED}));
   // A redo of the transfer (after a crash) changes nothing.
   auto again = child_started(initiated, "child-run");
   ASSERT_TRUE(again.ok());
@@ -156,10 +153,9 @@ TEST_F(ChildRulesTest, OutcomesWhileAWorkflowTaskRunsAreBuffered) {
   EXPECT_TRUE(last_events().empty());
   EXPECT_EQ(ms_.state().buffered_events_size(), 1);
   ASSERT_TRUE(complete_wft(token, {}).ok());
-  EXPECT_EQ(types_of(last_events()),
-            (std::vector<T>{v1::EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
-                            v1::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED,
-                            v1::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED}));
+  EXPECT_EQ(types_of(last_events()), (std::vector<T>{v1::EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+                                                     v1::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED,
+                                                     v1::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED}));
   EXPECT_EQ(ms_.state().children().begin()->second.run_id(), "child-run");
 }
 
@@ -255,14 +251,13 @@ TEST_F(ChildRulesTest, SignalAndCancelExternalRecordTheirOutcomes) {
                     .status();
               }).ok());
   EXPECT_EQ(last_events()[0].event_type(), v1::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED);
-  ASSERT_TRUE(
-      transact([&](MutableState* ms, const TransitionEnv& env, Effects* out) {
-        return record_external_outcome(
-                   ms, false, cancel_id,
-                   v1::EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
-                   env, out)
-            .status();
-      }).ok());
+  ASSERT_TRUE(transact([&](MutableState* ms, const TransitionEnv& env, Effects* out) {
+                return record_external_outcome(
+                           ms, false, cancel_id,
+                           v1::EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+                           env, out)
+                    .status();
+              }).ok());
   EXPECT_EQ(last_events()[0].event_type(),
             v1::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED);
   EXPECT_EQ(ms_.state().pending_signals_size() + ms_.state().pending_cancels_size(), 0);
@@ -290,15 +285,15 @@ TEST_F(ChildRulesTest, HistoryPastTheHardLimitTerminatesTheRun) {
   HistoryLimitCheck check;
   for (int i = 0; i < 10 && ms_.is_open(); ++i) {
     ASSERT_TRUE(transact([&](MutableState* ms, const TransitionEnv& env, Effects* out) -> Status {
-                  CAIRN_RETURN_IF_ERROR(signal_workflow(ms, "s", payloads("x"), "c", "", env, out));
+                  CAIRN_RETURN_IF_ERROR(
+                      signal_workflow(ms, "s", payloads("x"), "c", "", env, out));
                   CAIRN_ASSIGN_OR_RETURN(check, enforce_history_limits(ms, env, out));
                   return Status();
                 }).ok());
   }
   EXPECT_TRUE(check.terminated);
   EXPECT_EQ(ms_.state().status(), v1::WORKFLOW_EXECUTION_STATUS_TERMINATED);
-  const auto& reason =
-      last_events().back().workflow_execution_terminated_event_attributes().reason();
+  const auto& reason = last_events().back().workflow_execution_terminated_event_attributes().reason();
   EXPECT_NE(reason.find("over the limit of 5"), std::string::npos) << reason;
 }
 

@@ -1,6 +1,6 @@
 // Rules: reset (a new run from a history prefix) and search-attribute upserts.
-#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
+#include <google/protobuf/util/message_differencer.h>
 
 #include "history/transitions.h"
 #include "tests/history/rules_test_util.h"
@@ -63,8 +63,8 @@ TEST_F(ResetRulesTest, NewRunKeepsThePrefixFailsItsTaskReappliesLaterSignalsAndR
   bool activity_task = false;
   bool workflow_task = false;
   for (const auto& t : out.add_tasks) {
-    activity_task |=
-        t.kind() == v1::TASK_KIND_ACTIVITY && t.scheduled_event_id() == 5 && t.run_id() == "run-2";
+    activity_task |= t.kind() == v1::TASK_KIND_ACTIVITY && t.scheduled_event_id() == 5 &&
+                     t.run_id() == "run-2";
     workflow_task |= t.kind() == v1::TASK_KIND_WORKFLOW && t.run_id() == "run-2";
   }
   EXPECT_TRUE(activity_task);
@@ -73,8 +73,8 @@ TEST_F(ResetRulesTest, NewRunKeepsThePrefixFailsItsTaskReappliesLaterSignalsAndR
   // The new run's history alone rebuilds its state.
   auto rebuilt = rebuild_from_events(out.events, key_.ns, key_.workflow_id, "run-2");
   ASSERT_TRUE(rebuilt.ok()) << rebuilt.status().to_string();
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(event_derived(rebuilt->state()),
-                                                                 event_derived(fresh.state())));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+      event_derived(rebuilt->state()), event_derived(fresh.state())));
 }
 
 TEST_F(ResetRulesTest, WithoutReapplyTheLaterSignalsAreDropped) {

@@ -58,8 +58,9 @@ TEST_F(WorkflowRulesTest, StartWritesEventsTaskTimerAndCurrentRun) {
   req.set_workflow_run_timeout_ms(60'000);
   req.set_workflow_execution_timeout_ms(30'000);
   start(req);
-  ASSERT_EQ(types_of(history_), (std::vector<T>{v1::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
-                                                v1::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED}));
+  ASSERT_EQ(types_of(history_),
+            (std::vector<T>{v1::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+                            v1::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED}));
   const auto& started = event(1).workflow_execution_started_event_attributes();
   EXPECT_EQ(started.attempt(), 1);
   EXPECT_EQ(started.first_run_id(), "run-1");
@@ -100,9 +101,10 @@ TEST_F(WorkflowRulesTest, SignalWithStartRecordsTheSignalBeforeTheFirstTask) {
     return start_workflow(start_request(), key_, std::string("approve"), &input, env, ms, out);
   });
   ASSERT_TRUE(st.ok()) << st.to_string();
-  ASSERT_EQ(types_of(history_), (std::vector<T>{v1::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
-                                                v1::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
-                                                v1::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED}));
+  ASSERT_EQ(types_of(history_),
+            (std::vector<T>{v1::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+                            v1::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+                            v1::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED}));
   EXPECT_EQ(event(2).workflow_execution_signaled_event_attributes().signal_name(), "approve");
   EXPECT_EQ(pending_task(v1::TASK_KIND_WORKFLOW).scheduled_event_id(), 3);
 }
@@ -152,8 +154,7 @@ TEST_F(WorkflowRulesTest, HappyPathEventSequence) {
   ASSERT_TRUE(complete_wft(wft, {schedule_activity()}).ok());
   EXPECT_EQ(types_of(last_events()), (std::vector<T>{v1::EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
                                                      v1::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED}));
-  EXPECT_EQ(event(5).activity_task_scheduled_event_attributes().workflow_task_completed_event_id(),
-            4);
+  EXPECT_EQ(event(5).activity_task_scheduled_event_attributes().workflow_task_completed_event_id(), 4);
   EXPECT_EQ(count_tasks(v1::TASK_KIND_WORKFLOW), 0);
   v1::TaskRecord activity_task = pending_task(v1::TASK_KIND_ACTIVITY, 5);
   EXPECT_EQ(activity_task.task_queue(), "orders");  // the workflow's queue by default
@@ -197,8 +198,7 @@ TEST_F(WorkflowRulesTest, HappyPathEventSequence) {
   EXPECT_FALSE(ms_.has_workflow_task());
 
   // The timers armed along the way are stale now.
-  for (auto kind :
-       {v1::TIMER_KIND_WORKFLOW_TASK_START_TO_CLOSE, v1::TIMER_KIND_ACTIVITY_START_TO_CLOSE}) {
+  for (auto kind : {v1::TIMER_KIND_WORKFLOW_TASK_START_TO_CLOSE, v1::TIMER_KIND_ACTIVITY_START_TO_CLOSE}) {
     while (auto t = find_timer(kind)) {
       auto fired = fire(*t);
       ASSERT_TRUE(fired.ok());
@@ -209,8 +209,8 @@ TEST_F(WorkflowRulesTest, HappyPathEventSequence) {
   // Rebuilding the completed run from its history gives the same state.
   auto rebuilt = rebuild_from_events(history_, "default", "wf-1", "run-1");
   ASSERT_TRUE(rebuilt.ok()) << rebuilt.status().to_string();
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(event_derived(rebuilt->state()),
-                                                                 event_derived(ms_.state())));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+      event_derived(rebuilt->state()), event_derived(ms_.state())));
   EXPECT_EQ(rebuilt->state().history_size_bytes(), ms_.state().history_size_bytes());
   EXPECT_EQ(rebuilt->state().next_event_id(), 12);
 }
@@ -266,24 +266,17 @@ TEST_F(WorkflowRulesTest, InvalidCommandsNameTheCommandAndChangeNothing) {
     std::string expect;
   };
   std::vector<Case> cases = {
-      {{schedule_activity(), schedule_activity()},
-       "command 1 (ScheduleActivityTask, activity \"a1\"): activity_id a1"},
-      {{schedule_activity(no_timeouts)},
-       "command 0 (ScheduleActivityTask, activity \"a1\"): schedule_to_close"},
-      {{record_marker("m"), cancel_timer("nope")},
-       "command 1 (CancelTimer, timer \"nope\"): timer nope is not pending"},
-      {{complete_workflow("x"), start_timer("t", 5)},
-       "command 1 (StartTimer, timer \"t\"): no command may follow"},
+      {{schedule_activity(), schedule_activity()}, "command 1 (ScheduleActivityTask, activity \"a1\"): activity_id a1"},
+      {{schedule_activity(no_timeouts)}, "command 0 (ScheduleActivityTask, activity \"a1\"): schedule_to_close"},
+      {{record_marker("m"), cancel_timer("nope")}, "command 1 (CancelTimer, timer \"nope\"): timer nope is not pending"},
+      {{complete_workflow("x"), start_timer("t", 5)}, "command 1 (StartTimer, timer \"t\"): no command may follow"},
       {{schedule_activity(big)}, "command 0 (ScheduleActivityTask, activity \"a1\"): input is"},
-      {{complete_workflow(std::string(3 << 20, 'x'))},
-       "command 0 (CompleteWorkflowExecution): result is"},
+      {{complete_workflow(std::string(3 << 20, 'x'))}, "command 0 (CompleteWorkflowExecution): result is"},
       {{no_attrs}, "command 0 (StartTimer): attributes missing"},
       {{unknown}, "command 0 (type 42): unknown command type"},
       {{start_timer("t", 0)}, "command 0 (StartTimer, timer \"t\"): start_to_fire_timeout_ms"},
-      {{start_timer("t", 10), start_timer("t", 10)},
-       "command 1 (StartTimer, timer \"t\"): timer t is already pending"},
-      {{request_cancel_activity(77)},
-       "command 0 (RequestCancelActivityTask, activity 77): activity 77"},
+      {{start_timer("t", 10), start_timer("t", 10)}, "command 1 (StartTimer, timer \"t\"): timer t is already pending"},
+      {{request_cancel_activity(77)}, "command 0 (RequestCancelActivityTask, activity 77): activity 77"},
   };
   for (const auto& c : cases) {
     Status st = rejected_commands(token, c.commands);
@@ -305,8 +298,7 @@ TEST_F(WorkflowRulesTest, PendingLimitsAreResourceExhausted) {
   limits_.max_pending_activities = 1;
   start();
   v1::TaskToken token = start_wft();
-  Status timers =
-      rejected_commands(token, {start_timer("a", 10), start_timer("b", 10), start_timer("c", 10)});
+  Status timers = rejected_commands(token, {start_timer("a", 10), start_timer("b", 10), start_timer("c", 10)});
   EXPECT_EQ(timers.code(), StatusCode::kResourceExhausted);
   EXPECT_TRUE(contains(timers, "command 2 (StartTimer, timer \"c\")")) << timers.message();
   ActivityOptions second;
@@ -438,9 +430,8 @@ TEST_F(WorkflowRulesTest, TerminateClosesAtOnceKeepingBufferedEvents) {
   v1::TaskToken token = start_wft();
   ASSERT_TRUE(signal("s").ok());
   ASSERT_TRUE(terminate().ok());
-  ASSERT_EQ(types_of(last_events()),
-            (std::vector<T>{v1::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
-                            v1::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED}));
+  ASSERT_EQ(types_of(last_events()), (std::vector<T>{v1::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+                                                     v1::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED}));
   EXPECT_EQ(event(5).workflow_execution_terminated_event_attributes().reason(), "ops");
   EXPECT_EQ(ms_.state().status(), v1::WORKFLOW_EXECUTION_STATUS_TERMINATED);
   EXPECT_TRUE(last_.closed);
@@ -524,8 +515,8 @@ TEST_F(WorkflowRulesTest, UserTimersFireAndCancel) {
   EXPECT_EQ(t1->fire_time_ms(), now_ + 5000);
   auto fired = fire(*t1);
   ASSERT_TRUE(fired.ok() && *fired);
-  ASSERT_EQ(types_of(last_events()),
-            (std::vector<T>{v1::EVENT_TYPE_TIMER_FIRED, v1::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED}));
+  ASSERT_EQ(types_of(last_events()), (std::vector<T>{v1::EVENT_TYPE_TIMER_FIRED,
+                                                     v1::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED}));
   EXPECT_EQ(event(7).timer_fired_event_attributes().started_event_id(), 5);
   EXPECT_EQ(ms_.timer("t1"), nullptr);
 
