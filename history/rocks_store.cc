@@ -589,7 +589,8 @@ Result<std::vector<RunKey>> RocksHistoryStore::list_runs_for_testing() {
 }  // namespace
 
 Result<std::unique_ptr<HistoryStore>> open_rocks_store_on_env(const RocksStoreOptions& options,
-                                                              std::shared_ptr<rocksdb::Env> env) {
+                                                              std::shared_ptr<rocksdb::Env> env,
+                                                              size_t write_buffer_bytes) {
   if (options.path.empty()) {
     return invalid_argument("open history store: the path is empty");
   }
@@ -602,7 +603,8 @@ Result<std::unique_ptr<HistoryStore>> open_rocks_store_on_env(const RocksStoreOp
   rocksdb::DB* raw = nullptr;
   CAIRN_RETURN_IF_ERROR(from_rocks(
       rocksdb::DB::Open(rocks_db_options(env.get()), options.path,
-                        rocks_family_descriptors(options.block_cache_bytes), &handles, &raw),
+                        rocks_family_descriptors(options.block_cache_bytes, write_buffer_bytes), &handles,
+                        &raw),
       options.path + ": open history store"));
   auto store = std::make_unique<RocksHistoryStore>(options.path, options.sync,
                                                    options.group_commit, std::move(env), raw,

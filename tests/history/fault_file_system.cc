@@ -1,6 +1,9 @@
 #include "tests/history/fault_file_system.h"
 
 #include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -47,6 +50,17 @@ bool is_kind(const std::string& name, FileKind kind) {
       return base.rfind("MANIFEST-", 0) == 0;
   }
   return false;
+}
+
+// The whole file; nullopt when it cannot be read.
+std::optional<std::string> read_whole(const std::string& name) {
+  std::ifstream in(name, std::ios::binary);
+  if (!in) {
+    return std::nullopt;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
 }
 
 // Records each write of one file with the file system before passing it on.
@@ -256,6 +270,7 @@ void FaultFileSystem::directory_synced(const std::string& dir) {
   for (auto& [name, state] : files_) {
     if (parent_of(name) == dir) {
       state.name_durable = true;
+      state.replaced.reset();
     }
   }
 }
@@ -358,6 +373,10 @@ rocksdb::IOStatus FaultFileSystem::RenameFile(const std::string& from, const std
   }
   std::error_code error;
   const bool replaces = std::filesystem::exists(dst, error);
+  std::optional<std::string> old_contents;
+  if (replaces) {
+    old_contents = read_whole(dst);
+  }
   s = target()->RenameFile(from, to, options, dbg);
   if (s.ok() && !is_info_log(dst)) {
     std::lock_guard lock(mu_);
@@ -370,10 +389,18 @@ rocksdb::IOStatus FaultFileSystem::RenameFile(const std::string& from, const std
       const uint64_t size = std::filesystem::file_size(dst, error);
       state = FileState{size, size, true};
     }
-    // A new name is durable only once the directory is synced, unless it replaced an existing
-    // file: then a cut leaves the name with the old or the new contents, and the new ones are a
-    // legal outcome (what a cut leaves of a rename over CURRENT).
-    state.name_durable = replaces;
+    // A new name is durable only once the directory is synced. Until then a cut undoes the
+    // rename: a replaced file (CURRENT) gets its old contents back, a new name disappears. The
+    // old CURRENT still names a MANIFEST that exists, since RocksDB deletes that one only after
+    // it has synced the directory.
+    const auto previous = files_.find(dst);
+    state.replaced.reset();
+    if (previous != files_.end() && !previous->second.name_durable) {
+      state.replaced = previous->second.replaced;  // what survives is older than that file
+    } else if (old_contents) {
+      state.replaced = std::move(old_contents);
+    }
+    state.name_durable = false;
     files_[dst] = state;
   }
   return s;
@@ -397,7 +424,14 @@ rocksdb::IOStatus FaultFileSystem::drop_unsynced() {
       continue;
     }
     const uint64_t size = std::filesystem::file_size(name, error);
-    if (!state.name_durable) {
+    if (!state.name_durable && state.replaced) {
+      std::ofstream out(name, std::ios::binary | std::ios::trunc);
+      out << *state.replaced;
+      bytes += size;
+      if (!out.good() && first.ok()) {
+        first = rocksdb::IOStatus::IOError("drop_unsynced: cannot restore " + name);
+      }
+    } else if (!state.name_durable) {
       std::filesystem::remove(name, error);
       bytes += size;
       ++deleted;

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <rocksdb/file_system.h>
@@ -42,8 +43,9 @@ class FaultFileSystem final : public rocksdb::FileSystemWrapper {
   int64_t write_ops() const;
 
   // Makes what was not durable disappear: every file written through this object is truncated to
-  // its last synced size, and files created (or renamed into place) since their directory was
-  // last synced are deleted. Power then returns, and tracking starts again. REQUIRES: no database
+  // its last synced size, files created since their directory was last synced are deleted, and
+  // renames not yet made durable by a directory sync are undone (a replaced file gets its old
+  // contents back). Power then returns, and tracking starts again. REQUIRES: no database
   // is open on these files. Returns the first file-system error, if any.
   rocksdb::IOStatus drop_unsynced();
   // What the last drop_unsynced() took away: bytes cut off files, and files deleted.
@@ -82,6 +84,9 @@ class FaultFileSystem final : public rocksdb::FileSystemWrapper {
     uint64_t size = 0;         // bytes written
     uint64_t synced = 0;       // bytes known durable
     bool name_durable = true;  // the directory entry survives a cut
+    // A rename replaced a file under this name and the directory was not synced since: a cut
+    // puts these old contents back (undoes the rename) instead of deleting the name.
+    std::optional<std::string> replaced;
   };
   // OK, or the error this write operation answers (power off, or a disk fault on `name`).
   // `disk_fault_applies`: appends and syncs; other operations only see the power cut.

@@ -186,12 +186,13 @@ class PowerCutTest : public ::testing::Test {
     }
   }
 
-  Result<std::unique_ptr<HistoryStore>> open() {
+  // write_buffer_bytes: small to make the store flush tables while it runs (0: the default).
+  Result<std::unique_ptr<HistoryStore>> open(size_t write_buffer_bytes = 0) {
     RocksStoreOptions options;
     options.path = path_;
     options.shard_count = kShards;
     options.block_cache_bytes = 8 << 20;
-    return open_rocks_store_on_env(options, env_);
+    return open_rocks_store_on_env(options, env_, write_buffer_bytes);
   }
 
   // One commit of a random run; returns its answer and keeps the model up to date.
@@ -394,6 +395,39 @@ TEST_P(DiskFaultTest, ATableWriteFaultFailsTheOpenAndTheNextOpenRecovers) {
   ASSERT_TRUE(reopened.ok()) << reopened.status().to_string();
   check_store(**reopened, runs_);
   EXPECT_TRUE(commit_one(**reopened, rng, false).ok());
+}
+
+TEST_P(DiskFaultTest, AFailedFlushStopsWritesWhileReadsGoOnAndARestartRecovers) {
+  std::mt19937_64 rng(13);
+  {
+    auto opened = open(/*write_buffer_bytes=*/64 << 10);
+    ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+    auto store = std::move(opened).value();
+    for (int i = 0; i < 12; ++i) {
+      ASSERT_TRUE(commit_one(*store, rng, false).ok());
+    }
+    // Table writes fail: the next memtable flush fails in the background, and RocksDB stops
+    // taking writes. Commits go on until then (each is in the synced WAL).
+    fs_->fail_writes(FileKind::kTable, fault());
+    Status failed;
+    int commits = 0;
+    for (; commits < 3000 && failed.ok(); ++commits) {
+      failed = commit_one(*store, rng, false);
+    }
+    ASSERT_FALSE(failed.ok()) << "no flush within " << commits << " commits";
+    EXPECT_EQ(failed.code(), StatusCode::kUnavailable) << failed.to_string();
+    EXPECT_THAT(failed.message(), HasSubstr(path_));
+    EXPECT_GT(fs_->failed_by_disk_faults(), 0);
+    std::printf("flush failed after %d more commits: %s\n", commits, failed.to_string().c_str());
+    fs_->clear_disk_faults();
+    EXPECT_EQ(commit_one(*store, rng, false).code(), StatusCode::kUnavailable);
+    check_store(*store, runs_);  // reads go on, and see every acknowledged commit
+  }
+  auto reopened = open();
+  ASSERT_TRUE(reopened.ok()) << reopened.status().to_string();
+  check_store(**reopened, runs_);
+  EXPECT_TRUE(commit_one(**reopened, rng, false).ok());
+  check_store(**reopened, runs_);
 }
 
 INSTANTIATE_TEST_SUITE_P(Faults, DiskFaultTest, ::testing::Bool(),
