@@ -132,6 +132,11 @@ class HistoryStore {
   // Durability). kUnavailable when the store has failed.
   // kInvalidArgument (nothing written) when a REQUIRES of Transition is broken, for any of its
   // runs; kFailedPrecondition (nothing written) for a delete_run of an open run.
+  // kAborted (nothing written) when the first event of any of its runs is already stored: a retry
+  // of a commit whose outcome was unknown (kUnavailable) that did land, or a race; reload the run
+  // and decide again.
+  // A failed write (I/O error, full disk) answers kUnavailable, or kDataLoss for corruption: the
+  // outcome is unknown (the batch may be on disk) and the store refuses every later write.
   virtual Status commit(const Transition& transition) = 0;
 
   // Events with id >= from, ascending, at most `limit`. An unknown run gives an empty page.

@@ -55,10 +55,21 @@ class MemoryHistoryStore final : public HistoryStore {
     CAIRN_RETURN_IF_ERROR(check_transition(t, shard_count_));
     // One critical section for every run of the transition: readers see all of it or none.
     std::lock_guard lock(mu_);
+    const std::vector<RunView> runs = runs_of(t);
+    if (!t.delete_run) {
+      for (const RunView& run : runs) {
+        if (run.events->empty()) {
+          continue;
+        }
+        auto found = events_.find(EventsKey{run.key->shard.value, run.key->run_id.value});
+        CAIRN_RETURN_IF_ERROR(check_events_not_stored(
+            run, found != events_.end() && found->second.count(run.events->front().event_id()) > 0));
+      }
+    }
     if (t.delete_run) {
       erase_run(t);
     } else {
-      for (const RunView& run : runs_of(t)) {
+      for (const RunView& run : runs) {
         put_run(run);
       }
     }

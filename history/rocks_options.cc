@@ -47,7 +47,8 @@ class MaxU64MergeOperator final : public rocksdb::AssociativeMergeOperator {
 
 }  // namespace
 
-std::vector<rocksdb::ColumnFamilyDescriptor> rocks_family_descriptors(size_t block_cache_bytes) {
+std::vector<rocksdb::ColumnFamilyDescriptor> rocks_family_descriptors(size_t block_cache_bytes,
+                                                                      size_t write_buffer_bytes) {
   // One block cache shared by every family, so the budget is what the operator configured.
   rocksdb::BlockBasedTableOptions plain;
   plain.block_cache = rocksdb::NewLRUCache(block_cache_bytes);
@@ -59,6 +60,10 @@ std::vector<rocksdb::ColumnFamilyDescriptor> rocks_family_descriptors(size_t blo
   plain_family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(plain));
   rocksdb::ColumnFamilyOptions bloom_family;
   bloom_family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(bloom));
+  if (write_buffer_bytes > 0) {
+    plain_family.write_buffer_size = write_buffer_bytes;
+    bloom_family.write_buffer_size = write_buffer_bytes;
+  }
   rocksdb::ColumnFamilyOptions meta_family = plain_family;
   meta_family.merge_operator = std::make_shared<MaxU64MergeOperator>();
 

@@ -29,7 +29,10 @@ enum RocksFamily : size_t {
 };
 
 // One descriptor per RocksFamily, in that order, sharing one block cache of `block_cache_bytes`.
-std::vector<rocksdb::ColumnFamilyDescriptor> rocks_family_descriptors(size_t block_cache_bytes);
+// write_buffer_bytes: each family's memtable size (0: RocksDB's default, 64 MiB); tests set it
+// small to reach flushes with little data.
+std::vector<rocksdb::ColumnFamilyDescriptor> rocks_family_descriptors(
+    size_t block_cache_bytes, size_t write_buffer_bytes = 0);
 
 // Options for DB::Open: creates the database and missing families; `env` may be null (default).
 rocksdb::DBOptions rocks_db_options(rocksdb::Env* env);

@@ -208,6 +208,11 @@ Status RocksHistoryStore::write(rocksdb::WriteBatch* batch, bool sync, const std
     written = db_->Write(options, batch);
   }
   Status status = from_rocks(written, name(what));
+  if (!status.ok() && status.code() != StatusCode::kDataLoss) {
+    // A full disk too: the caller cannot tell whether the batch reached the disk, and no write
+    // is taken until a restart, so this is not a quota to wait out (kResourceExhausted).
+    status = unavailable(status.message());
+  }
   if (!status.ok()) {
     std::lock_guard lock(failure_mu_);
     if (!failed_.exchange(true)) {
@@ -377,6 +382,18 @@ Status RocksHistoryStore::add_delete(rocksdb::WriteBatch* batch, const Transitio
 Status RocksHistoryStore::commit(const Transition& t) {
   CAIRN_RETURN_IF_ERROR(check_transition(t, shard_count_));
   const ShardId shard = t.key.shard;
+  for (const RunView& run : runs_of(t)) {
+    if (run.events->empty()) {
+      continue;
+    }
+    // A point read, not a transaction: the caller serialises the writers of one workflow id
+    // (the engine holds its lock), so the answer holds until the write below.
+    CAIRN_ASSIGN_OR_RETURN(
+        auto stored,
+        get(kEventsCf, keys::event_key(shard, run.key->run_id.value, run.events->front().event_id()),
+            "check events of run " + run.key->debug_string()));
+    CAIRN_RETURN_IF_ERROR(check_events_not_stored(run, stored.has_value()));
+  }
   rocksdb::WriteBatch batch;
   rocksdb::Status s;
   auto record = [&s](rocksdb::Status put) {
@@ -591,7 +608,8 @@ Result<std::vector<RunKey>> RocksHistoryStore::list_runs_for_testing() {
 }  // namespace
 
 Result<std::unique_ptr<HistoryStore>> open_rocks_store_on_env(const RocksStoreOptions& options,
-                                                              std::shared_ptr<rocksdb::Env> env) {
+                                                              std::shared_ptr<rocksdb::Env> env,
+                                                              size_t write_buffer_bytes) {
   if (options.path.empty()) {
     return invalid_argument("open history store: the path is empty");
   }
@@ -604,7 +622,8 @@ Result<std::unique_ptr<HistoryStore>> open_rocks_store_on_env(const RocksStoreOp
   rocksdb::DB* raw = nullptr;
   CAIRN_RETURN_IF_ERROR(from_rocks(
       rocksdb::DB::Open(rocks_db_options(env.get()), options.path,
-                        rocks_family_descriptors(options.block_cache_bytes), &handles, &raw),
+                        rocks_family_descriptors(options.block_cache_bytes, write_buffer_bytes), &handles,
+                        &raw),
       options.path + ": open history store"));
   auto store = std::make_unique<RocksHistoryStore>(options.path, options.sync, options.group_commit,
                                                    std::move(env), raw, std::move(handles));

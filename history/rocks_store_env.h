@@ -3,6 +3,7 @@
 // open_rocks_store(). rocksdb::Env is only forward-declared: no RocksDB header leaks from here.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 
 #include "history/history_store.h"
@@ -14,8 +15,10 @@ class Env;
 namespace cairn {
 
 // As open_rocks_store(), with every file operation going through `env` (null: RocksDB's default
-// Env). The store keeps `env` alive until the database is closed.
+// Env). The store keeps `env` alive until the database is closed. write_buffer_bytes: each column
+// family's memtable size (0: the default, 64 MiB), small in tests that need flushes.
 Result<std::unique_ptr<HistoryStore>> open_rocks_store_on_env(const RocksStoreOptions& options,
-                                                              std::shared_ptr<rocksdb::Env> env);
+                                                              std::shared_ptr<rocksdb::Env> env,
+                                                              size_t write_buffer_bytes = 0);
 
 }  // namespace cairn

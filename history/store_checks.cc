@@ -142,4 +142,14 @@ int64_t max_sequence_of(const Transition& t) {
   return max;
 }
 
+Status check_events_not_stored(const RunView& run, bool stored) {
+  if (!stored) {
+    return Status::ok_status();
+  }
+  return aborted("run " + run.key->debug_string() + ": event " +
+                 std::to_string(run.events->front().event_id()) +
+                 " is already stored (the transition was written before, or raced another " +
+                 "writer of the run); nothing written: reload the run and decide again");
+}
+
 }  // namespace cairn

@@ -39,4 +39,10 @@ Status check_limit(int limit, std::string_view what);
 // The highest task_id / timer_seq the transition adds; 0 when it adds none.
 int64_t max_sequence_of(const Transition& transition);
 
+// kAborted when the first event of one run of a transition is already stored (`stored` says
+// so): a retry of a transition that was written but not answered (an unknown outcome), or one
+// that raced another writer of the run. Nothing may be written; the caller reloads the run and
+// decides again. Checked for every run of the transition that appends events.
+Status check_events_not_stored(const RunView& run, bool stored);
+
 }  // namespace cairn

@@ -34,6 +34,24 @@ Status validate_server_options(const ServerOptions& o) {
   return Status();
 }
 
+namespace {
+
+// A store that does not open, or whose records do not read back, because its files are damaged
+// (RocksDB found a bad checksum, a torn MANIFEST, a CURRENT naming nothing): the server must not
+// serve from it. The message says so, names the directory and what the operator can do.
+Status refuse_damaged_store(Status status, const std::string& data_dir) {
+  if (status.code() != StatusCode::kDataLoss) {
+    return status;
+  }
+  return data_loss(status.message() + "\nThe data directory " + data_dir +
+                   " is damaged, so cairn-server will not start on it. Stop, keep a copy of " +
+                   "the directory for analysis, and restore it from the latest backup (or start " +
+                   "on a new empty directory); after a restore, `cairnctl admin verify --all` " +
+                   "checks every run.");
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options, Clock* clock) {
   CAIRN_RETURN_IF_ERROR(validate_server_options(options));
   std::unique_ptr<Server> s(new Server());
@@ -46,10 +64,14 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options, Cloc
   ro.path = options.data_dir;
   ro.shard_count = options.shard_count;
   ro.sync = options.sync;
-  CAIRN_ASSIGN_OR_RETURN(s->store_, open_rocks_store(ro));
+  auto store = open_rocks_store(ro);
+  if (!store.ok()) {
+    return refuse_damaged_store(store.status(), options.data_dir);
+  }
+  s->store_ = std::move(store).value();
   s->engine_ = std::make_unique<Engine>(s->store_.get(), clock, options.engine);
   s->engine_->set_transfer_executor(handlers::execute_transfer);
-  CAIRN_RETURN_IF_ERROR(s->engine_->start());
+  CAIRN_RETURN_IF_ERROR(refuse_damaged_store(s->engine_->start(), options.data_dir));
   s->service_ = std::make_unique<WorkflowServiceImpl>(s->engine_.get());
   s->service_->start(options.engine.timer_thread);
 

@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "history/faulty_store.h"
 #include "history/history_store.h"
 #include "tests/history/store_test_util.h"
 
@@ -197,6 +198,46 @@ TEST_P(StoreConformanceTest, RejectsInvalidRequestsAndWritesNothing) {
   EXPECT_EQ(store_->scan_tasks(ShardId{-1}, -1, 10).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->scan_timers(ShardId{kShards}, -1, -1, 10).status().code(),
             StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, ACommitOfEventsAlreadyStoredIsAbortedAndWritesNothing) {
+  Transition first = transition(run_a_, 1, 2);
+  first.add_tasks = {task(run_a_, 1)};
+  ASSERT_TRUE(store_->commit(first).ok());
+  // The same transition again (a retry after an unknown outcome), and another one that reuses
+  // its event ids with different contents (a writer that decided on a stale state).
+  Transition again = first;
+  Transition stale = transition(run_a_, 2, 3);
+  stale.add_tasks = {task(run_a_, 2)};
+  stale.add_timers = {timer(run_a_, 50, 3)};
+  stale.current.emplace();
+  stale.current->set_run_id(run_a_.run_id.value);
+  for (const Transition* t : {&again, &stale}) {
+    Status status = store_->commit(*t);
+    EXPECT_EQ(status.code(), StatusCode::kAborted) << status.to_string();
+    EXPECT_THAT(status.message(), HasSubstr("already stored"));
+    EXPECT_THAT(status.message(), HasSubstr(run_a_.run_id.value));
+  }
+  auto loaded = store_->load_run(run_a_);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_TRUE(same(*loaded, first.state));
+  bool more = false;
+  EXPECT_THAT(read_ids(run_a_, 1, 10, &more), ElementsAre(1, 2));
+  auto events = store_->read_events(run_a_, EventId{2}, 1);
+  ASSERT_TRUE(events.ok());
+  EXPECT_TRUE(same(events->events[0], first.events[1]));
+  auto tasks = store_->scan_tasks(run_a_.shard, -1, 10);
+  ASSERT_TRUE(tasks.ok());
+  EXPECT_THAT(ids(*tasks), ElementsAre(1));
+  auto timers = store_->scan_timers(run_a_.shard, -1, -1, 10);
+  ASSERT_TRUE(timers.ok());
+  EXPECT_THAT(timers->timers, IsEmpty());
+  EXPECT_EQ(store_->load_current(workflow_of(run_a_)).status().code(), StatusCode::kNotFound);
+  auto max = store_->max_sequence();
+  ASSERT_TRUE(max.ok());
+  EXPECT_EQ(*max, 1);
+  // The next event id is taken as usual.
+  EXPECT_TRUE(store_->commit(transition(run_a_, 3, 1)).ok());
 }
 
 TEST_P(StoreConformanceTest, TasksAddedThenRemovedByALaterTransition) {
@@ -418,11 +459,12 @@ Result<std::unique_ptr<HistoryStore>> open_memory(const std::string&, int32_t sh
 }
 
 // A run of namespace `ns` started at `start_ms` (and closed at close_ms when > 0), committed with
-// its visibility record.
+// its visibility record; its one event is `event_id` (a later commit of the run passes the next).
 Transition visible_run(const std::string& ns, const std::string& workflow_id,
-                       const std::string& run_id, int64_t start_ms, int64_t close_ms) {
+                       const std::string& run_id, int64_t start_ms, int64_t close_ms,
+                       int64_t event_id = 1) {
   RunKey key{shard_for(ns, workflow_id, kShards), ns, workflow_id, RunId{run_id}};
-  Transition t = transition(key, 1, 1);
+  Transition t = transition(key, event_id, 1);
   t.state.set_start_time_ms(start_ms);
   t.state.mutable_workflow_type()->set_name("order");
   t.current.emplace();
@@ -482,7 +524,7 @@ TEST_P(StoreConformanceTest, VisibilityListsANamespaceByStartTimeBothWaysWithCur
 TEST_P(StoreConformanceTest, VisibilityRecordFollowsTheRunAndCloseIndexHasOnlyClosedRuns) {
   ASSERT_TRUE(store_->commit(visible_run("default", "w1", "r1", 100, 0)).ok());
   ASSERT_TRUE(store_->commit(visible_run("default", "w2", "r2", 200, 0)).ok());
-  ASSERT_TRUE(store_->commit(visible_run("default", "w1", "r1", 100, 900)).ok());  // r1 closes
+  ASSERT_TRUE(store_->commit(visible_run("default", "w1", "r1", 100, 900, 2)).ok());  // r1 closes
   VisibilityScan scan;
   scan.ns = "default";
   auto page = store_->scan_visibility(scan);
@@ -515,7 +557,7 @@ TEST_P(StoreConformanceTest, DeleteRunRemovesAClosedRunEverywhereButNotAnOpenOne
   EXPECT_EQ(store_->commit(deletion(open)).code(), StatusCode::kFailedPrecondition);
   EXPECT_TRUE(store_->load_run(open.key).ok());
 
-  Transition closed = visible_run("default", "w1", "r1", 100, 500);
+  Transition closed = visible_run("default", "w1", "r1", 100, 500, 2);
   ASSERT_TRUE(store_->commit(closed).ok());
   // A newer run of the same workflow id keeps its current pointer when the old one goes.
   Transition newer = visible_run("default", "w2", "r2", 600, 700);
@@ -686,9 +728,22 @@ Result<std::unique_ptr<HistoryStore>> open_rocks(const std::string& dir, int32_t
   return open_rocks_store(options);
 }
 
+// The fault-injecting decorator with no fault armed: it must be invisible.
+Result<std::unique_ptr<HistoryStore>> open_faulty_memory(const std::string& dir, int32_t shards) {
+  CAIRN_ASSIGN_OR_RETURN(auto inner, open_memory(dir, shards));
+  return std::unique_ptr<HistoryStore>(std::make_unique<FaultyStore>(std::move(inner)));
+}
+
+Result<std::unique_ptr<HistoryStore>> open_faulty_rocks(const std::string& dir, int32_t shards) {
+  CAIRN_ASSIGN_OR_RETURN(auto inner, open_rocks(dir, shards));
+  return std::unique_ptr<HistoryStore>(std::make_unique<FaultyStore>(std::move(inner)));
+}
+
 INSTANTIATE_TEST_SUITE_P(AllStores, StoreConformanceTest,
                          ::testing::Values(StoreFactory{"memory", open_memory},
-                                           StoreFactory{"rocksdb", open_rocks}),
+                                           StoreFactory{"rocksdb", open_rocks},
+                                           StoreFactory{"faulty_memory", open_faulty_memory},
+                                           StoreFactory{"faulty_rocksdb", open_faulty_rocks}),
                          [](const ::testing::TestParamInfo<StoreFactory>& info) {
                            return info.param.name;
                          });
