@@ -63,7 +63,8 @@ class MemoryHistoryStore final : public HistoryStore {
         }
         auto found = events_.find(EventsKey{run.key->shard.value, run.key->run_id.value});
         CAIRN_RETURN_IF_ERROR(check_events_not_stored(
-            run, found != events_.end() && found->second.count(run.events->front().event_id()) > 0));
+            run,
+            found != events_.end() && found->second.count(run.events->front().event_id()) > 0));
       }
     }
     if (t.delete_run) {

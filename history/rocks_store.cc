@@ -388,10 +388,10 @@ Status RocksHistoryStore::commit(const Transition& t) {
     }
     // A point read, not a transaction: the caller serialises the writers of one workflow id
     // (the engine holds its lock), so the answer holds until the write below.
-    CAIRN_ASSIGN_OR_RETURN(
-        auto stored,
-        get(kEventsCf, keys::event_key(shard, run.key->run_id.value, run.events->front().event_id()),
-            "check events of run " + run.key->debug_string()));
+    CAIRN_ASSIGN_OR_RETURN(auto stored, get(kEventsCf,
+                                            keys::event_key(shard, run.key->run_id.value,
+                                                            run.events->front().event_id()),
+                                            "check events of run " + run.key->debug_string()));
     CAIRN_RETURN_IF_ERROR(check_events_not_stored(run, stored.has_value()));
   }
   rocksdb::WriteBatch batch;
@@ -622,8 +622,8 @@ Result<std::unique_ptr<HistoryStore>> open_rocks_store_on_env(const RocksStoreOp
   rocksdb::DB* raw = nullptr;
   CAIRN_RETURN_IF_ERROR(from_rocks(
       rocksdb::DB::Open(rocks_db_options(env.get()), options.path,
-                        rocks_family_descriptors(options.block_cache_bytes, write_buffer_bytes), &handles,
-                        &raw),
+                        rocks_family_descriptors(options.block_cache_bytes, write_buffer_bytes),
+                        &handles, &raw),
       options.path + ": open history store"));
   auto store = std::make_unique<RocksHistoryStore>(options.path, options.sync, options.group_commit,
                                                    std::move(env), raw, std::move(handles));

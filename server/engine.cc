@@ -340,12 +340,20 @@ Status Engine::transition_impl(std::vector<RunStep> steps) {
   if (Status committed = store_->commit(t); !committed.ok()) {
     // The write may have landed anyway (an unknown outcome): the next transition of each run
     // reads the store instead of building on the state from before it.
-    std::lock_guard cache_lock(cache_mu_);
-    for (const Prepared* p : written) {
-      if (auto it = cache_.find(run_cache_key(p->key)); it != cache_.end()) {
-        lru_.erase(it->second.lru);
-        cache_.erase(it);
+    {
+      std::lock_guard cache_lock(cache_mu_);
+      for (const Prepared* p : written) {
+        if (auto it = cache_.find(run_cache_key(p->key)); it != cache_.end()) {
+          lru_.erase(it->second.lru);
+          cache_.erase(it);
+        }
       }
+    }
+    // An unknown outcome: what the write would have added to the outbox and the timer queue
+    // may be on disk. Whatever is there is handed out now (not only at the next restart).
+    if (committed.code() == StatusCode::kUnavailable &&
+        (!t.add_tasks.empty() || !t.add_timers.empty())) {
+      adopt_unknown_outcome(t.add_tasks, t.add_timers, 1);
     }
     return committed;
   }
@@ -667,6 +675,69 @@ Status Engine::fire_timer_now(const v1::TimerRecord& timer) {
     return Status();
   }
   return st;  // a failure is retried and logged by fire_timer_retrying
+}
+
+void Engine::adopt_unknown_outcome(std::vector<v1::TaskRecord> tasks,
+                                   std::vector<v1::TimerRecord> timers, int attempt) {
+  if (stopped_.load()) {
+    return;
+  }
+  // Read back each task and timer by its position: present means the write landed.
+  std::vector<v1::TaskRecord> found_tasks;
+  std::vector<v1::TimerRecord> found_timers;
+  Status st;
+  for (const auto& task : tasks) {
+    auto page = store_->scan_tasks(ShardId{task.shard()}, task.task_id() - 1, 1);
+    if (!page.ok()) {
+      st = page.status();
+      break;
+    }
+    if (!page->tasks.empty() && page->tasks.front().task_id() == task.task_id()) {
+      found_tasks.push_back(page->tasks.front());
+    }
+  }
+  for (size_t i = 0; st.ok() && i < timers.size(); ++i) {
+    const auto& timer = timers[i];
+    auto page =
+        store_->scan_timers(ShardId{timer.shard()}, timer.fire_time_ms(), timer.timer_seq() - 1, 1);
+    if (!page.ok()) {
+      st = page.status();
+      break;
+    }
+    if (!page->timers.empty() && page->timers.front().timer_seq() == timer.timer_seq() &&
+        page->timers.front().fire_time_ms() == timer.fire_time_ms()) {
+      found_timers.push_back(page->timers.front());
+    }
+  }
+  if (!st.ok()) {
+    const std::string what = "read-back of " + std::to_string(tasks.size()) + " tasks and " +
+                             std::to_string(timers.size()) + " timers of a write with an " +
+                             "unknown outcome";
+    retries_->retry("outbox", what, std::string(status_code_name(st.code())), attempt,
+                    [this, tasks = std::move(tasks), timers = std::move(timers)](int next) {
+                      adopt_unknown_outcome(tasks, timers, next);
+                    });
+    return;
+  }
+  if (found_tasks.empty() && found_timers.empty()) {
+    return;  // the write did not land: nothing to hand out
+  }
+  spdlog::warn("a write answered as failed had landed: handing out its {} tasks and {} timers now",
+               found_tasks.size(), found_timers.size());
+  int64_t rerouted = 0;
+  for (auto& task : found_tasks) {
+    if (task.kind() == v1::TASK_KIND_TRANSFER) {
+      submit_transfer(task);
+      continue;
+    }
+    if (task.kind() == v1::TASK_KIND_WORKFLOW) {
+      reroute_recovered_sticky(&task, &rerouted);  // the full history, from the normal queue
+    }
+    matcher_.offer(QueueKey{task.namespace_(), task.task_queue(), task.kind()}, task);
+  }
+  if (!found_timers.empty()) {
+    timers_->add_all(found_timers);
+  }
 }
 
 void Engine::submit_transfer(const v1::TaskRecord& task) {

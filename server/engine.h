@@ -147,7 +147,9 @@ class Engine {
   // It must be idempotent and remove the task record when done. Set before start(). A failure
   // is retried in process (retries()); kInvalidArgument (the task can never run) is not.
   using TransferExecutor = std::function<Status(Engine&, const v1::TaskRecord&)>;
-  void set_transfer_executor(TransferExecutor executor) { transfer_executor_ = std::move(executor); }
+  void set_transfer_executor(TransferExecutor executor) {
+    transfer_executor_ = std::move(executor);
+  }
   HistoryStore& store() { return *store_; }
   Clock& clock() { return *clock_; }
   Matcher& matcher() { return matcher_; }
@@ -204,6 +206,11 @@ class Engine {
   // A recovered workflow task of a sticky queue goes to the run's normal queue.
   void reroute_recovered_sticky(v1::TaskRecord* task, int64_t* rerouted);
   void submit_transfer(const v1::TaskRecord& task);
+  // After a commit answered kUnavailable (the write may have landed): reads back the tasks and
+  // timers it would have added and hands out those on disk (the outbox executed, tasks offered to
+  // pollers, timers queued); a failed read is retried (kind "outbox").
+  void adopt_unknown_outcome(std::vector<v1::TaskRecord> tasks, std::vector<v1::TimerRecord> timers,
+                             int attempt);
 
   HistoryStore* store_;
   Clock* clock_;

@@ -720,6 +720,35 @@ TEST_P(StoreConformanceTest, MultiRunTransitionWithABadSecondRunWritesNothing) {
   EXPECT_THAT(ids(*tasks), IsEmpty());
 }
 
+// The second run of a multi-run transition already has its first event stored (a retried reset
+// whose first write landed): kAborted, and neither run is written.
+TEST_P(StoreConformanceTest, MultiRunTransitionWhoseSecondRunIsStoredIsAbortedAndWritesNothing) {
+  Transition old_run = visible_run("default", "w1", "r1", 100, 0);
+  ASSERT_TRUE(store_->commit(old_run).ok());
+  Transition other = transition(sibling(old_run.key, "r2", 1, 1, 50).key, 1, 1);
+  ASSERT_TRUE(store_->commit(other).ok());
+  const auto before = store_->load_run(old_run.key);
+  ASSERT_TRUE(before.ok());
+
+  Transition t = transition(old_run.key, 2, 1);
+  t.state.set_status(v1::WORKFLOW_EXECUTION_STATUS_TERMINATED);
+  t.add_tasks.push_back(task(old_run.key, 12));
+  t.other_runs.push_back(sibling(old_run.key, "r2", 1, 2, 400));
+  Status status = store_->commit(t);
+  EXPECT_EQ(status.code(), StatusCode::kAborted) << status.to_string();
+  EXPECT_NE(status.to_string().find("r2"), std::string::npos) << status.to_string();
+
+  auto after = store_->load_run(old_run.key);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(same(*after, *before));
+  bool more = false;
+  EXPECT_THAT(read_ids(old_run.key, 1, 10, &more), ElementsAre(1));
+  EXPECT_THAT(read_ids(other.key, 1, 10, &more), ElementsAre(1));
+  auto tasks = store_->scan_tasks(old_run.key.shard, 0, 100);
+  ASSERT_TRUE(tasks.ok());
+  EXPECT_THAT(ids(*tasks), IsEmpty());
+}
+
 Result<std::unique_ptr<HistoryStore>> open_rocks(const std::string& dir, int32_t shards) {
   RocksStoreOptions options;
   options.path = dir;

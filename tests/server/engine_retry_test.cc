@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -255,8 +256,9 @@ TEST_F(EngineRetryTest, ARetryAfterAnUnknownOutcomeDoesNotApplyTheFireTwice) {
   advance(100);
   advance(kMinute - 200);  // short of the next fire
   EXPECT_EQ(action_count("uo"), 1) << "the fire was applied twice";
-  // The start it decided is in the outbox on disk, once. (Not yet dispatched in process: the
-  // engine hands out an unknown outcome's outbox only at the next restart.)
+  // The start it decided was read back from the outbox and carried out in process, once — not
+  // left for a restart — and no transfer is left on disk.
+  EXPECT_EQ(started("uo-").size(), 1u) << "the landed write's outbox waited for a restart";
   int transfers = 0;
   for (int32_t shard = 0; shard < store_.shard_count(); ++shard) {
     auto page = store_.scan_tasks(ShardId{shard}, 0, 1000);
@@ -265,8 +267,81 @@ TEST_F(EngineRetryTest, ARetryAfterAnUnknownOutcomeDoesNotApplyTheFireTwice) {
       transfers += t.kind() == v1::TASK_KIND_TRANSFER ? 1 : 0;
     }
   }
-  EXPECT_EQ(transfers, 1);
-  EXPECT_LE(started("uo-").size(), 1u);
+  EXPECT_EQ(transfers, 0);
+}
+
+// A start whose write lands but is answered as failed: its first workflow task is read back and
+// offered to the task queue's pollers now; the client's retry with the same request id gets the
+// same run, and no second task.
+TEST_F(EngineRetryTest, AStartWhoseWriteLandedHandsOutItsWorkflowTaskAndARetryFindsTheRun) {
+  v1::StartWorkflowExecutionRequest req;
+  req.set_namespace_("default");
+  req.set_workflow_id("lost-answer");
+  req.mutable_workflow_type()->set_name("job");
+  req.set_task_queue("jobs");
+  req.set_request_id("req-1");
+  store_.refuse(/*pass=*/0, /*fail=*/1, /*after_write=*/true);
+  v1::StartWorkflowExecutionResponse first;
+  Status st = handlers::start_workflow(*engine_, req, &first);
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.to_string();
+  settle();
+  const QueueKey queue{"default", "jobs", v1::TASK_KIND_WORKFLOW};
+  EXPECT_EQ(engine_->matcher().stats(queue).backlog, 1)
+      << "the landed start's workflow task waits for a restart";
+
+  v1::StartWorkflowExecutionResponse again;
+  ASSERT_TRUE(handlers::start_workflow(*engine_, req, &again).ok());
+  settle();
+  EXPECT_EQ(started("lost-answer").size(), 1u);
+  EXPECT_EQ(engine_->matcher().stats(queue).backlog, 1) << "a second workflow task";
+}
+
+// A signal's write lands but is answered as failed. The run's cached state from before must not
+// be built on: the next signal continues the event ids the store has, and the retried first
+// signal (same request id) is recognised as done.
+TEST_F(EngineRetryTest, ASignalAfterAnUnknownOutcomeKeepsEventIdsContiguous) {
+  v1::StartWorkflowExecutionRequest start;
+  start.set_namespace_("default");
+  start.set_workflow_id("sig");
+  start.mutable_workflow_type()->set_name("job");
+  start.set_task_queue("jobs");
+  start.set_request_id("start-1");
+  v1::StartWorkflowExecutionResponse started_run;
+  ASSERT_TRUE(handlers::start_workflow(*engine_, start, &started_run).ok());
+  auto signal = [&](const std::string& request_id) {
+    v1::SignalWorkflowExecutionRequest req;
+    req.set_namespace_("default");
+    req.mutable_workflow_execution()->set_workflow_id("sig");
+    req.set_signal_name("go");
+    req.set_request_id(request_id);
+    v1::SignalWorkflowExecutionResponse resp;
+    return handlers::signal_workflow(*engine_, req, &resp);
+  };
+  store_.refuse(/*pass=*/0, /*fail=*/1, /*after_write=*/true);
+  EXPECT_EQ(signal("s-1").code(), StatusCode::kUnavailable);
+  ASSERT_TRUE(signal("s-2").ok()) << "the next signal was refused (built on a stale state?)";
+  ASSERT_TRUE(signal("s-1").ok());  // the client's retry of the first
+
+  v1::GetWorkflowExecutionHistoryRequest hreq;
+  hreq.set_namespace_("default");
+  hreq.mutable_execution()->set_workflow_id("sig");
+  v1::GetWorkflowExecutionHistoryResponse hist;
+  std::optional<RunKey> wait_on;
+  ASSERT_TRUE(handlers::read_history(*engine_, hreq, &hist, &wait_on).ok());
+  int signals = 0;
+  for (int i = 0; i < hist.history().events_size(); ++i) {
+    EXPECT_EQ(hist.history().events(i).event_id(), i + 1) << "event ids are not contiguous";
+    signals +=
+        hist.history().events(i).event_type() == v1::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED ? 1 : 0;
+  }
+  EXPECT_EQ(signals, 2) << "the retried signal was recorded twice, or one was lost";
+
+  v1::VerifyWorkflowExecutionRequest vreq;
+  vreq.set_namespace_("default");
+  vreq.mutable_execution()->set_workflow_id("sig");
+  v1::VerifyWorkflowExecutionResponse vresp;
+  ASSERT_TRUE(handlers::verify_workflow(*engine_, vreq, &vresp).ok());
+  EXPECT_TRUE(vresp.differences().empty()) << vresp.differences(0);
 }
 
 // The fire commits, then the outbox task's start of the workflow is refused: the transfer is

@@ -3,14 +3,14 @@
 // real runs (completed here by a minimal in-test worker that speaks the workflow-task protocol
 // through the handlers). "Server down" is the engine stopped and destroyed while the store lives
 // on and the clock moves; a new engine on the same store recovers timers and outbox tasks.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "history/history_store.h"
 #include "proto/schedule_spec.h"
@@ -175,7 +175,8 @@ class ScheduleEngineTest : public ::testing::Test {
   // A minimal worker: takes the workflow task of `workflow_id` from the queue and answers it with
   // one command (complete, or cancel when asked to). Returns false when no task was there.
   enum class Answer { kComplete, kCancel, kContinueAsNew };
-  bool finish(const std::string& workflow_id, bool cancel = false, const std::string& queue = "jobs") {
+  bool finish(const std::string& workflow_id, bool cancel = false,
+              const std::string& queue = "jobs") {
     return answer(workflow_id, cancel ? Answer::kCancel : Answer::kComplete, queue);
   }
   bool answer(const std::string& workflow_id, Answer how, const std::string& queue = "jobs") {
@@ -261,7 +262,8 @@ TEST_F(ScheduleEngineTest, NightScaleDownAndMorningScaleUpFireAtTheirTimes) {
                        "scale-down-2026-12-07T22:00:00Z", "scale-up-2026-12-08T07:00:00Z",
                        "scale-down-2026-12-08T22:00:00Z", "scale-up-2026-12-09T07:00:00Z"}));
   auto all = runs("scale-");
-  EXPECT_EQ(all["scale-down-2026-12-08T22:00:00Z"].status(), v1::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  EXPECT_EQ(all["scale-down-2026-12-08T22:00:00Z"].status(),
+            v1::WORKFLOW_EXECUTION_STATUS_COMPLETED);
   v1::DescribeScheduleResponse d = describe("scale-up");
   EXPECT_EQ(d.info().action_count(), 2);
   ASSERT_EQ(d.info().recent_actions_size(), 2);
@@ -277,8 +279,7 @@ struct OverlapCase {
   const char* name;
 };
 
-class OverlapTest : public ScheduleEngineTest,
-                    public ::testing::WithParamInterface<OverlapCase> {};
+class OverlapTest : public ScheduleEngineTest, public ::testing::WithParamInterface<OverlapCase> {};
 
 // Fires every minute from 12:01; the first action is still running when the next two come.
 TEST_P(OverlapTest, SecondAndThirdFireWhileTheFirstRuns) {
@@ -364,10 +365,9 @@ TEST_F(ScheduleEngineTest, CatchUpAfterDowntimeWithinAndBeyondTheWindow) {
   clock_.advance(3 * kMinute);  // down over 12:02, 12:03, 12:04 — inside the window
   boot();
   advance(0);
-  EXPECT_EQ(ids("cu-"), (std::vector<std::string>{"cu-" + at(kStart + kMinute),
-                                                   "cu-" + at(kStart + 2 * kMinute),
-                                                   "cu-" + at(kStart + 3 * kMinute),
-                                                   "cu-" + at(kStart + 4 * kMinute)}));
+  EXPECT_EQ(ids("cu-"), (std::vector<std::string>{
+                            "cu-" + at(kStart + kMinute), "cu-" + at(kStart + 2 * kMinute),
+                            "cu-" + at(kStart + 3 * kMinute), "cu-" + at(kStart + 4 * kMinute)}));
   EXPECT_EQ(describe("cu").info().missed_catchup_window(), 0);
 
   down();
@@ -402,7 +402,8 @@ TEST_F(ScheduleEngineTest, LongDowntimeIsCaughtUpInBoundedSteps) {
 }
 
 TEST_F(ScheduleEngineTest, PauseUnpauseTriggerAndBackfill) {
-  ASSERT_TRUE(create("pb", interval_schedule(10 * kMinute, v1::SCHEDULE_OVERLAP_POLICY_ALLOW_ALL)).ok());
+  ASSERT_TRUE(
+      create("pb", interval_schedule(10 * kMinute, v1::SCHEDULE_OVERLAP_POLICY_ALLOW_ALL)).ok());
   v1::SchedulePatch pause;
   pause.set_pause("maintenance window");
   ASSERT_TRUE(patch("pb", pause).ok());
@@ -590,7 +591,8 @@ TEST_F(ScheduleEngineTest, UpdateReplacesTheSpecAndChecksTheConflictToken) {
 }
 
 TEST_F(ScheduleEngineTest, DeleteStopsFiresAndTheIdCanBeCreatedAgain) {
-  ASSERT_TRUE(create("del", interval_schedule(kMinute, v1::SCHEDULE_OVERLAP_POLICY_ALLOW_ALL)).ok());
+  ASSERT_TRUE(
+      create("del", interval_schedule(kMinute, v1::SCHEDULE_OVERLAP_POLICY_ALLOW_ALL)).ok());
   advance(kMinute);
   v1::DeleteScheduleRequest req;
   req.set_schedule_id("del");
@@ -599,13 +601,14 @@ TEST_F(ScheduleEngineTest, DeleteStopsFiresAndTheIdCanBeCreatedAgain) {
   EXPECT_EQ(handlers::delete_schedule(*engine_, req, &resp).code(), StatusCode::kNotFound);
   advance(5 * kMinute);
   EXPECT_EQ(ids("del-").size(), 1u);
-  EXPECT_EQ(open_ids("del-").size(), 1u);  // the running action goes on
+  EXPECT_EQ(open_ids("del-").size(), 1u);              // the running action goes on
   ASSERT_TRUE(finish("del-" + at(kStart + kMinute)));  // its close reaches no schedule: fine
   v1::ListSchedulesRequest lreq;
   v1::ListSchedulesResponse lresp;
   ASSERT_TRUE(handlers::list_schedules(*engine_, lreq, &lresp).ok());
   EXPECT_EQ(lresp.schedules_size(), 0);
-  ASSERT_TRUE(create("del", interval_schedule(kMinute, v1::SCHEDULE_OVERLAP_POLICY_ALLOW_ALL)).ok());
+  ASSERT_TRUE(
+      create("del", interval_schedule(kMinute, v1::SCHEDULE_OVERLAP_POLICY_ALLOW_ALL)).ok());
   advance(kMinute);
   EXPECT_EQ(ids("del-").size(), 2u);
 }
