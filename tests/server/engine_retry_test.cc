@@ -2,6 +2,7 @@
 // start that fails are each redone after a backoff in the same process — not left for a restart
 // or dropped — bounded, and counted. The real engine and handlers on the memory store behind a
 // store that refuses chosen commits, with a ManualClock (so backoffs pass by advance()).
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -11,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "history/faulty_store.h"
 #include "history/history_store.h"
 #include "scheduler/clock.h"
 #include "server/engine.h"
@@ -26,71 +28,32 @@ using namespace std::chrono_literals;
 constexpr int64_t kMinute = 60'000;
 constexpr int64_t kStart = 1'796'644'800'000;  // 2026-12-07T12:00:00Z
 
-// The memory store, except that commits can be refused: after `pass` more commits succeed, the
-// next `fail` answer kUnavailable and write nothing (a disk that refuses writes for a while).
-class RefusingStore final : public HistoryStore {
+// The memory store behind FaultyStore, armed in the shape these tests need: after `pass` more
+// commits succeed, the next `fail` answer kUnavailable — writing nothing (a disk that refuses
+// writes for a while) or, with after_write, writing durably first (an unknown outcome).
+class RefusingStore {
  public:
-  explicit RefusingStore(std::unique_ptr<HistoryStore> inner) : inner_(std::move(inner)) {}
+  // Replaces what an earlier call armed.
   void refuse(int pass, int fail, bool after_write = false) {
-    pass_ = pass;
+    store_.clear();
+    first_ = store_.commits() + pass;
     fail_ = fail;
-    after_write_ = after_write;
-  }
-  int refused() const { return refused_; }
-
-  int32_t shard_count() const override { return inner_->shard_count(); }
-  Result<v1::RunState> load_run(const RunKey& key) override { return inner_->load_run(key); }
-  Result<v1::CurrentRun> load_current(const WorkflowKey& key) override {
-    return inner_->load_current(key);
-  }
-  Status commit(const Transition& t) override {
-    if (pass_.load() > 0) {
-      --pass_;
-    } else if (fail_.load() > 0) {
-      --fail_;
-      ++refused_;
-      if (after_write_.load()) {
-        Status written = inner_->commit(t);  // durable, but the caller hears of a failure
-        (void)written;
-      }
-      return unavailable("test: the disk refuses writes");
+    for (int i = 1; i <= fail; ++i) {
+      store_.fail_commit(pass + i, after_write ? FaultyStore::CommitFault::kFailAfterWrite
+                                               : FaultyStore::CommitFault::kFailBeforeWrite);
     }
-    return inner_->commit(t);
   }
-  Result<EventPage> read_events(const RunKey& key, EventId from, int limit) override {
-    return inner_->read_events(key, from, limit);
+  // Commits refused since refuse().
+  int refused() const {
+    return static_cast<int>(std::clamp<int64_t>(store_.commits() - first_, 0, fail_));
   }
-  Result<TaskPage> scan_tasks(ShardId shard, int64_t after, int limit) override {
-    return inner_->scan_tasks(shard, after, limit);
-  }
-  Result<TimerPage> scan_timers(ShardId shard, int64_t after_ms, int64_t after_seq,
-                                int limit) override {
-    return inner_->scan_timers(shard, after_ms, after_seq, limit);
-  }
-  Result<int64_t> max_sequence() override { return inner_->max_sequence(); }
-  Status forget_timers(const std::vector<v1::TimerRecord>& timers) override {
-    return inner_->forget_timers(timers);
-  }
-  Status put_namespace(const v1::NamespaceRecord& ns) override { return inner_->put_namespace(ns); }
-  Result<v1::NamespaceRecord> get_namespace(const std::string& name) override {
-    return inner_->get_namespace(name);
-  }
-  Result<std::vector<v1::NamespaceRecord>> list_namespaces() override {
-    return inner_->list_namespaces();
-  }
-  Result<VisibilityPage> scan_visibility(const VisibilityScan& scan) override {
-    return inner_->scan_visibility(scan);
-  }
-  Result<std::vector<RunKey>> list_runs_for_testing() override {
-    return inner_->list_runs_for_testing();
-  }
+  FaultyStore* operator->() { return &store_; }
+  FaultyStore& operator*() { return store_; }
 
  private:
-  std::unique_ptr<HistoryStore> inner_;
-  std::atomic<int> pass_{0};
-  std::atomic<int> fail_{0};
-  std::atomic<int> refused_{0};
-  std::atomic<bool> after_write_{false};
+  FaultyStore store_{make_memory_store(4)};
+  int64_t first_ = 0;
+  int64_t fail_ = 0;
 };
 
 class NullWaiter final : public PollWaiter {
@@ -108,7 +71,7 @@ class EngineRetryTest : public ::testing::Test {
     options.retries.initial_ms = 100;
     options.retries.maximum_ms = 400;
     options.retries.max_attempts = 4;
-    engine_ = std::make_unique<Engine>(&store_, &clock_, options);
+    engine_ = std::make_unique<Engine>(&*store_, &clock_, options);
     engine_->set_transfer_executor(handlers::execute_transfer);
     ASSERT_TRUE(engine_->start().ok());
   }
@@ -137,7 +100,7 @@ class EngineRetryTest : public ::testing::Test {
   // Workflow ids of the runs a schedule started.
   std::vector<std::string> started(const std::string& prefix) {
     std::vector<std::string> out;
-    auto keys = store_.list_runs_for_testing();
+    auto keys = store_->list_runs_for_testing();
     EXPECT_TRUE(keys.ok());
     for (const RunKey& k : *keys) {
       if (k.workflow_id.rfind(prefix, 0) == 0) {
@@ -154,7 +117,7 @@ class EngineRetryTest : public ::testing::Test {
     return resp.info().action_count();
   }
 
-  RefusingStore store_{make_memory_store(4)};
+  RefusingStore store_;
   ManualClock clock_{kStart};
   std::unique_ptr<Engine> engine_;
 };
@@ -260,8 +223,8 @@ TEST_F(EngineRetryTest, ARetryAfterAnUnknownOutcomeDoesNotApplyTheFireTwice) {
   // left for a restart — and no transfer is left on disk.
   EXPECT_EQ(started("uo-").size(), 1u) << "the landed write's outbox waited for a restart";
   int transfers = 0;
-  for (int32_t shard = 0; shard < store_.shard_count(); ++shard) {
-    auto page = store_.scan_tasks(ShardId{shard}, 0, 1000);
+  for (int32_t shard = 0; shard < store_->shard_count(); ++shard) {
+    auto page = store_->scan_tasks(ShardId{shard}, 0, 1000);
     ASSERT_TRUE(page.ok());
     for (const auto& t : page->tasks) {
       transfers += t.kind() == v1::TASK_KIND_TRANSFER ? 1 : 0;
@@ -358,8 +321,8 @@ TEST_F(EngineRetryTest, ATransferTaskThatFailsIsRedoneWithoutARestart) {
   EXPECT_EQ(action_count("tr"), 1);
   EXPECT_EQ(engine_->retries().counts("transfer").retried, 1);
   // No transfer is left on disk.
-  for (int32_t shard = 0; shard < store_.shard_count(); ++shard) {
-    auto page = store_.scan_tasks(ShardId{shard}, 0, 1000);
+  for (int32_t shard = 0; shard < store_->shard_count(); ++shard) {
+    auto page = store_->scan_tasks(ShardId{shard}, 0, 1000);
     ASSERT_TRUE(page.ok());
     for (const auto& t : page->tasks) {
       EXPECT_NE(t.kind(), v1::TASK_KIND_TRANSFER) << t.DebugString();
@@ -382,8 +345,8 @@ TEST_F(EngineRetryTest, RetriesStopAtTheBoundAndTheTaskStaysOnDisk) {
   EXPECT_EQ(c.pending, 0);
   EXPECT_EQ(store_.refused(), 4);
   bool on_disk = false;
-  for (int32_t shard = 0; shard < store_.shard_count(); ++shard) {
-    auto page = store_.scan_tasks(ShardId{shard}, 0, 1000);
+  for (int32_t shard = 0; shard < store_->shard_count(); ++shard) {
+    auto page = store_->scan_tasks(ShardId{shard}, 0, 1000);
     ASSERT_TRUE(page.ok());
     for (const auto& t : page->tasks) {
       on_disk = on_disk || t.kind() == v1::TASK_KIND_TRANSFER;
